@@ -1,0 +1,76 @@
+import { existsSync, readFileSync } from 'node:fs';
+import Type, { type Static } from 'typebox';
+import { formatDiagnostic } from './rules/diagnostics.js';
+import { YamlSource } from './rules/source.js';
+import { validateAgainst } from './rules/validate.js';
+
+/** riskgate.yaml: everything but secrets, which come from the environment. docs/configuration.md. */
+export const ConfigSchema = Type.Object(
+  {
+    server: Type.Optional(
+      Type.Object({ host: Type.Optional(Type.String()), port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })) }, { additionalProperties: false }),
+    ),
+    data: Type.Optional(Type.String({ minLength: 1 })),
+    rules: Type.Optional(Type.String({ minLength: 1 })),
+    audit: Type.Optional(Type.Object({ retentionDays: Type.Optional(Type.Number({ minimum: 1, maximum: 3650 })) }, { additionalProperties: false })),
+    log: Type.Optional(
+      Type.Object(
+        {
+          level: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
+          requests: Type.Optional(Type.Boolean()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type ConfigFile = Static<typeof ConfigSchema>;
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  rulesDir: string;
+  auditRetentionDays: number;
+  logLevel: string;
+  logRequests: boolean;
+  file: ConfigFile;
+}
+
+export class ConfigError extends Error {}
+
+export const DEFAULTS = { host: '127.0.0.1', port: 3000, dataDir: './data', rulesDir: './rules', auditRetentionDays: 90, logLevel: 'info' } as const;
+
+export interface ConfigOverrides {
+  config?: string | undefined;
+  host?: string | undefined;
+  port?: string | undefined;
+  data?: string | undefined;
+  rules?: string | undefined;
+}
+
+/** Reads the config file (if named), applies command-line overrides; a bad file names file:line:col. */
+export function loadConfig(o: ConfigOverrides): Config {
+  let file: ConfigFile = {};
+  if (o.config) {
+    if (!existsSync(o.config)) throw new ConfigError(`${o.config}: config file not found`);
+    const src = new YamlSource(o.config, readFileSync(o.config, 'utf8'));
+    const problems = [...src.diagnostics, ...(src.data === undefined ? [] : validateAgainst(src, ConfigSchema, src.data ?? {}))];
+    if (problems.length) throw new ConfigError(problems.map(formatDiagnostic).join('\n'));
+    file = (src.data ?? {}) as ConfigFile;
+  }
+  const port = o.port !== undefined ? Number(o.port) : (file.server?.port ?? DEFAULTS.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port: "${o.port}" is not a port number`);
+  return {
+    host: o.host ?? file.server?.host ?? DEFAULTS.host,
+    port,
+    dataDir: o.data ?? file.data ?? DEFAULTS.dataDir,
+    rulesDir: o.rules ?? file.rules ?? DEFAULTS.rulesDir,
+    auditRetentionDays: file.audit?.retentionDays ?? DEFAULTS.auditRetentionDays,
+    logLevel: file.log?.level ?? DEFAULTS.logLevel,
+    logRequests: file.log?.requests ?? false,
+    file,
+  };
+}

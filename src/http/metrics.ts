@@ -1,0 +1,45 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Decision } from '../engine/engine.js';
+import type { ReloadResult } from '../rules/holder.js';
+
+/** Prometheus metrics of one server, in their own registry (tests build many servers). */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly decisions = new Counter({ name: 'riskgate_decisions_total', help: 'Decisions by action.', labelNames: ['action'], registers: [this.registry] });
+  readonly ruleHits = new Counter({ name: 'riskgate_rule_hits_total', help: 'Rules that fired, enforcing or shadow.', labelNames: ['rule', 'mode'], registers: [this.registry] });
+  readonly ruleErrors = new Counter({ name: 'riskgate_rule_errors_total', help: 'Rule conditions that failed at run time (counted as not fired).', labelNames: ['rule'], registers: [this.registry] });
+  readonly latency = new Histogram({
+    name: 'riskgate_decision_duration_seconds',
+    help: 'Time to decide, from request to answer.',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+    registers: [this.registry],
+  });
+  readonly failures = new Counter({ name: 'riskgate_login_failures_total', help: 'Failed passwords reported, by whether the attempt was blocked.', labelNames: ['blocked'], registers: [this.registry] });
+  readonly feedback = new Counter({ name: 'riskgate_feedback_total', help: 'Feedback by outcome.', labelNames: ['outcome'], registers: [this.registry] });
+  readonly reloads = new Counter({ name: 'riskgate_rules_reloads_total', help: 'Rule reloads by result.', labelNames: ['result'], registers: [this.registry] });
+  readonly rulesInfo = new Gauge({ name: 'riskgate_rules_info', help: 'The active rule set (value 1).', labelNames: ['version'], registers: [this.registry] });
+  readonly lastReloadFailed = new Gauge({ name: 'riskgate_rules_last_reload_failed', help: '1 when the last reload was refused and older rules are still active.', registers: [this.registry] });
+
+  constructor(defaultMetrics = true) {
+    if (defaultMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  decision(d: Decision, seconds: number): void {
+    this.decisions.inc({ action: d.action });
+    this.latency.observe(seconds);
+    for (const r of d.reasons) this.ruleHits.inc({ rule: r.rule, mode: 'enforce' });
+    for (const r of d.shadow) this.ruleHits.inc({ rule: r.rule, mode: 'shadow' });
+    for (const e of d.evaluation.errors) this.ruleErrors.inc({ rule: e.rule });
+  }
+
+  activeRules(version: string): void {
+    this.rulesInfo.reset();
+    this.rulesInfo.set({ version }, 1);
+  }
+
+  reload(r: ReloadResult): void {
+    this.reloads.inc({ result: r.ok ? 'success' : 'failure' });
+    this.lastReloadFailed.set(r.ok ? 0 : 1);
+    if (r.ok) this.activeRules(r.version);
+  }
+}

@@ -1,0 +1,143 @@
+import Type, { type Static } from 'typebox';
+
+/** Request and response schemas of the HTTP API (DESIGN §2.1); they drive validation, serialization and /docs/json. */
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      details: Type.Optional(Type.Array(Type.String())),
+    }),
+  },
+  { $id: 'Error', description: 'Every error answer.' },
+);
+
+const UserId = Type.String({ minLength: 1, maxLength: 256, description: 'The login service\'s id for the user.' });
+const Ip = Type.String({ minLength: 2, maxLength: 64, description: 'Client IPv4 or IPv6 address.' });
+const UserAgent = Type.String({ maxLength: 2048, description: 'The client\'s User-Agent header.' });
+const DeviceId = Type.String({ minLength: 1, maxLength: 256, description: 'Stable device identifier or fingerprint hash from the client.' });
+
+export const DecisionRequest = Type.Object(
+  {
+    userId: UserId,
+    ip: Ip,
+    userAgent: Type.Optional(UserAgent),
+    deviceId: Type.Optional(DeviceId),
+    trustToken: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'From an earlier verified challenge with trustDevice.' })),
+    phone: Type.Optional(Type.String({ minLength: 3, maxLength: 32, description: 'E.164, or national with `country`.' })),
+    country: Type.Optional(Type.String({ pattern: '^[A-Za-z]{2}$', description: 'ISO 3166-1 alpha-2 country of a national phone number.' })),
+    email: Type.Optional(Type.String({ minLength: 3, maxLength: 254, format: 'email' })),
+    action: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_.-]{0,63}$', description: 'What is being done; "login" by default.' })),
+  },
+  { additionalProperties: false },
+);
+export type DecisionRequest = Static<typeof DecisionRequest>;
+
+export const Reason = Type.Object({ rule: Type.String(), points: Type.Number(), message: Type.String() });
+
+export const Challenge = Type.Object(
+  { id: Type.String(), channel: Type.String(), expiresAt: Type.String() },
+  { additionalProperties: true, description: 'Present when action is "challenge".' },
+);
+
+export const DecisionResponse = Type.Object({
+  decisionId: Type.String(),
+  action: Type.Union([Type.Literal('allow'), Type.Literal('challenge'), Type.Literal('block')]),
+  score: Type.Number(),
+  reasons: Type.Array(Reason),
+  rulesVersion: Type.String(),
+  challenge: Type.Optional(Challenge),
+});
+
+export const FailureRequest = Type.Object(
+  { userId: UserId, ip: Ip, userAgent: Type.Optional(UserAgent), deviceId: Type.Optional(DeviceId) },
+  { additionalProperties: false },
+);
+export type FailureRequest = Static<typeof FailureRequest>;
+
+export const FailureResponse = Type.Object({
+  blocked: Type.Boolean({ description: 'The engine would block this attempt: show "too many attempts".' }),
+  user_30m: Type.Number(),
+  user_24h: Type.Number(),
+  ip_1h: Type.Number(),
+  ip_24h: Type.Number(),
+  device_1h: Type.Number(),
+  ip_users_1h: Type.Number(),
+  ip_users_24h: Type.Number(),
+  score: Type.Number(),
+  reasons: Type.Array(Reason),
+  rulesVersion: Type.String(),
+});
+
+export const DecisionParams = Type.Object({ decisionId: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export const FeedbackRequest = Type.Object(
+  {
+    outcome: Type.Union([Type.Literal('passed_challenge'), Type.Literal('failed_challenge'), Type.Literal('confirmed_fraud'), Type.Literal('confirmed_legit')]),
+  },
+  { additionalProperties: false },
+);
+export type FeedbackRequest = Static<typeof FeedbackRequest>;
+
+export const FeedbackResponse = Type.Object({
+  decisionId: Type.String(),
+  outcome: Type.String(),
+  learned: Type.Boolean({ description: 'This feedback taught the user\'s profile the login.' }),
+  unlearned: Type.Boolean({ description: 'This feedback took back what the login had taught.' }),
+});
+
+export const RulesResponse = Type.Object({
+  version: Type.String(),
+  label: Type.Union([Type.String(), Type.Null()]),
+  hash: Type.String(),
+  loadedAt: Type.String(),
+  thresholds: Type.Object({ challenge: Type.Number(), block: Type.Number() }),
+  severities: Type.Record(Type.String(), Type.Number()),
+  rules: Type.Array(
+    Type.Object({
+      id: Type.String(),
+      description: Type.String(),
+      severity: Type.String(),
+      points: Type.Number(),
+      action: Type.Union([Type.String(), Type.Null()]),
+      shadow: Type.Boolean(),
+      standalone: Type.Boolean(),
+    }),
+  ),
+  lists: Type.Array(Type.Object({ name: Type.String(), match: Type.String(), size: Type.Number() })),
+});
+
+export const ReloadResponse = Type.Object({ status: Type.Literal('reloaded'), version: Type.String(), changed: Type.Boolean() });
+
+export const AuditQuery = Type.Object(
+  {
+    userId: Type.Optional(UserId),
+    kind: Type.Optional(Type.String({ maxLength: 64 })),
+    ref: Type.Optional(Type.String({ maxLength: 64 })),
+    since: Type.Optional(Type.String({ format: 'date-time' })),
+    until: Type.Optional(Type.String({ format: 'date-time' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  },
+  { additionalProperties: false },
+);
+export type AuditQuery = Static<typeof AuditQuery>;
+
+export const AuditResponse = Type.Object({
+  entries: Type.Array(
+    Type.Object({
+      time: Type.String(),
+      kind: Type.String(),
+      ref: Type.Union([Type.String(), Type.Null()]),
+      userId: Type.Union([Type.String(), Type.Null()]),
+      ip: Type.Union([Type.String(), Type.Null()]),
+      action: Type.Union([Type.String(), Type.Null()]),
+      score: Type.Union([Type.Number(), Type.Null()]),
+      rules: Type.Array(Type.String()),
+      rulesVersion: Type.Union([Type.String(), Type.Null()]),
+      detail: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
+    }),
+  ),
+});
+
+export const HealthResponse = Type.Object({ status: Type.String(), store: Type.String(), rulesVersion: Type.String() }, { additionalProperties: true });

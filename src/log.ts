@@ -1,0 +1,29 @@
+import pino, { type Logger } from 'pino';
+
+/**
+ * Log paths that may carry secrets. pino compiles them once when the logger is made; the
+ * values never reach the output. Codes, recovery codes, trust tokens, TOTP secrets, API keys.
+ */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'headers.authorization',
+  'authorization',
+  'code',
+  'recoveryCode',
+  'trustToken',
+  'secret',
+  'token',
+  'apiKey',
+  'password',
+  '*.code',
+  '*.recoveryCode',
+  '*.trustToken',
+  '*.secret',
+  '*.token',
+  '*.apiKey',
+  '*.password',
+];
+
+export function createLogger(level = 'info', destination?: pino.DestinationStream): Logger {
+  return pino({ level, base: { service: 'riskgate' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination);
+}

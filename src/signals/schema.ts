@@ -1,0 +1,99 @@
+/**
+ * The signal schema: every value a rule condition can read. Rule conditions are type-checked
+ * against it when they load, so a misspelt signal fails at load and not at 3 a.m.
+ * docs/signals.md documents each field; a test keeps the two in step.
+ *
+ * Numbers are all CEL `double` so that rule authors can compare them with any literal
+ * (`attempts.user_30m >= 5`); a value that does not apply (no previous login, say) is -1.
+ */
+
+type CelType = 'bool' | 'double' | 'string';
+interface Field {
+  readonly type: CelType;
+  readonly doc: string;
+}
+
+export const SIGNAL_SCHEMA = {
+  request: {
+    action: { type: 'string', doc: 'What the login service asks about: "login" unless it says otherwise (e.g. "change_password").' },
+    ip: { type: 'string', doc: 'Client address, canonical form.' },
+    user_id: { type: 'string', doc: 'The user the attempt is for.' },
+    device_id: { type: 'string', doc: 'Device identifier sent by the client, "" when none.' },
+  },
+  user: {
+    known: { type: 'bool', doc: 'The user has at least one learned login. False is the cold-start case: nothing to compare with.' },
+    logins: { type: 'double', doc: 'Learned logins.' },
+    age_days: { type: 'double', doc: 'Days since the first learned login; -1 for a new user.' },
+    days_since_last: { type: 'double', doc: 'Days since the last learned login; -1 for a new user.' },
+  },
+  device: {
+    id_present: { type: 'bool', doc: 'The request carried a device id.' },
+    known: { type: 'bool', doc: 'The device id was seen in a learned login of this user.' },
+    new: { type: 'bool', doc: 'Not recognized: the device id is new for the user, or, without a device id, so is the browser/OS/type. True for a new user.' },
+    trusted: { type: 'bool', doc: 'The request carried a valid trust token for this user and device.' },
+    family_known: { type: 'bool', doc: 'This browser, OS and device type combination was seen for this user.' },
+    ua_present: { type: 'bool', doc: 'The request carried a user agent.' },
+    automation: { type: 'bool', doc: 'The user agent is a headless browser, HTTP library or crawler.' },
+    browser: { type: 'string', doc: 'Browser name, e.g. "Chrome".' },
+    browser_major: { type: 'string', doc: 'Browser major version, e.g. "131".' },
+    os: { type: 'string', doc: 'Operating system, e.g. "Windows".' },
+    type: { type: 'string', doc: 'desktop, mobile, tablet, smarttv, wearable, console or embedded.' },
+    logins: { type: 'double', doc: 'Learned logins from this device id; 0 when unknown.' },
+    days_since_first_seen: { type: 'double', doc: 'Days since the device id was first seen; -1 when unknown.' },
+    days_since_last_seen: { type: 'double', doc: 'Days since the device id was last seen; -1 when unknown.' },
+  },
+  network: {
+    private: { type: 'bool', doc: 'Private, loopback, link-local, CGNAT or reserved address.' },
+    version: { type: 'double', doc: '4 or 6.' },
+    subnet: { type: 'string', doc: 'The /24 (IPv4) or /48 (IPv6) of the address.' },
+    subnet_known: { type: 'bool', doc: 'The user logged in from this /24 or /48 before: home, office.' },
+    range_known: { type: 'bool', doc: 'The user logged in from this /16 or /32 before: roughly the same provider.' },
+  },
+  geo: {
+    located: { type: 'bool', doc: 'The address was found in the geolocation database.' },
+    country: { type: 'string', doc: 'ISO 3166-1 alpha-2 country code, "" when not located.' },
+    region: { type: 'string', doc: 'Region code, "" when unknown.' },
+    city: { type: 'string', doc: 'City name, "" when unknown.' },
+    country_known: { type: 'bool', doc: 'The user logged in from this country before.' },
+    region_known: { type: 'bool', doc: 'The user logged in from this region before.' },
+    city_known: { type: 'bool', doc: 'The user logged in from this city before.' },
+    distance_km: { type: 'double', doc: 'Distance from the last learned login, beyond both locations\' accuracy radius; -1 when either is not located.' },
+    minutes_since_last: { type: 'double', doc: 'Minutes since the last learned login with a location; -1 when none.' },
+    speed_kmh: { type: 'double', doc: 'distance_km over the time since that login (at least one minute); -1 when unknown.' },
+  },
+  time: {
+    hour: { type: 'double', doc: 'Hour of day (0-23) in the user\'s home time zone (where most of their logins come from).' },
+    hour_share: { type: 'double', doc: 'Share of the user\'s learned logins within one hour of this hour, 0..1; -1 for a new user.' },
+    history: { type: 'double', doc: 'Logins in the user\'s hour histogram (recent logins weigh more).' },
+  },
+  attempts: {
+    user_30m: { type: 'double', doc: 'Failed passwords for this user in the last 30 minutes (sliding window).' },
+    user_24h: { type: 'double', doc: 'Failed passwords for this user in the last 24 hours.' },
+    ip_1h: { type: 'double', doc: 'Failed passwords from this address in the last hour.' },
+    ip_24h: { type: 'double', doc: 'Failed passwords from this address in the last 24 hours.' },
+    device_1h: { type: 'double', doc: 'Failed passwords from this device id in the last hour; 0 without a device id.' },
+    ip_users_1h: { type: 'double', doc: 'Distinct users with a failed password from this address in the last hour (credential stuffing).' },
+    ip_users_24h: { type: 'double', doc: 'Distinct users with a failed password from this address in the last 24 hours.' },
+  },
+} as const satisfies Record<string, Record<string, Field>>;
+
+/** `lists.<name>` is a bool per list the rule files declare: does the attempt match it. */
+export const LISTS_FAMILY = 'lists';
+
+type TsOf<T extends CelType> = T extends 'bool' ? boolean : T extends 'double' ? number : string;
+type Schema = typeof SIGNAL_SCHEMA;
+export type FamilyName = keyof Schema;
+export type FamilySignals<F extends FamilyName> = { [K in keyof Schema[F]]: Schema[F][K] extends Field ? TsOf<Schema[F][K]['type']> : never };
+export type Signals = { [F in FamilyName]: FamilySignals<F> } & { lists: Record<string, boolean> };
+
+export const FAMILY_NAMES = Object.keys(SIGNAL_SCHEMA) as FamilyName[];
+
+/** Every signal path with its type, e.g. `geo.speed_kmh` → double. */
+export function signalPaths(listNames: readonly string[] = []): Map<string, CelType> {
+  const out = new Map<string, CelType>();
+  for (const family of FAMILY_NAMES) {
+    for (const [field, def] of Object.entries(SIGNAL_SCHEMA[family])) out.set(`${family}.${field}`, (def as Field).type);
+  }
+  for (const name of listNames) out.set(`${LISTS_FAMILY}.${name}`, 'bool');
+  return out;
+}

@@ -1,0 +1,228 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { RateLimiterSQLite, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { learnProfile, unlearnProfile, type LearnedRecord, type Observation, type Profile } from '../profile/profile.js';
+import type { AuditEntry, AuditQuery, DecisionRecord, Store } from './store.js';
+
+type Db = Database.Database;
+type Statement = Database.Statement;
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE profiles (user_id TEXT PRIMARY KEY, doc TEXT NOT NULL, updated INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE TABLE learned (decision_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, time INTEGER NOT NULL, doc TEXT NOT NULL) WITHOUT ROWID;
+   CREATE INDEX learned_time ON learned(time);
+   CREATE TABLE audit (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     time INTEGER NOT NULL, kind TEXT NOT NULL, ref TEXT, user_id TEXT, ip TEXT,
+     action TEXT, score REAL, rules TEXT NOT NULL, rules_version TEXT, detail TEXT);
+   CREATE INDEX audit_time ON audit(time);
+   CREATE INDEX audit_user ON audit(user_id, time);
+   CREATE INDEX audit_ref ON audit(ref);
+   CREATE TABLE rlf_counters (key TEXT PRIMARY KEY, points INTEGER NOT NULL DEFAULT 0, expire INTEGER);
+   CREATE INDEX rlf_counters_expire ON rlf_counters(expire);`,
+];
+
+export interface SqliteStoreOptions {
+  /** A file path, or ":memory:" for tests and rule tests. */
+  path: string;
+}
+
+/**
+ * The embedded default store: one SQLite file in WAL mode through better-sqlite3. Statements
+ * are prepared once; each operation that changes a profile is one transaction.
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite';
+  readonly db: Db;
+  readonly limiter: (name: string, durationSec: number) => RateLimiterAbstract;
+  private readonly stmt: Record<string, Statement>;
+  private readonly limiters = new Map<string, RateLimiterAbstract>();
+  private readonly learnTx: (userId: string, decisionId: string, obs: Observation) => boolean;
+  private readonly unlearnTx: (decisionId: string) => boolean;
+
+  constructor(opts: SqliteStoreOptions) {
+    if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+    this.db = new Database(opts.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    migrate(this.db);
+
+    const db = this.db;
+    this.stmt = {
+      getProfile: db.prepare('SELECT doc FROM profiles WHERE user_id = ?'),
+      putProfile: db.prepare('INSERT INTO profiles (user_id, doc, updated) VALUES (?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET doc = excluded.doc, updated = excluded.updated'),
+      getLearned: db.prepare('SELECT user_id, doc FROM learned WHERE decision_id = ?'),
+      putLearned: db.prepare('INSERT INTO learned (decision_id, user_id, time, doc) VALUES (?, ?, ?, ?)'),
+      delLearned: db.prepare('DELETE FROM learned WHERE decision_id = ?'),
+      audit: db.prepare('INSERT INTO audit (time, kind, ref, user_id, ip, action, score, rules, rules_version, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      getDecision: db.prepare("SELECT * FROM audit WHERE ref = ? AND kind = 'decision' ORDER BY seq LIMIT 1"),
+      pruneAudit: db.prepare('DELETE FROM audit WHERE time < ?'),
+      pruneLearned: db.prepare('DELETE FROM learned WHERE time < ?'),
+    };
+
+    this.learnTx = db.transaction((userId: string, decisionId: string, obs: Observation) => {
+      if (this.stmt.getLearned!.get(decisionId)) return false;
+      const current = this.readProfile(userId);
+      const record: LearnedRecord = { observation: obs, previousLast: current?.last ?? null };
+      this.stmt.putProfile!.run(userId, JSON.stringify(learnProfile(current, obs)), obs.time);
+      this.stmt.putLearned!.run(decisionId, userId, obs.time, JSON.stringify(record));
+      return true;
+    });
+    this.unlearnTx = db.transaction((decisionId: string) => {
+      const row = this.stmt.getLearned!.get(decisionId) as { user_id: string; doc: string } | undefined;
+      if (!row) return false;
+      const current = this.readProfile(row.user_id);
+      if (current) this.stmt.putProfile!.run(row.user_id, JSON.stringify(unlearnProfile(current, JSON.parse(row.doc) as LearnedRecord)), current.lastSeen);
+      this.stmt.delLearned!.run(decisionId);
+      return true;
+    });
+
+    // rate-limiter-flexible prepares its SQL on every call; hand it a client that prepares once.
+    const cached = new Map<string, Statement>();
+    const client = {
+      prepare: (sql: string) => {
+        let s = cached.get(sql);
+        if (!s) cached.set(sql, (s = db.prepare(sql)));
+        return s;
+      },
+      transaction: <T extends (...args: never[]) => unknown>(fn: T) => db.transaction(fn),
+    };
+    this.limiter = (name, durationSec) => {
+      const key = `${name}:${durationSec}`;
+      let l = this.limiters.get(key);
+      if (!l) {
+        l = new RateLimiterSQLite({
+          storeClient: client,
+          storeType: 'better-sqlite3',
+          tableName: 'rlf_counters',
+          tableCreated: true,
+          keyPrefix: name,
+          points: Number.MAX_SAFE_INTEGER,
+          duration: durationSec,
+        });
+        this.limiters.set(key, l);
+      }
+      return l;
+    };
+  }
+
+  private readProfile(userId: string): Profile | null {
+    const row = this.stmt.getProfile!.get(userId) as { doc: string } | undefined;
+    return row ? (JSON.parse(row.doc) as Profile) : null;
+  }
+
+  async getProfile(userId: string): Promise<Profile | null> {
+    return this.readProfile(userId);
+  }
+
+  async learn(userId: string, decisionId: string, observation: Observation): Promise<boolean> {
+    return this.learnTx(userId, decisionId, observation);
+  }
+
+  async unlearn(decisionId: string): Promise<boolean> {
+    return this.unlearnTx(decisionId);
+  }
+
+  async saveDecision(r: DecisionRecord): Promise<void> {
+    this.writeAudit({
+      time: r.time,
+      kind: 'decision',
+      ref: r.id,
+      userId: r.userId,
+      ip: r.ip,
+      action: r.action,
+      score: r.score,
+      rules: r.reasons.map((x) => x.rule),
+      rulesVersion: r.rulesVersion,
+      detail: { requestAction: r.requestAction, reasons: r.reasons, shadow: r.shadow, observation: r.observation },
+    });
+  }
+
+  async getDecision(id: string): Promise<DecisionRecord | null> {
+    const row = this.stmt.getDecision!.get(id) as AuditRow | undefined;
+    if (!row) return null;
+    const detail = JSON.parse(row.detail ?? '{}') as { requestAction: string; reasons: DecisionRecord['reasons']; shadow: string[]; observation: Observation };
+    return {
+      id,
+      time: row.time,
+      userId: row.user_id ?? '',
+      ip: row.ip ?? '',
+      requestAction: detail.requestAction,
+      action: row.action as DecisionRecord['action'],
+      score: row.score ?? 0,
+      reasons: detail.reasons,
+      shadow: detail.shadow,
+      rulesVersion: row.rules_version ?? '',
+      observation: detail.observation,
+    };
+  }
+
+  async audit(e: AuditEntry): Promise<void> {
+    this.writeAudit(e);
+  }
+
+  private writeAudit(e: AuditEntry): void {
+    this.stmt.audit!.run(e.time, e.kind, e.ref, e.userId, e.ip, e.action, e.score, JSON.stringify(e.rules), e.rulesVersion, e.detail ? JSON.stringify(e.detail) : null);
+  }
+
+  async queryAudit(q: AuditQuery): Promise<AuditEntry[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (q.userId !== undefined) (where.push('user_id = ?'), args.push(q.userId));
+    if (q.kind !== undefined) (where.push('kind = ?'), args.push(q.kind));
+    if (q.ref !== undefined) (where.push('ref = ?'), args.push(q.ref));
+    if (q.since !== undefined) (where.push('time >= ?'), args.push(q.since));
+    if (q.until !== undefined) (where.push('time < ?'), args.push(q.until));
+    const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY time DESC, seq DESC LIMIT ?`;
+    args.push(Math.min(Math.max(q.limit ?? 100, 1), 1000));
+    return (this.db.prepare(sql).all(...args) as AuditRow[]).map(fromRow);
+  }
+
+  async prune(before: number): Promise<number> {
+    return this.db.transaction(() => this.stmt.pruneAudit!.run(before).changes + this.stmt.pruneLearned!.run(before).changes)();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+interface AuditRow {
+  seq: number;
+  time: number;
+  kind: string;
+  ref: string | null;
+  user_id: string | null;
+  ip: string | null;
+  action: string | null;
+  score: number | null;
+  rules: string;
+  rules_version: string | null;
+  detail: string | null;
+}
+
+function fromRow(r: AuditRow): AuditEntry {
+  return {
+    time: r.time,
+    kind: r.kind,
+    ref: r.ref,
+    userId: r.user_id,
+    ip: r.ip,
+    action: r.action,
+    score: r.score,
+    rules: JSON.parse(r.rules) as string[],
+    rulesVersion: r.rules_version,
+    detail: r.detail ? (JSON.parse(r.detail) as Record<string, unknown>) : null,
+  };
+}
+
+function migrate(db: Db): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MIGRATIONS.length) throw new Error(`database schema version ${version} is newer than this riskgate (${MIGRATIONS.length})`);
+  db.transaction(() => {
+    for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+    db.pragma(`user_version = ${MIGRATIONS.length}`);
+  })();
+}

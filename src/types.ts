@@ -1,0 +1,44 @@
+/** Shared vocabulary of the engine. Nothing here knows about HTTP, files or the wall clock. */
+
+export type Action = 'allow' | 'challenge' | 'block';
+
+/** Severity order of actions: a forced action can only raise, never lower, the table's answer. */
+export const ACTION_RANK: Readonly<Record<Action, number>> = { allow: 0, challenge: 1, block: 2 };
+
+export function maxAction(a: Action, b: Action): Action {
+  return ACTION_RANK[a] >= ACTION_RANK[b] ? a : b;
+}
+
+/** Milliseconds since the epoch. The engine is always handed one; it never reads Date.now(). */
+export type Clock = () => number;
+
+/** A login whose password was accepted (or a sensitive action), as the login service reports it. */
+export interface LoginAttempt {
+  userId: string;
+  ip: string;
+  userAgent?: string | undefined;
+  deviceId?: string | undefined;
+  trustToken?: string | undefined;
+  phone?: string | undefined;
+  country?: string | undefined;
+  email?: string | undefined;
+  /** `login` unless the service asks about another action, e.g. `change_password`. */
+  action?: string | undefined;
+}
+
+/** A wrong password. */
+export interface LoginFailure {
+  userId: string;
+  ip: string;
+  userAgent?: string | undefined;
+  deviceId?: string | undefined;
+}
+
+/** One rule that fired, as it is explained to callers. */
+export interface Reason {
+  rule: string;
+  points: number;
+  message: string;
+}
+
+export type FeedbackOutcome = 'passed_challenge' | 'failed_challenge' | 'confirmed_fraud' | 'confirmed_legit';

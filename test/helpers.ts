@@ -1,0 +1,103 @@
+import { cp, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { Engine } from '../src/engine/engine.js';
+import { ApiKeys } from '../src/http/auth.js';
+import { buildApp, type AppOptions } from '../src/http/app.js';
+import { Metrics } from '../src/http/metrics.js';
+import { RuleHolder } from '../src/rules/holder.js';
+import { SqliteStore } from '../src/store/sqlite.js';
+
+export const API_KEY = 'test-key-0123456789';
+export const AUTH = { authorization: `Bearer ${API_KEY}` };
+export const RULES_DIR = join(import.meta.dirname, '..', 'rules');
+
+export const UA = {
+  chromeWindows: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+  safariIphone: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
+  firefoxLinux: 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0',
+};
+
+/** Addresses geoip-lite places where the tests need them. */
+export const IP = {
+  homeNO: '81.167.144.58', // Sveio, Norway
+  homeNOsameSubnet: '81.167.144.10',
+  osloNO: '84.208.0.1', // Oslo, another provider
+  brazil: '177.10.0.1',
+  japan: '110.0.0.1',
+  germany: '5.9.0.1',
+};
+
+/** A clock the test moves by hand. */
+export class TestClock {
+  constructor(public now = Date.parse('2026-03-02T08:00:00Z')) {}
+  readonly read = (): number => this.now;
+  advance(ms: number): void {
+    this.now += ms;
+  }
+}
+
+export const MINUTE = 60_000;
+export const HOUR = 60 * MINUTE;
+export const DAY = 24 * HOUR;
+
+export interface TestApp {
+  app: FastifyInstance;
+  engine: Engine;
+  store: SqliteStore;
+  rules: RuleHolder;
+  clock: TestClock;
+  metrics: Metrics;
+  close(): Promise<void>;
+}
+
+export async function makeApp(o: { rulesDir?: string; extra?: Partial<AppOptions> } = {}): Promise<TestApp> {
+  const clock = new TestClock();
+  const rules = await RuleHolder.load(o.rulesDir ?? RULES_DIR);
+  const store = new SqliteStore({ path: ':memory:' });
+  const engine = new Engine({ store, rules: rules.current, clock: clock.read });
+  const metrics = new Metrics(false);
+  const app = await buildApp({ engine, rules, apiKeys: new ApiKeys([API_KEY]), clock: clock.read, metrics, ...o.extra });
+  return {
+    app,
+    engine,
+    store,
+    rules,
+    clock,
+    metrics,
+    async close() {
+      await app.close();
+      await store.close();
+    },
+  };
+}
+
+/** A copy of the default rules in a temporary directory, to break or change. */
+export async function copyRules(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'riskgate-rules-'));
+  await cp(RULES_DIR, dir, { recursive: true });
+  return dir;
+}
+
+export async function decide(t: TestApp, body: Record<string, unknown>) {
+  const res = await t.app.inject({ method: 'POST', url: '/v1/decisions', headers: AUTH, payload: body });
+  return { status: res.statusCode, body: res.json() };
+}
+
+export async function fail(t: TestApp, body: Record<string, unknown>) {
+  const res = await t.app.inject({ method: 'POST', url: '/v1/login-failures', headers: AUTH, payload: body });
+  return { status: res.statusCode, body: res.json() };
+}
+
+/** Teaches `days` daily logins at the same time of day, ending a day before the clock. */
+export async function habit(t: TestApp, login: Record<string, unknown>, days = 20): Promise<void> {
+  const end = t.clock.now;
+  t.clock.now = end - days * DAY;
+  for (let i = 0; i < days; i++) {
+    const r = await decide(t, login);
+    if (r.body.action !== 'allow') throw new Error(`habit login ${i} was ${r.body.action}: ${JSON.stringify(r.body.reasons)}`);
+    t.clock.advance(DAY);
+  }
+  t.clock.now = end;
+}

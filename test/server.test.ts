@@ -1,0 +1,62 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/log.js';
+import { startServer } from '../src/server.js';
+import { IP, RULES_DIR, UA } from './helpers.js';
+
+describe('a real listening server', () => {
+  it('generates an API key on first start, prints it once, keeps only its hash, and decides over TCP', async () => {
+    const data = await mkdtemp(join(tmpdir(), 'riskgate-data-'));
+    const config = loadConfig({ data, rules: RULES_DIR, port: '0' });
+    const logLines: string[] = [];
+    const logger = createLogger('info', new Writable({ write: (c, _e, cb) => (logLines.push(String(c)), cb()) }));
+    const announced: string[] = [];
+    const server = await startServer({ config, env: {}, logger, announce: (l) => announced.push(l) });
+    try {
+      const key = announced.join('\n').match(/rg_[A-Za-z0-9_-]{43}/)?.[0];
+      expect(key).toBeDefined();
+      const stored = await readFile(join(data, 'api-keys.sha256'), 'utf8');
+      expect(stored).not.toContain(key!);
+      expect(stored.trim()).toMatch(/^[0-9a-f]{64}$/);
+
+      const res = await fetch(`${server.url}/v1/decisions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ userId: 'dave', ip: IP.homeNO, userAgent: UA.chromeWindows, deviceId: 'd1' }),
+      });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ action: 'allow', reasons: [{ rule: 'user.first_login' }] });
+
+      const unauthorized = await fetch(`${server.url}/v1/rules`, { headers: { authorization: 'Bearer wrong' } });
+      expect(unauthorized.status).toBe(401);
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+      expect(await (await fetch(`${server.url}/metrics`)).text()).toContain('riskgate_decisions_total{action="allow"} 1');
+      const docs = await (await fetch(`${server.url}/docs/json`)).json();
+      expect(Object.keys(docs.paths)).toEqual(expect.arrayContaining(['/v1/decisions', '/v1/login-failures', '/v1/decisions/{decisionId}/feedback', '/v1/rules']));
+      // The key never reaches the log.
+      expect(logLines.join('')).not.toContain(key!);
+    } finally {
+      await server.close();
+    }
+
+    // A second start reuses the stored key and prints nothing.
+    const again: string[] = [];
+    const second = await startServer({ config, env: {}, logger, announce: (l) => again.push(l) });
+    await second.close();
+    expect(again).toEqual([]);
+  });
+
+  it('takes keys from RISKGATE_API_KEYS', async () => {
+    const data = await mkdtemp(join(tmpdir(), 'riskgate-data-'));
+    const server = await startServer({ config: loadConfig({ data, rules: RULES_DIR, port: '0' }), env: { RISKGATE_API_KEYS: 'k-one, k-two' }, logger: createLogger('silent'), announce: () => {} });
+    try {
+      for (const k of ['k-one', 'k-two']) expect((await fetch(`${server.url}/v1/rules`, { headers: { authorization: `Bearer ${k}` } })).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { FailureCounters } from '../src/signals/attempts.js';
+import { travelFrom } from '../src/signals/geo.js';
+import { compileList } from '../src/signals/lists.js';
+import { parseIp } from '../src/signals/network.js';
+import { localHour } from '../src/signals/time.js';
+import { UserAgentParser } from '../src/signals/useragent.js';
+import { SqliteStore } from '../src/store/sqlite.js';
+import { InputError } from '../src/errors.js';
+
+describe('network', () => {
+  it('parses, canonicalizes and classifies addresses', () => {
+    expect(parseIp('81.167.144.58')).toEqual({ ip: '81.167.144.58', version: 4, subnet: '81.167.144.0/24', range: '81.167.0.0/16', private: false });
+    expect(parseIp('::ffff:81.167.144.58').ip).toBe('81.167.144.58');
+    expect(parseIp('2A02:2F0C:0000::1')).toMatchObject({ ip: '2a02:2f0c::1', version: 6, subnet: '2a02:2f0c:0::/48', range: '2a02:2f0c::/32' });
+    for (const p of ['10.0.0.1', '192.168.1.1', '127.0.0.1', '100.64.1.1', '::1', 'fe80::1']) expect(parseIp(p).private).toBe(true);
+    for (const bad of ['', '1.2.3', '1.2.3.4.5', '256.0.0.1', 'localhost', '1.2.3.4/24']) expect(() => parseIp(bad)).toThrow(InputError);
+  });
+});
+
+describe('time', () => {
+  it('gives the local hour, DST included', () => {
+    expect(localHour(Date.parse('2026-01-15T08:30:00Z'), 'Europe/Oslo')).toBe(9);
+    expect(localHour(Date.parse('2026-07-15T08:30:00Z'), 'Europe/Oslo')).toBe(10);
+    expect(localHour(Date.parse('2026-07-15T08:30:00Z'), 'Asia/Kolkata')).toBe(14);
+    expect(localHour(Date.parse('2026-07-15T23:30:00Z'), 'America/Sao_Paulo')).toBe(20);
+    expect(localHour(Date.parse('2026-07-15T08:30:00Z'), null)).toBe(8);
+    expect(localHour(Date.parse('2026-07-15T08:30:00Z'), 'Not/AZone')).toBe(8);
+  });
+});
+
+describe('travel', () => {
+  it('discounts accuracy radii and never divides by zero', () => {
+    const last = { time: 0, lat: 59.91, lon: 10.75, radiusKm: 20, country: 'NO', city: 'Oslo' };
+    const tokyo = { country: 'JP', region: '13', city: 'Tokyo', lat: 35.68, lon: 139.69, radiusKm: 20, tz: 'Asia/Tokyo' };
+    const t = travelFrom(last, tokyo, 30 * 60_000);
+    expect(t.distanceKm).toBeGreaterThan(8100);
+    expect(t.speedKmh).toBeCloseTo(t.distanceKm * 2, 5);
+    expect(travelFrom(last, { ...tokyo, lat: 59.95, lon: 10.8 }, 0).distanceKm).toBe(0);
+    expect(Number.isFinite(travelFrom(last, tokyo, 0).speedKmh)).toBe(true);
+  });
+});
+
+describe('user agents', () => {
+  it('parses once per distinct string and flags automation', () => {
+    const p = new UserAgentParser();
+    const a = p.parse('Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1');
+    expect(a).toMatchObject({ browser: 'Mobile Safari', os: 'iOS', deviceType: 'mobile', automation: false });
+    expect(p.parse('Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1')).toBe(a);
+    expect(p.parse('python-requests/2.32').automation).toBe(true);
+    expect(p.parse(undefined)).toMatchObject({ present: false, family: 'unknown' });
+  });
+});
+
+describe('lists', () => {
+  it('matches CIDR blocks of both families and exact values', () => {
+    const { list, invalid } = compileList('l', 'ip', ['10.0.0.0/8', '2001:db8::/32', '192.0.2.7', 'nope', '1.2.3.4/40']);
+    expect(invalid).toEqual([3, 4]);
+    const s = (ip: string) => ({ ip, userId: '', deviceId: '', country: '' });
+    expect([list.test(s('10.9.9.9')), list.test(s('2001:db8:1::1')), list.test(s('192.0.2.7')), list.test(s('192.0.2.8'))]).toEqual([true, true, true, false]);
+    const c = compileList('c', 'country', ['no', 'SE']).list;
+    expect(c.test({ ip: '', userId: '', deviceId: '', country: 'NO' })).toBe(true);
+    expect(c.test({ ip: '', userId: '', deviceId: '', country: '' })).toBe(false);
+  });
+});
+
+describe('failure counters', () => {
+  it('count over sliding windows and distinct users per address', async () => {
+    const store = new SqliteStore({ path: ':memory:' });
+    const c = new FailureCounters(store.limiter);
+    const t0 = Date.parse('2026-03-02T08:00:00Z');
+    const who = { userId: 'u1', ip: '5.9.0.1', deviceId: 'dev' };
+    expect(await c.read(who, t0)).toMatchObject({ user_30m: 0, ip_1h: 0 });
+    for (let i = 0; i < 3; i++) await c.record(who, t0 + i * 60_000);
+    await c.record({ userId: 'u2', ip: '5.9.0.1' }, t0 + 4 * 60_000);
+    const now = t0 + 5 * 60_000;
+    expect(await c.read(who, now)).toEqual({ user_30m: 3, user_24h: 3, ip_1h: 4, ip_24h: 4, device_1h: 3, ip_users_1h: 2, ip_users_24h: 2 });
+    // 40 minutes on, the 30-minute window (read at 7.5-minute resolution) has let them go; the hour has not.
+    expect(await c.read(who, t0 + 45 * 60_000)).toMatchObject({ user_30m: 0, user_24h: 3, ip_1h: 4 });
+    expect(await c.read({ userId: 'someone-else', ip: '8.8.8.8' }, now)).toMatchObject({ user_30m: 0, ip_1h: 0 });
+    await store.close();
+  });
+});
