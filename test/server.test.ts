@@ -35,7 +35,7 @@ describe('a real listening server', () => {
       expect(unauthorized.status).toBe(401);
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
       expect(await (await fetch(`${server.url}/metrics`)).text()).toContain('riskgate_decisions_total{action="allow"} 1');
-      const docs = await (await fetch(`${server.url}/docs/json`)).json();
+      const docs = (await (await fetch(`${server.url}/docs/json`)).json()) as { paths: Record<string, unknown> };
       expect(Object.keys(docs.paths)).toEqual(expect.arrayContaining(['/v1/decisions', '/v1/login-failures', '/v1/decisions/{decisionId}/feedback', '/v1/rules']));
       // The key never reaches the log.
       expect(logLines.join('')).not.toContain(key!);
