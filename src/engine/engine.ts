@@ -242,7 +242,7 @@ interface SignalInputs {
 
 function gatherSignals(i: SignalInputs): Signals {
   const lists: Record<string, boolean> = {};
-  const subject = { ip: i.net.ip, userId: i.attempt.userId, deviceId: i.deviceId ?? '', country: i.geo?.country ?? '' };
+  const subject = { addr: i.net.addr, userId: i.attempt.userId, deviceId: i.deviceId ?? '', country: i.geo?.country ?? '' };
   for (const l of i.rules.lists) lists[l.name] = l.test(subject);
   return {
     request: { action: i.attempt.action ?? 'login', ip: i.net.ip, user_id: i.attempt.userId, device_id: i.deviceId ?? '' },

@@ -9,8 +9,8 @@ type Db = Database.Database;
 type Statement = Database.Statement;
 
 const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE profiles (user_id TEXT PRIMARY KEY, doc TEXT NOT NULL, updated INTEGER NOT NULL) WITHOUT ROWID;
-   CREATE TABLE learned (decision_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, time INTEGER NOT NULL, doc TEXT NOT NULL) WITHOUT ROWID;
+  `CREATE TABLE profiles (user_id TEXT PRIMARY KEY, doc TEXT NOT NULL, updated INTEGER NOT NULL);
+   CREATE TABLE learned (decision_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, time INTEGER NOT NULL, doc TEXT NOT NULL);
    CREATE INDEX learned_time ON learned(time);
    CREATE TABLE audit (
      seq INTEGER PRIMARY KEY AUTOINCREMENT,
