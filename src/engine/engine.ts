@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { homeTimeZone, type Observation, type Profile } from '../profile/profile.js';
 import { decisiveRules, evaluate, reasonsOf, type Evaluation } from '../rules/evaluate.js';
 import type { RuleSet } from '../rules/ruleset.js';
@@ -13,6 +12,7 @@ import { userSignals } from '../signals/user.js';
 import { UserAgentParser, type UserAgentInfo } from '../signals/useragent.js';
 import type { DecisionRecord, Store } from '../store/store.js';
 import { InputError } from '../errors.js';
+import { uuidv7 } from './ids.js';
 import type { Action, Clock, FeedbackOutcome, LoginAttempt, LoginFailure, Reason } from '../types.js';
 
 /** Trust tokens ("trust this device"), provided by the challenge module. */
@@ -99,7 +99,7 @@ export class Engine {
   async decide(attempt: LoginAttempt): Promise<Decision> {
     const a = await this.assess(attempt, null);
     const { evaluation: ev } = a;
-    const decisionId = randomUUID();
+    const decisionId = uuidv7(a.now);
     const reasons = reasonsOf(ev);
     const shadow = ev.shadow.map((h) => ({ rule: h.rule.id, points: h.points, message: h.message }));
     const record: DecisionRecord = {
@@ -198,7 +198,7 @@ export class Engine {
    */
   async teach(attempt: LoginAttempt): Promise<void> {
     const a = await this.assess(attempt, null);
-    await this.store.learn(attempt.userId, randomUUID(), a.observation);
+    await this.store.learn(attempt.userId, uuidv7(a.now), a.observation);
   }
 
   /** A challenge for this decision was verified: the login now teaches the profile. */

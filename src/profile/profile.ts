@@ -122,9 +122,23 @@ function samePlace(a: { country: string; region: string; city: string }, b: { co
   return a.country === b.country && a.region === b.region && a.city === b.city;
 }
 
+/** A deep copy; profiles are small and flat, so this is much cheaper than structuredClone. */
+function cloneProfile(p: Profile): Profile {
+  return {
+    ...p,
+    devices: p.devices.map((e) => ({ ...e })),
+    families: p.families.map((e) => ({ ...e })),
+    places: p.places.map((e) => ({ ...e })),
+    subnets: p.subnets.map((e) => ({ ...e })),
+    ranges: p.ranges.map((e) => ({ ...e })),
+    last: p.last ? { ...p.last } : null,
+    hours: [...p.hours],
+  };
+}
+
 /** Returns the profile after learning `obs`. The input is not modified. */
 export function learnProfile(current: Profile | null, obs: Observation): Profile {
-  const p: Profile = current ? structuredClone(current) : emptyProfile(obs.time);
+  const p: Profile = current ? cloneProfile(current) : emptyProfile(obs.time);
   const t = obs.time;
   p.first = Math.min(p.first, t);
   p.lastSeen = Math.max(p.lastSeen, t);
@@ -170,7 +184,7 @@ export function learnProfile(current: Profile | null, obs: Observation): Profile
 
 /** Takes back what `learnProfile` taught for one login (confirmed fraud). */
 export function unlearnProfile(current: Profile, learned: LearnedRecord): Profile {
-  const p: Profile = structuredClone(current);
+  const p: Profile = cloneProfile(current);
   const obs = learned.observation;
   p.logins = Math.max(0, p.logins - 1);
   if (obs.deviceId !== null) p.devices = unsee(p.devices, (d) => d.id === obs.deviceId);

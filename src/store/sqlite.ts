@@ -1,11 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { LRUCache } from 'lru-cache';
 import { RateLimiterSQLite, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { learnProfile, unlearnProfile, type LearnedRecord, type Observation, type Profile } from '../profile/profile.js';
 import type { AuditEntry, AuditQuery, DecisionRecord, Store } from './store.js';
 
 type Db = Database.Database;
+
+const AUDIT_CHUNK = 32;
 type Statement = Database.Statement;
 
 const MIGRATIONS: readonly string[] = [
@@ -26,11 +29,19 @@ const MIGRATIONS: readonly string[] = [
 export interface SqliteStoreOptions {
   /** A file path, or ":memory:" for tests and rule tests. */
   path: string;
+  /** Parsed profiles kept in memory (one process owns a data directory). */
+  profileCache?: number;
 }
 
 /**
- * The embedded default store: one SQLite file in WAL mode through better-sqlite3. Statements
- * are prepared once; each operation that changes a profile is one transaction.
+ * The embedded default store: one SQLite file in WAL mode through better-sqlite3, owned by
+ * one process. Statements are prepared once; each operation that changes a profile is one
+ * transaction (a savepoint).
+ *
+ * Writes are group-committed: the first write of an event-loop turn opens a transaction,
+ * every write of that turn joins it, and it commits at the end of the turn. A write's
+ * promise resolves only after its commit, so whatever a caller acknowledges is on disk,
+ * while a burst of concurrent logins shares one commit instead of paying one each.
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
@@ -40,6 +51,10 @@ export class SqliteStore implements Store {
   private readonly limiters = new Map<string, RateLimiterAbstract>();
   private readonly learnTx: (userId: string, decisionId: string, obs: Observation) => boolean;
   private readonly unlearnTx: (decisionId: string) => boolean;
+  private readonly profiles: LRUCache<string, Profile>;
+  private batch: { done: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | null = null;
+  private readonly pendingAudit: unknown[][] = [];
+  private readonly auditInserts = new Map<number, Statement>();
 
   constructor(opts: SqliteStoreOptions) {
     if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
@@ -48,36 +63,37 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     migrate(this.db);
+    this.profiles = new LRUCache({ max: opts.profileCache ?? 20_000 });
 
     const db = this.db;
     this.stmt = {
       getProfile: db.prepare('SELECT doc FROM profiles WHERE user_id = ?'),
       putProfile: db.prepare('INSERT INTO profiles (user_id, doc, updated) VALUES (?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET doc = excluded.doc, updated = excluded.updated'),
       getLearned: db.prepare('SELECT user_id, doc FROM learned WHERE decision_id = ?'),
-      putLearned: db.prepare('INSERT INTO learned (decision_id, user_id, time, doc) VALUES (?, ?, ?, ?)'),
+      putLearned: db.prepare('INSERT OR IGNORE INTO learned (decision_id, user_id, time, doc) VALUES (?, ?, ?, ?)'),
       delLearned: db.prepare('DELETE FROM learned WHERE decision_id = ?'),
-      audit: db.prepare('INSERT INTO audit (time, kind, ref, user_id, ip, action, score, rules, rules_version, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
       getDecision: db.prepare("SELECT * FROM audit WHERE ref = ? AND kind = 'decision' ORDER BY seq LIMIT 1"),
       pruneAudit: db.prepare('DELETE FROM audit WHERE time < ?'),
       pruneLearned: db.prepare('DELETE FROM learned WHERE time < ?'),
     };
 
-    this.learnTx = db.transaction((userId: string, decisionId: string, obs: Observation) => {
-      if (this.stmt.getLearned!.get(decisionId)) return false;
+    // Both run inside the batch transaction (see write()), which makes each of them atomic.
+    this.learnTx = (userId: string, decisionId: string, obs: Observation) => {
       const current = this.readProfile(userId);
       const record: LearnedRecord = { observation: obs, previousLast: current?.last ?? null };
-      this.stmt.putProfile!.run(userId, JSON.stringify(learnProfile(current, obs)), obs.time);
-      this.stmt.putLearned!.run(decisionId, userId, obs.time, JSON.stringify(record));
+      // The marker goes first: a decision that already taught the profile teaches nothing again.
+      if (this.stmt.putLearned!.run(decisionId, userId, obs.time, JSON.stringify(record)).changes === 0) return false;
+      this.putProfile(userId, learnProfile(current, obs), obs.time);
       return true;
-    });
-    this.unlearnTx = db.transaction((decisionId: string) => {
+    };
+    this.unlearnTx = (decisionId: string) => {
       const row = this.stmt.getLearned!.get(decisionId) as { user_id: string; doc: string } | undefined;
       if (!row) return false;
       const current = this.readProfile(row.user_id);
-      if (current) this.stmt.putProfile!.run(row.user_id, JSON.stringify(unlearnProfile(current, JSON.parse(row.doc) as LearnedRecord)), current.lastSeen);
+      if (current) this.putProfile(row.user_id, unlearnProfile(current, JSON.parse(row.doc) as LearnedRecord), current.lastSeen);
       this.stmt.delLearned!.run(decisionId);
       return true;
-    });
+    };
 
     // rate-limiter-flexible prepares its SQL on every call; hand it a client that prepares once.
     const cached = new Map<string, Statement>();
@@ -87,7 +103,11 @@ export class SqliteStore implements Store {
         if (!s) cached.set(sql, (s = db.prepare(sql)));
         return s;
       },
-      transaction: <T extends (...args: never[]) => unknown>(fn: T) => db.transaction(fn),
+      // Counting a failure joins the current batch: its promise resolves once committed.
+      transaction:
+        <A extends unknown[], R>(fn: (...args: A) => R) =>
+        (...args: A) =>
+          this.write(() => db.transaction(fn)(...args)),
     };
     this.limiter = (name, durationSec) => {
       const key = `${name}:${durationSec}`;
@@ -108,25 +128,100 @@ export class SqliteStore implements Store {
     };
   }
 
-  private readProfile(userId: string): Profile | null {
-    const row = this.stmt.getProfile!.get(userId) as { doc: string } | undefined;
-    return row ? (JSON.parse(row.doc) as Profile) : null;
+  /**
+   * Runs `fn` (synchronous SQL) inside the current batch transaction, opening one if needed;
+   * the promise settles when the batch commits (or fails to).
+   */
+  private write<T>(fn: () => T): Promise<T> {
+    if (!this.batch) {
+      this.db.exec('BEGIN');
+      let resolve!: () => void;
+      let reject!: (e: unknown) => void;
+      const done = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+      this.batch = { done, resolve, reject };
+      setImmediate(() => this.commit());
+    }
+    let result: T;
+    try {
+      result = fn();
+    } catch (e) {
+      // A statement failed halfway through an operation: undo the whole batch rather than keep half of it.
+      this.fail(e);
+      throw e;
+    }
+    return this.batch.done.then(() => result);
   }
 
+  private fail(e: unknown): void {
+    const batch = this.batch;
+    this.batch = null;
+    this.pendingAudit.length = 0;
+    if (this.db.inTransaction) this.db.exec('ROLLBACK');
+    this.profiles.clear(); // it may hold profiles that were never committed
+    batch?.reject(e);
+  }
+
+  private commit(): void {
+    const batch = this.batch;
+    if (!batch) return;
+    try {
+      this.flushAudit();
+      this.db.exec('COMMIT');
+      this.batch = null;
+      batch.resolve();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /** Audit rows of a batch go in with multi-row INSERTs: one statement per AUDIT_CHUNK rows. */
+  private flushAudit(): void {
+    const rows = this.pendingAudit;
+    let i = 0;
+    for (; i + AUDIT_CHUNK <= rows.length; i += AUDIT_CHUNK) this.auditInsert(AUDIT_CHUNK).run(rows.slice(i, i + AUDIT_CHUNK).flat());
+    if (i < rows.length) this.auditInsert(rows.length - i).run(rows.slice(i).flat());
+    rows.length = 0;
+  }
+
+  private auditInsert(n: number): Statement {
+    let st = this.auditInserts.get(n);
+    if (!st) {
+      st = this.db.prepare(`INSERT INTO audit (time, kind, ref, user_id, ip, action, score, rules, rules_version, detail) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`);
+      this.auditInserts.set(n, st);
+    }
+    return st;
+  }
+
+  private readProfile(userId: string): Profile | null {
+    const hit = this.profiles.get(userId);
+    if (hit) return hit;
+    const row = this.stmt.getProfile!.get(userId) as { doc: string } | undefined;
+    if (!row) return null;
+    const p = JSON.parse(row.doc) as Profile;
+    this.profiles.set(userId, p);
+    return p;
+  }
+
+  private putProfile(userId: string, p: Profile, time: number): void {
+    this.stmt.putProfile!.run(userId, JSON.stringify(p), time);
+    this.profiles.set(userId, p);
+  }
+
+  /** The returned profile is shared with the cache: callers must not modify it. */
   async getProfile(userId: string): Promise<Profile | null> {
     return this.readProfile(userId);
   }
 
   async learn(userId: string, decisionId: string, observation: Observation): Promise<boolean> {
-    return this.learnTx(userId, decisionId, observation);
+    return this.write(() => this.learnTx(userId, decisionId, observation));
   }
 
   async unlearn(decisionId: string): Promise<boolean> {
-    return this.unlearnTx(decisionId);
+    return this.write(() => this.unlearnTx(decisionId));
   }
 
   async saveDecision(r: DecisionRecord): Promise<void> {
-    this.writeAudit({
+    return this.write(() => this.writeAudit({
       time: r.time,
       kind: 'decision',
       ref: r.id,
@@ -137,10 +232,11 @@ export class SqliteStore implements Store {
       rules: r.reasons.map((x) => x.rule),
       rulesVersion: r.rulesVersion,
       detail: { requestAction: r.requestAction, reasons: r.reasons, shadow: r.shadow, observation: r.observation },
-    });
+    }));
   }
 
   async getDecision(id: string): Promise<DecisionRecord | null> {
+    this.flushAudit(); // rows of the open batch are visible to this connection once inserted
     const row = this.stmt.getDecision!.get(id) as AuditRow | undefined;
     if (!row) return null;
     const detail = JSON.parse(row.detail ?? '{}') as { requestAction: string; reasons: DecisionRecord['reasons']; shadow: string[]; observation: Observation };
@@ -160,14 +256,15 @@ export class SqliteStore implements Store {
   }
 
   async audit(e: AuditEntry): Promise<void> {
-    this.writeAudit(e);
+    return this.write(() => this.writeAudit(e));
   }
 
   private writeAudit(e: AuditEntry): void {
-    this.stmt.audit!.run(e.time, e.kind, e.ref, e.userId, e.ip, e.action, e.score, JSON.stringify(e.rules), e.rulesVersion, e.detail ? JSON.stringify(e.detail) : null);
+    this.pendingAudit.push([e.time, e.kind, e.ref, e.userId, e.ip, e.action, e.score, JSON.stringify(e.rules), e.rulesVersion, e.detail ? JSON.stringify(e.detail) : null]);
   }
 
   async queryAudit(q: AuditQuery): Promise<AuditEntry[]> {
+    this.flushAudit();
     const where: string[] = [];
     const args: unknown[] = [];
     if (q.userId !== undefined) (where.push('user_id = ?'), args.push(q.userId));
@@ -181,10 +278,11 @@ export class SqliteStore implements Store {
   }
 
   async prune(before: number): Promise<number> {
-    return this.db.transaction(() => this.stmt.pruneAudit!.run(before).changes + this.stmt.pruneLearned!.run(before).changes)();
+    return this.write(() => this.stmt.pruneAudit!.run(before).changes + this.stmt.pruneLearned!.run(before).changes);
   }
 
   async close(): Promise<void> {
+    this.commit();
     if (this.db.open) this.db.close();
   }
 }
