@@ -9,16 +9,18 @@ import type { AuditEntry, AuditQuery, DecisionRecord, Store } from './store.js';
 type Db = Database.Database;
 
 const AUDIT_CHUNK = 32;
+/** Index of the `learned` column in a pending audit row. */
+const LEARNED_COLUMN = 10;
 type Statement = Database.Statement;
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE profiles (user_id TEXT PRIMARY KEY, doc TEXT NOT NULL, updated INTEGER NOT NULL);
-   CREATE TABLE learned (decision_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, time INTEGER NOT NULL, doc TEXT NOT NULL);
-   CREATE INDEX learned_time ON learned(time);
    CREATE TABLE audit (
      seq INTEGER PRIMARY KEY AUTOINCREMENT,
      time INTEGER NOT NULL, kind TEXT NOT NULL, ref TEXT, user_id TEXT, ip TEXT,
-     action TEXT, score REAL, rules TEXT NOT NULL, rules_version TEXT, detail TEXT);
+     action TEXT, score REAL, rules TEXT NOT NULL, rules_version TEXT, detail TEXT,
+     -- decisions only: NULL until the login taught the profile, then {"previousLast":...} to unlearn it
+     learned TEXT);
    CREATE INDEX audit_time ON audit(time);
    CREATE INDEX audit_user ON audit(user_id, time);
    CREATE INDEX audit_ref ON audit(ref);
@@ -54,6 +56,8 @@ export class SqliteStore implements Store {
   private readonly profiles: LRUCache<string, Profile>;
   private batch: { done: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | null = null;
   private readonly pendingAudit: unknown[][] = [];
+  /** Decision rows of the open batch by decision id, so learning can mark them before they are inserted. */
+  private readonly pendingDecisions = new Map<string, unknown[]>();
   private readonly auditInserts = new Map<number, Statement>();
 
   constructor(opts: SqliteStoreOptions) {
@@ -69,29 +73,38 @@ export class SqliteStore implements Store {
     this.stmt = {
       getProfile: db.prepare('SELECT doc FROM profiles WHERE user_id = ?'),
       putProfile: db.prepare('INSERT INTO profiles (user_id, doc, updated) VALUES (?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET doc = excluded.doc, updated = excluded.updated'),
-      getLearned: db.prepare('SELECT user_id, doc FROM learned WHERE decision_id = ?'),
-      putLearned: db.prepare('INSERT OR IGNORE INTO learned (decision_id, user_id, time, doc) VALUES (?, ?, ?, ?)'),
-      delLearned: db.prepare('DELETE FROM learned WHERE decision_id = ?'),
+      markLearned: db.prepare("UPDATE audit SET learned = ? WHERE ref = ? AND kind = 'decision' AND learned IS NULL"),
+      getLearned: db.prepare("SELECT user_id, detail, learned FROM audit WHERE ref = ? AND kind = 'decision'"),
+      clearLearned: db.prepare("UPDATE audit SET learned = NULL WHERE ref = ? AND kind = 'decision'"),
       getDecision: db.prepare("SELECT * FROM audit WHERE ref = ? AND kind = 'decision' ORDER BY seq LIMIT 1"),
       pruneAudit: db.prepare('DELETE FROM audit WHERE time < ?'),
-      pruneLearned: db.prepare('DELETE FROM learned WHERE time < ?'),
     };
 
     // Both run inside the batch transaction (see write()), which makes each of them atomic.
+    // What a decision taught is marked on its own audit row: no second write per login.
     this.learnTx = (userId: string, decisionId: string, obs: Observation) => {
       const current = this.readProfile(userId);
-      const record: LearnedRecord = { observation: obs, previousLast: current?.last ?? null };
-      // The marker goes first: a decision that already taught the profile teaches nothing again.
-      if (this.stmt.putLearned!.run(decisionId, userId, obs.time, JSON.stringify(record)).changes === 0) return false;
+      const mark = JSON.stringify({ previousLast: current?.last ?? null });
+      const pending = this.pendingDecisions.get(decisionId);
+      if (pending) {
+        if (pending[LEARNED_COLUMN] !== null) return false;
+        pending[LEARNED_COLUMN] = mark;
+      } else if (this.stmt.markLearned!.run(mark, decisionId).changes === 0 && this.stmt.getLearned!.get(decisionId)) {
+        return false; // that decision already taught the profile
+      }
+      // (No decision row at all: a login taught directly, by Engine.teach. It cannot be unlearned.)
       this.putProfile(userId, learnProfile(current, obs), obs.time);
       return true;
     };
     this.unlearnTx = (decisionId: string) => {
-      const row = this.stmt.getLearned!.get(decisionId) as { user_id: string; doc: string } | undefined;
-      if (!row) return false;
+      this.flushAudit();
+      const row = this.stmt.getLearned!.get(decisionId) as { user_id: string; detail: string; learned: string | null } | undefined;
+      if (!row || row.learned === null) return false;
       const current = this.readProfile(row.user_id);
-      if (current) this.putProfile(row.user_id, unlearnProfile(current, JSON.parse(row.doc) as LearnedRecord), current.lastSeen);
-      this.stmt.delLearned!.run(decisionId);
+      const { observation } = JSON.parse(row.detail) as { observation: Observation };
+      const { previousLast } = JSON.parse(row.learned) as Pick<LearnedRecord, 'previousLast'>;
+      if (current) this.putProfile(row.user_id, unlearnProfile(current, { observation, previousLast }), current.lastSeen);
+      this.stmt.clearLearned!.run(decisionId);
       return true;
     };
 
@@ -156,6 +169,7 @@ export class SqliteStore implements Store {
     const batch = this.batch;
     this.batch = null;
     this.pendingAudit.length = 0;
+    this.pendingDecisions.clear();
     if (this.db.inTransaction) this.db.exec('ROLLBACK');
     this.profiles.clear(); // it may hold profiles that were never committed
     batch?.reject(e);
@@ -181,12 +195,13 @@ export class SqliteStore implements Store {
     for (; i + AUDIT_CHUNK <= rows.length; i += AUDIT_CHUNK) this.auditInsert(AUDIT_CHUNK).run(rows.slice(i, i + AUDIT_CHUNK).flat());
     if (i < rows.length) this.auditInsert(rows.length - i).run(rows.slice(i).flat());
     rows.length = 0;
+    this.pendingDecisions.clear();
   }
 
   private auditInsert(n: number): Statement {
     let st = this.auditInserts.get(n);
     if (!st) {
-      st = this.db.prepare(`INSERT INTO audit (time, kind, ref, user_id, ip, action, score, rules, rules_version, detail) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`);
+      st = this.db.prepare(`INSERT INTO audit (time, kind, ref, user_id, ip, action, score, rules, rules_version, detail, learned) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`);
       this.auditInserts.set(n, st);
     }
     return st;
@@ -260,7 +275,9 @@ export class SqliteStore implements Store {
   }
 
   private writeAudit(e: AuditEntry): void {
-    this.pendingAudit.push([e.time, e.kind, e.ref, e.userId, e.ip, e.action, e.score, JSON.stringify(e.rules), e.rulesVersion, e.detail ? JSON.stringify(e.detail) : null]);
+    const row = [e.time, e.kind, e.ref, e.userId, e.ip, e.action, e.score, JSON.stringify(e.rules), e.rulesVersion, e.detail ? JSON.stringify(e.detail) : null, null];
+    this.pendingAudit.push(row);
+    if (e.kind === 'decision' && e.ref) this.pendingDecisions.set(e.ref, row);
   }
 
   async queryAudit(q: AuditQuery): Promise<AuditEntry[]> {
@@ -278,7 +295,10 @@ export class SqliteStore implements Store {
   }
 
   async prune(before: number): Promise<number> {
-    return this.write(() => this.stmt.pruneAudit!.run(before).changes + this.stmt.pruneLearned!.run(before).changes);
+    return this.write(() => {
+      this.flushAudit();
+      return this.stmt.pruneAudit!.run(before).changes;
+    });
   }
 
   async close(): Promise<void> {
