@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import Type, { type Static } from 'typebox';
+import type { StoreFailMode } from './engine/store-guard.js';
 import { formatDiagnostic } from './rules/diagnostics.js';
 import { YamlSource } from './rules/source.js';
 import { validateAgainst } from './rules/validate.js';
@@ -13,6 +14,24 @@ export const ConfigSchema = Type.Object(
     data: Type.Optional(Type.String({ minLength: 1 })),
     rules: Type.Optional(Type.String({ minLength: 1 })),
     audit: Type.Optional(Type.Object({ retentionDays: Type.Optional(Type.Number({ minimum: 1, maximum: 3650 })) }, { additionalProperties: false })),
+    store: Type.Optional(
+      Type.Object(
+        {
+          failMode: Type.Optional(Type.Union([Type.Literal('closed'), Type.Literal('open')])),
+          timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 60_000 })),
+          redis: Type.Optional(
+            Type.Object(
+              {
+                keyPrefix: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+                recordDays: Type.Optional(Type.Number({ minimum: 1, maximum: 3650 })),
+              },
+              { additionalProperties: false },
+            ),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     log: Type.Optional(
       Type.Object(
         {
@@ -34,14 +53,23 @@ export interface Config {
   dataDir: string;
   rulesDir: string;
   auditRetentionDays: number;
+  store: StoreConfig;
   logLevel: string;
   logRequests: boolean;
   file: ConfigFile;
 }
 
+/** How the state store is reached and what happens when it is not; docs/configuration.md. */
+export interface StoreConfig {
+  failMode: StoreFailMode;
+  timeoutMs: number;
+  redis: { keyPrefix: string; recordDays: number };
+}
+
 export class ConfigError extends Error {}
 
 export const DEFAULTS = { host: '127.0.0.1', port: 3000, dataDir: './data', rulesDir: './rules', auditRetentionDays: 90, logLevel: 'info' } as const;
+export const STORE_DEFAULTS = { failMode: 'closed', timeoutMs: 250, keyPrefix: 'rg:' } as const;
 
 export interface ConfigOverrides {
   config?: string | undefined;
@@ -63,12 +91,18 @@ export function loadConfig(o: ConfigOverrides): Config {
   }
   const port = o.port !== undefined ? Number(o.port) : (file.server?.port ?? DEFAULTS.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--port: "${o.port}" is not a port number`);
+  const auditRetentionDays = file.audit?.retentionDays ?? DEFAULTS.auditRetentionDays;
   return {
     host: o.host ?? file.server?.host ?? DEFAULTS.host,
     port,
     dataDir: o.data ?? file.data ?? DEFAULTS.dataDir,
     rulesDir: o.rules ?? file.rules ?? DEFAULTS.rulesDir,
-    auditRetentionDays: file.audit?.retentionDays ?? DEFAULTS.auditRetentionDays,
+    auditRetentionDays,
+    store: {
+      failMode: file.store?.failMode ?? STORE_DEFAULTS.failMode,
+      timeoutMs: file.store?.timeoutMs ?? STORE_DEFAULTS.timeoutMs,
+      redis: { keyPrefix: file.store?.redis?.keyPrefix ?? STORE_DEFAULTS.keyPrefix, recordDays: file.store?.redis?.recordDays ?? auditRetentionDays },
+    },
     logLevel: file.log?.level ?? DEFAULTS.logLevel,
     logRequests: file.log?.requests ?? false,
     file,

@@ -8,7 +8,8 @@ import { buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
 import { createLogger } from './log.js';
 import { RuleHolder } from './rules/holder.js';
-import { SqliteStore } from './store/sqlite.js';
+import type { StoreEvent } from './engine/store-guard.js';
+import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
 import type { Clock } from './types.js';
 
@@ -33,6 +34,8 @@ export interface StartOptions {
 }
 
 const HOUR_MS = 3_600_000;
+/** How long a start waits for Redis before serving in the fail mode. */
+const STORE_CONNECT_WAIT_MS = 2000;
 
 /**
  * Wires a running server: store, rules, engine, HTTP. A broken rule set throws RuleSetError
@@ -46,15 +49,35 @@ export async function startServer(o: StartOptions): Promise<Server> {
 
   const rules = await RuleHolder.load(o.config.rulesDir);
   const { keys, generated } = resolveApiKeys(env, o.config.dataDir);
-  const store = new SqliteStore({ path: join(o.config.dataDir, 'riskgate.db') });
-  const engine = new Engine({ store, rules: rules.current, clock });
+  const opened = openStore(o.config, env);
+  const { store } = opened;
   const metrics = new Metrics();
+  const { failMode, timeoutMs } = o.config.store;
+  const onStoreEvent = (e: StoreEvent) => {
+    metrics.store(e);
+    // Once per outage, not once per request.
+    if (e.type === 'recovered') logger.info({ store: store.kind, downMs: e.downMs }, 'state store answers again');
+    else if (e.first) logger.error({ store: store.kind, err: e.error.cause ?? e.error, failMode }, `state store unavailable: answering fail-${failMode} until it is back`);
+  };
+  const engine = new Engine({ store, rules: rules.current, clock, storeFailure: { mode: failMode, timeoutMs }, onStoreEvent });
+  opened.watch?.((up) => metrics.storeUp.set(up ? 1 : 0));
+  if (opened.ready && !(await opened.ready(STORE_CONNECT_WAIT_MS))) {
+    logger.error({ store: store.kind, failMode }, `state store unreachable at start: answering fail-${failMode} until it is reachable`);
+  }
+  const storeHealth = opened.health;
+  const health =
+    storeHealth &&
+    (async () => {
+      const h = await storeHealth();
+      metrics.storeUp.set(h.ok ? 1 : 0);
+      return h;
+    });
   rules.onReload((r) => {
     if (r.ok) logger.info({ version: r.version, changed: r.changed }, 'rules reloaded');
     else logger.error({ problems: r.message.split('\n').slice(1) }, 'rules reload refused; previous rules stay active');
   });
 
-  const app = await buildApp({ engine, rules, apiKeys: keys, clock, metrics, logger, logRequests: o.config.logRequests });
+  const app = await buildApp({ engine, rules, apiKeys: keys, clock, metrics, logger, logRequests: o.config.logRequests, health });
 
   const retentionMs = o.config.auditRetentionDays * 24 * HOUR_MS;
   const prune = () =>
@@ -69,7 +92,7 @@ export async function startServer(o: StartOptions): Promise<Server> {
   if (o.handleSignals) process.on('SIGHUP', onHup);
 
   const address = await app.listen({ host: o.config.host, port: o.config.port });
-  logger.info({ address, rules: rules.current().version, store: store.kind }, 'riskgate listening');
+  logger.info({ address, rules: rules.current().version, store: store.kind, failMode }, 'riskgate listening');
   if (generated) {
     announce(`riskgate: no RISKGATE_API_KEYS set; generated an API key (shown once, only its hash is kept in ${join(o.config.dataDir, 'api-keys.sha256')}):`);
     announce(`  ${generated}`);

@@ -1,7 +1,7 @@
 import { homeTimeZone, type Observation, type Profile } from '../profile/profile.js';
 import { decisiveRules, evaluate, reasonsOf, type Evaluation } from '../rules/evaluate.js';
 import type { RuleSet } from '../rules/ruleset.js';
-import { FailureCounters, type AttemptCounts } from '../signals/attempts.js';
+import { FailureCounters, NO_FAILURES, type AttemptCounts } from '../signals/attempts.js';
 import { deviceSignals } from '../signals/device.js';
 import { geoSignals } from '../signals/geo.js';
 import { geoipLite, type GeoInfo, type GeoLookup } from '../signals/geoip.js';
@@ -14,6 +14,7 @@ import type { DecisionRecord, Store } from '../store/store.js';
 import { InputError } from '../errors.js';
 import { uuidv7 } from './ids.js';
 import type { Action, Clock, FeedbackOutcome, LoginAttempt, LoginFailure, Reason } from '../types.js';
+import { STORE_UNAVAILABLE_RULE, StoreGuard, StoreUnavailableError, type StoreEvent, type StoreFailMode, type StoreFailurePolicy } from './store-guard.js';
 
 /** Trust tokens ("trust this device"), provided by the challenge module. */
 export interface TrustVerifier {
@@ -30,6 +31,13 @@ export interface EngineOptions {
   trust?: TrustVerifier;
   /** Called when a login is confirmed fraudulent, after its learning was taken back (revokes trust). */
   onConfirmedFraud?: (record: DecisionRecord) => Promise<void>;
+  /**
+   * How to decide when the store fails or is too slow. Without it store errors propagate
+   * (rule tests, replay); the server always sets one (`store.failMode`, `store.timeoutMs`).
+   */
+  storeFailure?: StoreFailurePolicy;
+  /** Store failures and recoveries, for logs, metrics and health. */
+  onStoreEvent?: (e: StoreEvent) => void;
 }
 
 export interface Decision {
@@ -45,6 +53,8 @@ export interface Decision {
   learned: boolean;
   signals: Signals;
   evaluation: Evaluation;
+  /** The fail mode that decided, when the store could not be read; null normally. */
+  fallback: StoreFailMode | null;
 }
 
 export interface FailureResult {
@@ -54,6 +64,8 @@ export interface FailureResult {
   reasons: Reason[];
   counts: AttemptCounts;
   rulesVersion: string;
+  /** The fail mode that decided, when the failure could not be counted; null normally. */
+  fallback: StoreFailMode | null;
 }
 
 export interface FeedbackResult {
@@ -71,7 +83,19 @@ interface Assessment {
   signals: Signals;
   observation: Observation;
   evaluation: Evaluation;
+  /** The evaluation's action, or what the fail mode made of it when the store could not be read. */
+  action: Action;
+  /** Why the store could not be read; null when the decision had the user's history. */
+  unavailable: StoreUnavailableError | null;
 }
+
+/** What the store knows about a login before it is decided. */
+interface History {
+  profile: Profile | null;
+  counts: AttemptCounts;
+  trusted: boolean;
+}
+const NO_HISTORY: History = Object.freeze({ profile: null, counts: NO_FAILURES, trusted: false });
 
 /**
  * The decision pipeline, the same for the HTTP API, replay and rule tests: it is handed its
@@ -83,6 +107,7 @@ export class Engine {
   private readonly opts: EngineOptions;
   private readonly geo: GeoLookup;
   private readonly userAgents: UserAgentParser;
+  private readonly guard: StoreGuard;
 
   constructor(opts: EngineOptions) {
     this.opts = opts;
@@ -90,6 +115,7 @@ export class Engine {
     this.counters = new FailureCounters(opts.store.limiter);
     this.geo = opts.geo ?? geoipLite;
     this.userAgents = opts.userAgents ?? new UserAgentParser();
+    this.guard = new StoreGuard(opts.storeFailure, opts.onStoreEvent);
   }
 
   get rules(): RuleSet {
@@ -97,10 +123,11 @@ export class Engine {
   }
 
   async decide(attempt: LoginAttempt): Promise<Decision> {
-    const a = await this.assess(attempt, null);
+    const a = await this.assess(attempt, this.opts.clock());
     const { evaluation: ev } = a;
     const decisionId = uuidv7(a.now);
     const reasons = reasonsOf(ev);
+    if (a.unavailable) reasons.push(this.fallbackReason(a.unavailable, 'decided without history'));
     const shadow = ev.shadow.map((h) => ({ rule: h.rule.id, points: h.points, message: h.message }));
     const record: DecisionRecord = {
       id: decisionId,
@@ -108,28 +135,39 @@ export class Engine {
       userId: attempt.userId,
       ip: a.net.ip,
       requestAction: attempt.action ?? 'login',
-      action: ev.action,
+      action: a.action,
       score: ev.score,
-      reasons,
+      reasons: [...reasons],
       shadow: shadow.map((s) => s.rule),
       rulesVersion: a.rules.version,
       observation: a.observation,
     };
-    await this.store.saveDecision(record);
-    // A login teaches the profile only once it is let through; a challenge teaches when passed.
-    const learned = ev.action === 'allow' ? await this.store.learn(attempt.userId, decisionId, a.observation) : false;
+    let learned = false;
+    try {
+      await this.guard.run(async () => {
+        await this.store.saveDecision(record);
+        // A login teaches the profile only once it is let through (a challenge teaches when passed),
+        // and only when it was judged against the history it would change.
+        if (a.action === 'allow' && !a.unavailable) learned = await this.store.learn(attempt.userId, decisionId, a.observation);
+      });
+    } catch (e) {
+      if (!(e instanceof StoreUnavailableError)) throw e;
+      // The answer stands (it was made with the user's history); only its record may be missing.
+      if (!a.unavailable) reasons.push(storeReason(e, 'this decision may not have been recorded, so feedback on it may not be found'));
+    }
     return {
       decisionId,
       time: a.now,
-      action: ev.action,
+      action: a.action,
       score: ev.score,
       reasons,
       shadow,
       rulesVersion: a.rules.version,
-      decisive: decisiveRules(ev, a.rules.thresholds),
+      decisive: a.action === ev.action ? decisiveRules(ev, a.rules.thresholds) : [STORE_UNAVAILABLE_RULE],
       learned,
       signals: a.signals,
       evaluation: ev,
+      fallback: a.unavailable ? this.guard.mode : null,
     };
   }
 
@@ -137,59 +175,72 @@ export class Engine {
   async recordFailure(f: LoginFailure): Promise<FailureResult> {
     const net = parseIp(f.ip);
     const now = this.opts.clock();
-    const counts = await this.counters.record({ userId: f.userId, ip: net.ip, deviceId: f.deviceId }, now);
-    const a = await this.assess({ ...f, ip: net.ip }, counts, now);
+    let counted: AttemptCounts | StoreUnavailableError;
+    try {
+      counted = await this.guard.run(() => this.counters.record({ userId: f.userId, ip: net.ip, deviceId: f.deviceId }, now));
+    } catch (e) {
+      if (!(e instanceof StoreUnavailableError)) throw e;
+      counted = e;
+    }
+    const a = await this.assess({ ...f, ip: net.ip }, now, counted);
     const reasons = reasonsOf(a.evaluation);
-    const blocked = a.evaluation.action === 'block';
-    await this.store.audit({
-      time: now,
-      kind: 'failure',
-      ref: null,
-      userId: f.userId,
-      ip: net.ip,
-      action: blocked ? 'block' : 'allow',
-      score: a.evaluation.score,
-      rules: reasons.map((r) => r.rule),
-      rulesVersion: a.rules.version,
-      detail: { counts, deviceId: f.deviceId ?? null },
-    });
-    return { blocked, action: a.evaluation.action, score: a.evaluation.score, reasons, counts, rulesVersion: a.rules.version };
+    if (a.unavailable) reasons.push(this.fallbackReason(a.unavailable, 'this failure may not have been counted; decided without history'));
+    const blocked = a.action === 'block';
+    const counts = a.signals.attempts;
+    await this.bestEffort(() =>
+      this.store.audit({
+        time: now,
+        kind: 'failure',
+        ref: null,
+        userId: f.userId,
+        ip: net.ip,
+        action: blocked ? 'block' : 'allow',
+        score: a.evaluation.score,
+        rules: reasons.map((r) => r.rule),
+        rulesVersion: a.rules.version,
+        detail: { counts, deviceId: f.deviceId ?? null },
+      }),
+    );
+    return { blocked, action: a.action, score: a.evaluation.score, reasons, counts, rulesVersion: a.rules.version, fallback: a.unavailable ? this.guard.mode : null };
   }
 
   /** What happened after a decision, from the login service (or an analyst). */
   async feedback(decisionId: string, outcome: FeedbackOutcome): Promise<FeedbackResult> {
-    const record = await this.store.getDecision(decisionId);
+    // No fail mode here: feedback cannot be answered without the store, so it fails (503) and can be sent again.
+    const record = await this.guard.run(() => this.store.getDecision(decisionId));
     if (!record) throw new InputError('DECISION_NOT_FOUND', `no decision ${decisionId}`);
-    let learned = false;
-    let unlearned = false;
-    switch (outcome) {
-      case 'passed_challenge':
-        // A step-up passed outside riskgate teaches like a verified challenge; a block stays a block.
-        if (record.action !== 'block') learned = await this.store.learn(record.userId, record.id, record.observation);
-        break;
-      case 'confirmed_legit':
-        learned = await this.store.learn(record.userId, record.id, record.observation);
-        break;
-      case 'confirmed_fraud':
-        unlearned = await this.store.unlearn(record.id);
-        await this.opts.onConfirmedFraud?.(record);
-        break;
-      case 'failed_challenge':
-        break;
-    }
-    await this.store.audit({
-      time: this.opts.clock(),
-      kind: 'feedback',
-      ref: record.id,
-      userId: record.userId,
-      ip: record.ip,
-      action: record.action,
-      score: record.score,
-      rules: record.reasons.map((r) => r.rule),
-      rulesVersion: record.rulesVersion,
-      detail: { outcome, learned, unlearned },
+    return this.guard.run(async () => {
+      let learned = false;
+      let unlearned = false;
+      switch (outcome) {
+        case 'passed_challenge':
+          // A step-up passed outside riskgate teaches like a verified challenge; a block stays a block.
+          if (record.action !== 'block') learned = await this.store.learn(record.userId, record.id, record.observation);
+          break;
+        case 'confirmed_legit':
+          learned = await this.store.learn(record.userId, record.id, record.observation);
+          break;
+        case 'confirmed_fraud':
+          unlearned = await this.store.unlearn(record.id);
+          await this.opts.onConfirmedFraud?.(record);
+          break;
+        case 'failed_challenge':
+          break;
+      }
+      await this.store.audit({
+        time: this.opts.clock(),
+        kind: 'feedback',
+        ref: record.id,
+        userId: record.userId,
+        ip: record.ip,
+        action: record.action,
+        score: record.score,
+        rules: record.reasons.map((r) => r.rule),
+        rulesVersion: record.rulesVersion,
+        detail: { outcome, learned, unlearned },
+      });
+      return { decisionId, outcome, learned, unlearned };
     });
-    return { decisionId, outcome, learned, unlearned };
   }
 
   /**
@@ -197,33 +248,73 @@ export class Engine {
    * Uses the same enrichment as `decide`, so the profile looks as if the login had been allowed.
    */
   async teach(attempt: LoginAttempt): Promise<void> {
-    const a = await this.assess(attempt, null);
-    await this.store.learn(attempt.userId, uuidv7(a.now), a.observation);
+    const a = await this.assess(attempt, this.opts.clock());
+    if (a.unavailable) throw a.unavailable;
+    await this.guard.run(() => this.store.learn(attempt.userId, uuidv7(a.now), a.observation));
   }
 
   /** A challenge for this decision was verified: the login now teaches the profile. */
   async passChallenge(decisionId: string): Promise<boolean> {
-    const record = await this.store.getDecision(decisionId);
-    if (!record) return false;
-    return this.store.learn(record.userId, record.id, record.observation);
+    return this.guard.run(async () => {
+      const record = await this.store.getDecision(decisionId);
+      if (!record) return false;
+      return this.store.learn(record.userId, record.id, record.observation);
+    });
   }
 
-  private async assess(attempt: LoginAttempt, knownCounts: AttemptCounts | null, at?: number): Promise<Assessment> {
+  /**
+   * Sets a login against the user's history and runs the rules. `known` is what recording a
+   * failure already learned: its counts, or that the store is unavailable.
+   */
+  private async assess(attempt: LoginAttempt, now: number, known?: AttemptCounts | StoreUnavailableError): Promise<Assessment> {
     const net = parseIp(attempt.ip);
-    const now = at ?? this.opts.clock();
     const rules = this.opts.rules();
     const ua = this.userAgents.parse(attempt.userAgent);
     const geo = net.private ? null : this.geo(net.ip);
     const deviceId = attempt.deviceId || undefined;
-    const [profile, counts, trusted] = await Promise.all([
-      this.store.getProfile(attempt.userId),
-      knownCounts ?? this.counters.read({ userId: attempt.userId, ip: net.ip, deviceId }, now),
-      attempt.trustToken && this.opts.trust ? this.opts.trust.verify(attempt.trustToken, attempt.userId, deviceId, now) : false,
-    ]);
+    let history: History = NO_HISTORY;
+    let unavailable: StoreUnavailableError | null = null;
+    if (known instanceof StoreUnavailableError) unavailable = known;
+    else {
+      try {
+        history = await this.guard.run(async () => {
+          const [profile, counts, trusted] = await Promise.all([
+            this.store.getProfile(attempt.userId),
+            known ?? this.counters.read({ userId: attempt.userId, ip: net.ip, deviceId }, now),
+            attempt.trustToken && this.opts.trust ? this.opts.trust.verify(attempt.trustToken, attempt.userId, deviceId, now) : false,
+          ]);
+          return { profile, counts, trusted };
+        });
+      } catch (e) {
+        if (!(e instanceof StoreUnavailableError)) throw e;
+        unavailable = e;
+      }
+    }
+    const { profile, counts, trusted } = history;
     const hour = localHour(now, homeTimeZone(profile) ?? geo?.tz ?? null);
     const signals = gatherSignals({ attempt, deviceId, net, ua, geo, profile, counts, trusted, hour, now, rules });
-    return { now, rules, net, signals, observation: observe(now, deviceId, ua, net, geo, hour), evaluation: evaluate(rules, signals) };
+    const evaluation = evaluate(rules, signals);
+    const action = unavailable ? this.guard.fallbackAction(evaluation.action) : evaluation.action;
+    return { now, rules, net, signals, observation: observe(now, deviceId, ua, net, geo, hour), evaluation, action, unavailable };
   }
+
+  /** Runs writes whose failure must not change an answer already given; the guard reports the failure. */
+  private async bestEffort(op: () => Promise<unknown>): Promise<void> {
+    try {
+      await this.guard.run(op);
+    } catch (e) {
+      if (!(e instanceof StoreUnavailableError)) throw e;
+    }
+  }
+
+  private fallbackReason(e: StoreUnavailableError, what: string): Reason {
+    const mode = this.guard.mode === 'closed' ? 'fail-closed: at least a challenge' : 'fail-open';
+    return storeReason(e, `${what} (${mode})`);
+  }
+}
+
+function storeReason(e: StoreUnavailableError, what: string): Reason {
+  return { rule: STORE_UNAVAILABLE_RULE, points: 0, message: `${e.message}: ${what}` };
 }
 
 interface SignalInputs {

@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/engine.js';
+import { StoreUnavailableError } from '../engine/store-guard.js';
 import { InputError } from '../errors.js';
 import type { RuleHolder } from '../rules/holder.js';
 import type { Clock } from '../types.js';
@@ -97,6 +98,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof HttpError) return sendError(reply, err.code, err.message, err.details);
     if (err instanceof InputError) return sendError(reply, err.code, err.message);
+    if (err instanceof StoreUnavailableError) return sendError(reply, 'UNAVAILABLE', `${err.message}; try again`);
     if (err.validation) return sendError(reply, 'INVALID_REQUEST', err.message);
     switch (err.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -114,7 +116,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((req, reply) => sendError(reply, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
 
-  const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 413: ErrorBody };
+  const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 413: ErrorBody, 503: ErrorBody };
 
   // Everything under /v1 needs an API key.
   app.register(
@@ -145,7 +147,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         { schema: { tags: ['decisions'], summary: 'Report a wrong password', security: [{ apiKey: [] }], body: FailureRequest, response: { 200: FailureResponse, ...errors } } },
         async (req) => {
           const f = await opts.engine.recordFailure(req.body);
-          metrics.failures.inc({ blocked: String(f.blocked) });
+          metrics.failure(f);
           return { blocked: f.blocked, ...f.counts, score: f.score, reasons: f.reasons, rulesVersion: f.rulesVersion };
         },
       );

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Decision } from '../engine/engine.js';
+import type { Decision, FailureResult } from '../engine/engine.js';
+import type { StoreEvent } from '../engine/store-guard.js';
 import type { ReloadResult } from '../rules/holder.js';
 
 /** Prometheus metrics of one server, in their own registry (tests build many servers). */
@@ -19,9 +20,18 @@ export class Metrics {
   readonly reloads = new Counter({ name: 'riskgate_rules_reloads_total', help: 'Rule reloads by result.', labelNames: ['result'], registers: [this.registry] });
   readonly rulesInfo = new Gauge({ name: 'riskgate_rules_info', help: 'The active rule set (value 1).', labelNames: ['version'], registers: [this.registry] });
   readonly lastReloadFailed = new Gauge({ name: 'riskgate_rules_last_reload_failed', help: '1 when the last reload was refused and older rules are still active.', registers: [this.registry] });
+  readonly storeUp = new Gauge({ name: 'riskgate_store_up', help: '1 while the state store answers; 0 while answers come from the fail mode.', registers: [this.registry] });
+  readonly storeErrors = new Counter({ name: 'riskgate_store_errors_total', help: 'Store steps that failed (error) or did not answer in time (timeout).', labelNames: ['kind'], registers: [this.registry] });
+  readonly storeFallbacks = new Counter({
+    name: 'riskgate_store_fallbacks_total',
+    help: 'Answers decided without history because the store was unavailable, by endpoint and fail mode.',
+    labelNames: ['endpoint', 'mode'],
+    registers: [this.registry],
+  });
 
   constructor(defaultMetrics = true) {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry });
+    this.storeUp.set(1);
   }
 
   decision(d: Decision, seconds: number): void {
@@ -30,6 +40,17 @@ export class Metrics {
     for (const r of d.reasons) this.ruleHits.inc({ rule: r.rule, mode: 'enforce' });
     for (const r of d.shadow) this.ruleHits.inc({ rule: r.rule, mode: 'shadow' });
     for (const e of d.evaluation.errors) this.ruleErrors.inc({ rule: e.rule });
+    if (d.fallback) this.storeFallbacks.inc({ endpoint: 'decisions', mode: d.fallback });
+  }
+
+  failure(f: FailureResult): void {
+    this.failures.inc({ blocked: String(f.blocked) });
+    if (f.fallback) this.storeFallbacks.inc({ endpoint: 'login-failures', mode: f.fallback });
+  }
+
+  store(e: StoreEvent): void {
+    if (e.type === 'failed') this.storeErrors.inc({ kind: e.error.kind });
+    this.storeUp.set(e.type === 'failed' ? 0 : 1);
   }
 
   activeRules(version: string): void {

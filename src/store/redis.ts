@@ -1,0 +1,265 @@
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { learnProfile, unlearnProfile, type LearnedRecord, type Observation, type Profile } from '../profile/profile.js';
+import type { AuditEntry, AuditQuery, DecisionRecord, Store } from './store.js';
+
+/**
+ * The shared store for several riskgate instances behind a load balancer: everything that an
+ * instance must see of the others' traffic lives in one Redis; the audit trail stays local.
+ *
+ * Key layout (every key starts with `keyPrefix`, "rg:" by default):
+ *
+ *   rg:p:<userId>          hash {doc: profile JSON, ver: n}   no TTL (see below)
+ *   rg:l:<decisionId>      string {userId, record}             TTL recordTtlMs: what a login taught, to unlearn it
+ *   rg:d:<decisionId>      string DecisionRecord JSON          TTL recordTtlMs: so feedback works on any instance
+ *   rg:rl:<limiter>:<key>  rate-limiter-flexible counters      TTL = the limiter's duration (attempts.ts)
+ *
+ * Profiles keep no TTL on purpose: like SQLite rows they are one per user, each bounded by
+ * PROFILE_LIMITS and aged out entry by entry. Expiring a whole profile would turn a dormant
+ * account into a cold start, which the rules judge more leniently than "known user, all new".
+ *
+ * Atomicity. Counters go through RateLimiterRedis, whose increments are one Lua script each,
+ * so instances counting at once never lose a failure. Profiles are learned in JavaScript
+ * (profile.ts, the same code as SQLite) and written with optimistic concurrency: read the
+ * profile and its version, compute, then a Lua compare-and-set writes profile and learned
+ * record together only if the version is unchanged and the decision has not taught yet; on a
+ * conflict the loop reads again. A script rather than WATCH/MULTI because WATCH belongs to a
+ * connection, and ioredis multiplexes all of an instance's requests over one connection: one
+ * request's EXEC would end another's WATCH. Scripts name their keys in KEYS, but a profile and
+ * a decision key do not share a hash slot, so this runs on one Redis (or Sentinel), not Cluster.
+ *
+ * Phase 2 (challenges, trust tokens, TOTP, recovery codes) follows the same pattern: one key
+ * per object with a TTL from its expiry, and every check-and-change (attempts left, single use,
+ * TOTP step already used) as one Lua script over that object's keys.
+ *
+ * Failures: no offline queue and no retries of commands, so a command fails at once while the
+ * connection is down instead of piling up; each command also times out. The engine turns those
+ * errors into its fail mode; ioredis reconnects in the background, and the next request after
+ * it has succeeds as usual.
+ */
+
+/** The part of a store that keeps the audit trail: a local SqliteStore in production. */
+export type AuditLog = Pick<Store, 'saveDecision' | 'audit' | 'queryAudit' | 'prune' | 'close'>;
+
+export interface RedisStoreOptions {
+  /** redis://[user:password@]host:port[/db], or rediss:// for TLS. */
+  url: string;
+  /** Prepended to every key, so several deployments (or tests) can share one Redis. */
+  keyPrefix?: string;
+  /** Where audit entries go (decisions included): this instance's own. */
+  audit: AuditLog;
+  /** How long decision records and learned records live (the audit retention by default). */
+  recordTtlMs: number;
+  /** A command without an answer after this long fails (the engine has its own deadline too). */
+  commandTimeoutMs?: number;
+  /** The longest pause between reconnection attempts, so recovery is noticed soon. */
+  reconnectMaxMs?: number;
+}
+
+/** Profile writes retry on conflicts; this many means the user is logging in absurdly often. */
+const MAX_CAS_ATTEMPTS = 100;
+
+class Script {
+  readonly sha: string;
+  constructor(readonly lua: string) {
+    this.sha = createHash('sha1').update(lua).digest('hex');
+  }
+
+  /** EVALSHA, loading the script on the first NOSCRIPT (a restarted or flushed Redis forgets scripts). */
+  async run(client: Redis, keys: string[], args: (string | number)[]): Promise<unknown> {
+    try {
+      return await client.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (e) {
+      if (e instanceof Error && e.message.startsWith('NOSCRIPT')) return client.eval(this.lua, keys.length, ...keys, ...args);
+      throw e;
+    }
+  }
+}
+
+/** KEYS: profile, learned record. ARGV: version read, new profile, learned record, its TTL (ms). -1 already learned, 0 conflict, 1 done. */
+const LEARN = new Script(`
+if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+if (redis.call('HGET', KEYS[1], 'ver') or '0') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'ver', tostring(tonumber(ARGV[1]) + 1))
+redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+return 1`);
+
+/** KEYS: profile, learned record. ARGV: version read, new profile ('' when there is none). -1 nothing to unlearn, 0 conflict, 1 done. */
+const UNLEARN = new Script(`
+if redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
+if (redis.call('HGET', KEYS[1], 'ver') or '0') ~= ARGV[1] then return 0 end
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'ver', tostring(tonumber(ARGV[1]) + 1)) end
+redis.call('DEL', KEYS[2])
+return 1`);
+
+interface StoredLearned {
+  userId: string;
+  record: LearnedRecord;
+}
+
+export class RedisStore implements Store {
+  readonly kind = 'redis';
+  readonly client: Redis;
+  readonly keyPrefix: string;
+  readonly limiter: (name: string, durationSec: number) => RateLimiterAbstract;
+  private readonly auditLog: AuditLog;
+  private readonly recordTtlMs: number;
+  private readonly limiters = new Map<string, RateLimiterAbstract>();
+  private lastError: Error | null = null;
+
+  constructor(opts: RedisStoreOptions) {
+    this.keyPrefix = opts.keyPrefix ?? 'rg:';
+    this.auditLog = opts.audit;
+    this.recordTtlMs = Math.max(1, Math.round(opts.recordTtlMs));
+    const reconnectMaxMs = opts.reconnectMaxMs ?? 1000;
+    this.client = new Redis(opts.url, {
+      // RESP2 works with every Redis this needs (Lua, PX); nothing here gains from RESP3.
+      protocol: 2,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      commandTimeout: opts.commandTimeoutMs ?? 1000,
+      connectTimeout: 2000,
+      retryStrategy: (times) => Math.min(25 * 2 ** Math.min(times, 10), reconnectMaxMs),
+      connectionName: 'riskgate',
+    });
+    // Without a listener ioredis prints every failed reconnection; the engine reports outages once.
+    this.client.on('error', (e: Error) => void (this.lastError = e));
+    this.client.on('ready', () => void (this.lastError = null));
+
+    this.limiter = (name, durationSec) => {
+      const key = `${name}:${durationSec}`;
+      let l = this.limiters.get(key);
+      if (!l) {
+        l = new RateLimiterRedis({
+          storeClient: this.client,
+          keyPrefix: `${this.keyPrefix}rl:${name}`,
+          points: Number.MAX_SAFE_INTEGER,
+          duration: durationSec,
+          // Fail at once while disconnected, like every other call here.
+          rejectIfRedisNotReady: true,
+        });
+        this.limiters.set(key, l);
+      }
+      return l;
+    };
+  }
+
+  /** Resolves once connected, or after `timeoutMs` regardless: a server may start while Redis is down. */
+  async ready(timeoutMs: number): Promise<boolean> {
+    if (this.client.status === 'ready') return true;
+    return new Promise<boolean>((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.client.off('ready', onReady);
+        resolve(ok);
+      };
+      const onReady = () => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.client.on('ready', onReady);
+    });
+  }
+
+  /** For /healthz: a PING within `timeoutMs`. */
+  async health(timeoutMs: number): Promise<{ ok: boolean; redis: string }> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.client.ping(),
+        new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('PING timed out')), timeoutMs))),
+      ]);
+      return { ok: true, redis: 'ok' };
+    } catch {
+      return { ok: false, redis: this.client.status === 'ready' ? 'not answering' : 'unreachable' };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The last connection error, for the log (never shown to callers: it may name hosts). */
+  get connectionError(): Error | null {
+    return this.lastError;
+  }
+
+  private key(kind: 'p' | 'l' | 'd', id: string): string {
+    return `${this.keyPrefix}${kind}:${id}`;
+  }
+
+  async getProfile(userId: string): Promise<Profile | null> {
+    const doc = await this.client.hget(this.key('p', userId), 'doc');
+    return doc ? (JSON.parse(doc) as Profile) : null;
+  }
+
+  async learn(userId: string, decisionId: string, observation: Observation): Promise<boolean> {
+    const pkey = this.key('p', userId);
+    const lkey = this.key('l', decisionId);
+    return this.compareAndSet(async () => {
+      const [[doc, ver], taught] = await Promise.all([this.client.hmget(pkey, 'doc', 'ver'), this.client.exists(lkey)]);
+      if (taught) return -1;
+      const current = doc ? (JSON.parse(doc) as Profile) : null;
+      const stored: StoredLearned = { userId, record: { observation, previousLast: current?.last ?? null } };
+      return LEARN.run(this.client, [pkey, lkey], [ver ?? '0', JSON.stringify(learnProfile(current, observation)), JSON.stringify(stored), this.recordTtlMs]);
+    });
+  }
+
+  async unlearn(decisionId: string): Promise<boolean> {
+    const lkey = this.key('l', decisionId);
+    const raw = await this.client.get(lkey);
+    if (!raw) return false;
+    const { userId, record } = JSON.parse(raw) as StoredLearned;
+    const pkey = this.key('p', userId);
+    return this.compareAndSet(async () => {
+      const [doc, ver] = await this.client.hmget(pkey, 'doc', 'ver');
+      const next = doc ? JSON.stringify(unlearnProfile(JSON.parse(doc) as Profile, record)) : '';
+      return UNLEARN.run(this.client, [pkey, lkey], [ver ?? '0', next]);
+    });
+  }
+
+  /** Runs a read-compute-script round until the script applies (1) or finds nothing to do (-1). */
+  private async compareAndSet(round: () => Promise<unknown>): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      const result = await round();
+      if (result === 1) return true;
+      if (result === -1) return false;
+      if (attempt >= MAX_CAS_ATTEMPTS) throw new Error(`profile update lost ${attempt} races in a row`);
+      // Another instance wrote the profile in between: read again after a short random pause,
+      // so that many logins of one user at once do not retry in lockstep.
+      await sleep(Math.random() * Math.min(attempt, 10));
+    }
+  }
+
+  async saveDecision(r: DecisionRecord): Promise<void> {
+    // The local audit entry first: it is kept even when Redis is down (fail-open decisions included).
+    await this.auditLog.saveDecision(r);
+    await this.client.set(this.key('d', r.id), JSON.stringify(r), 'PX', this.recordTtlMs);
+  }
+
+  async getDecision(id: string): Promise<DecisionRecord | null> {
+    const raw = await this.client.get(this.key('d', id));
+    return raw ? (JSON.parse(raw) as DecisionRecord) : null;
+  }
+
+  audit(entry: AuditEntry): Promise<void> {
+    return this.auditLog.audit(entry);
+  }
+
+  queryAudit(query: AuditQuery): Promise<AuditEntry[]> {
+    return this.auditLog.queryAudit(query);
+  }
+
+  /** The local audit trail only: decision and learned records in Redis expire by their TTL. */
+  prune(before: number): Promise<number> {
+    return this.auditLog.prune(before);
+  }
+
+  async close(): Promise<void> {
+    try {
+      if (this.client.status === 'ready') await this.client.quit();
+    } finally {
+      this.client.disconnect();
+      await this.auditLog.close();
+    }
+  }
+}
