@@ -2,12 +2,13 @@ import { cp, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { Engine } from '../src/engine/engine.js';
+import { Engine, type EngineOptions } from '../src/engine/engine.js';
 import { ApiKeys } from '../src/http/auth.js';
 import { buildApp, type AppOptions } from '../src/http/app.js';
 import { Metrics } from '../src/http/metrics.js';
 import { RuleHolder } from '../src/rules/holder.js';
 import { SqliteStore } from '../src/store/sqlite.js';
+import type { Store } from '../src/store/store.js';
 
 export const API_KEY = 'test-key-0123456789';
 export const AUTH = { authorization: `Bearer ${API_KEY}` };
@@ -45,18 +46,19 @@ export const DAY = 24 * HOUR;
 export interface TestApp {
   app: FastifyInstance;
   engine: Engine;
-  store: SqliteStore;
+  store: Store;
   rules: RuleHolder;
   clock: TestClock;
   metrics: Metrics;
   close(): Promise<void>;
 }
 
-export async function makeApp(o: { rulesDir?: string; extra?: Partial<AppOptions> } = {}): Promise<TestApp> {
-  const clock = new TestClock();
+/** An app on an in-memory SQLite store, or on `store` (closed with the app); `clock` may be shared by several apps. */
+export async function makeApp(o: { rulesDir?: string; extra?: Partial<AppOptions>; store?: Store; clock?: TestClock; engine?: Partial<EngineOptions> } = {}): Promise<TestApp> {
+  const clock = o.clock ?? new TestClock();
   const rules = await RuleHolder.load(o.rulesDir ?? RULES_DIR);
-  const store = new SqliteStore({ path: ':memory:' });
-  const engine = new Engine({ store, rules: rules.current, clock: clock.read });
+  const store = o.store ?? new SqliteStore({ path: ':memory:' });
+  const engine = new Engine({ store, rules: rules.current, clock: clock.read, ...o.engine });
   const metrics = new Metrics(false);
   const app = await buildApp({ engine, rules, apiKeys: new ApiKeys([API_KEY]), clock: clock.read, metrics, ...o.extra });
   return {

@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { FailureCounters } from '../src/signals/attempts.js';
 import { travelFrom } from '../src/signals/geo.js';
 import { compileList } from '../src/signals/lists.js';
 import { parseIp } from '../src/signals/network.js';
 import { localHour } from '../src/signals/time.js';
 import { UserAgentParser } from '../src/signals/useragent.js';
-import { SqliteStore } from '../src/store/sqlite.js';
 import { InputError } from '../src/errors.js';
 
 describe('network', () => {
@@ -62,23 +60,5 @@ describe('lists', () => {
     const addr = parseIp('1.1.1.1').addr;
     expect(c.test({ addr, userId: '', deviceId: '', country: 'NO' })).toBe(true);
     expect(c.test({ addr, userId: '', deviceId: '', country: '' })).toBe(false);
-  });
-});
-
-describe('failure counters', () => {
-  it('count over sliding windows and distinct users per address', async () => {
-    const store = new SqliteStore({ path: ':memory:' });
-    const c = new FailureCounters(store.limiter);
-    const t0 = Date.parse('2026-03-02T08:00:00Z');
-    const who = { userId: 'u1', ip: '5.9.0.1', deviceId: 'dev' };
-    expect(await c.read(who, t0)).toMatchObject({ user_30m: 0, ip_1h: 0 });
-    for (let i = 0; i < 3; i++) await c.record(who, t0 + i * 60_000);
-    await c.record({ userId: 'u2', ip: '5.9.0.1' }, t0 + 4 * 60_000);
-    const now = t0 + 5 * 60_000;
-    expect(await c.read(who, now)).toEqual({ user_30m: 3, user_24h: 3, ip_1h: 4, ip_24h: 4, device_1h: 3, ip_users_1h: 2, ip_users_24h: 2 });
-    // 40 minutes on, the 30-minute window (read at 7.5-minute resolution) has let them go; the hour has not.
-    expect(await c.read(who, t0 + 45 * 60_000)).toMatchObject({ user_30m: 0, user_24h: 3, ip_1h: 4 });
-    expect(await c.read({ userId: 'someone-else', ip: '8.8.8.8' }, now)).toMatchObject({ user_30m: 0, ip_1h: 0 });
-    await store.close();
   });
 });

@@ -10,7 +10,7 @@ export interface OpenedStore {
   store: Store;
   /** For /healthz; absent for the embedded store, which cannot be cut off from the process. */
   health?: () => Promise<{ ok: boolean; [detail: string]: unknown }>;
-  /** Waits up to `timeoutMs` for the first connection; false when it did not come. */
+  /** Waits up to `timeoutMs` for the first connection; false as soon as it failed. */
   ready?: (timeoutMs: number) => Promise<boolean>;
   /** Calls `listener` each time the connection comes up or goes down. */
   watch?: (listener: (up: boolean) => void) => void;
@@ -34,7 +34,7 @@ export function openStore(config: Config, env: NodeJS.ProcessEnv): OpenedStore {
   return {
     store,
     health: async () => ({ ...(await store.health(config.store.timeoutMs)), failMode: config.store.failMode }),
-    ready: (timeoutMs) => store.ready(timeoutMs),
+    ready: (timeoutMs) => store.ready(timeoutMs, { failFast: true }),
     watch: (listener) => {
       store.client.on('ready', () => listener(true));
       store.client.on('close', () => listener(false));

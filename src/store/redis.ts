@@ -147,18 +147,24 @@ export class RedisStore implements Store {
     };
   }
 
-  /** Resolves once connected, or after `timeoutMs` regardless: a server may start while Redis is down. */
-  async ready(timeoutMs: number): Promise<boolean> {
+  /**
+   * Resolves true once connected, false after `timeoutMs` (with `failFast`: as soon as a
+   * connection attempt fails). A server starts either way, in its fail mode while Redis is down.
+   */
+  async ready(timeoutMs: number, opts: { failFast?: boolean } = {}): Promise<boolean> {
     if (this.client.status === 'ready') return true;
     return new Promise<boolean>((resolve) => {
       const done = (ok: boolean) => {
         clearTimeout(timer);
         this.client.off('ready', onReady);
+        this.client.off('error', onError);
         resolve(ok);
       };
       const onReady = () => done(true);
+      const onError = () => opts.failFast && done(false);
       const timer = setTimeout(() => done(false), timeoutMs);
       this.client.on('ready', onReady);
+      this.client.on('error', onError);
     });
   }
 

@@ -1,0 +1,172 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { StoreEvent, StoreFailurePolicy } from '../src/engine/store-guard.js';
+import { Metrics } from '../src/http/metrics.js';
+import { SqliteStore } from '../src/store/sqlite.js';
+import type { Store } from '../src/store/store.js';
+import { AUTH, IP, UA, decide, fail, habit, makeApp, type TestApp } from './helpers.js';
+
+/**
+ * The engine's fail mode, on a store that fails on command: no Redis needed, so this runs
+ * everywhere. test/redis.failure.test.ts does the same with a Redis that really goes away.
+ */
+type Failure = 'up' | 'error' | 'hang';
+
+/** An in-memory SQLite store whose calls (limiters included) fail or hang while told to. */
+function flaky(): { store: Store; set(f: Failure, only?: readonly string[]): void } {
+  let failure: Failure = 'up';
+  let only: readonly string[] | undefined;
+  const inner = new SqliteStore({ path: ':memory:' });
+  const gate = <T>(name: string, call: () => Promise<T>): Promise<T> => {
+    if (failure === 'up' || (only && !only.includes(name))) return call();
+    return failure === 'error' ? Promise.reject(new Error('connect ECONNREFUSED 10.1.2.3:6379')) : new Promise<T>(() => undefined);
+  };
+  const wrap = <T extends object>(target: T, prefix: string): T =>
+    new Proxy(target, {
+      get(t, prop, receiver) {
+        const value: unknown = Reflect.get(t, prop, receiver);
+        if (typeof value !== 'function' || prop === 'close') return value;
+        const name = `${prefix}${String(prop)}`;
+        return (...args: unknown[]) => gate(name, async () => (value as (...a: unknown[]) => unknown).apply(t, args));
+      },
+    });
+  const store = new Proxy(inner, {
+    get(t, prop, receiver) {
+      if (prop === 'limiter') return (name: string, seconds: number) => wrap(inner.limiter(name, seconds), 'limiter.');
+      const value: unknown = Reflect.get(t, prop, receiver);
+      if (typeof value !== 'function' || prop === 'close') return value;
+      return (...args: unknown[]) => gate(String(prop), async () => (value as (...a: unknown[]) => unknown).apply(t, args));
+    },
+  }) as Store;
+  return {
+    store,
+    set(f, o) {
+      failure = f;
+      only = o;
+    },
+  };
+}
+
+const home = { userId: 'alice', ip: IP.homeNO, userAgent: UA.chromeWindows, deviceId: 'd-alice-pc' };
+const rules = (r: { rule: string }[]) => r.map((x) => x.rule);
+
+describe('when the store fails', () => {
+  let t: TestApp;
+  let events: StoreEvent[];
+  let store: ReturnType<typeof flaky>;
+  let metrics: Metrics;
+  async function start(policy: StoreFailurePolicy | undefined) {
+    store = flaky();
+    events = [];
+    metrics = new Metrics(false);
+    const onStoreEvent = (e: StoreEvent) => {
+      events.push(e);
+      metrics.store(e);
+    };
+    t = await makeApp({ store: store.store, engine: { storeFailure: policy, onStoreEvent }, extra: { metrics } });
+    await habit(t, home, 5);
+  }
+  afterEach(() => t.close());
+
+  it('fail-closed: decides without history and asks for at least a challenge, saying why', async () => {
+    await start({ mode: 'closed', timeoutMs: 1000 });
+    store.set('error');
+    const r = await decide(t, home);
+    expect(r.status).toBe(200);
+    expect(r.body.action).toBe('challenge');
+    expect(r.body.reasons).toEqual([
+      { rule: 'user.first_login', points: 0, message: expect.any(String) },
+      { rule: 'riskgate.store_unavailable', points: 0, message: 'state store unreachable or failing: decided without history (fail-closed: at least a challenge)' },
+    ]);
+    // No store detail (addresses) reaches the caller.
+    expect(JSON.stringify(r.body)).not.toContain('10.1.2.3');
+    // A deny list needs no history: it still blocks.
+    expect((await decide(t, { ...home, ip: '192.0.2.7' })).body.action).toBe('block');
+    expect(await metrics.registry.getSingleMetricAsString('riskgate_store_fallbacks_total')).toContain('riskgate_store_fallbacks_total{endpoint="decisions",mode="closed"} 2');
+  });
+
+  it('fail-open: decides without history and lets the rules alone speak', async () => {
+    await start({ mode: 'open', timeoutMs: 1000 });
+    // Reads fail, writes work: as on Redis, where the audit trail is local.
+    store.set('error', ['getProfile', 'limiter.get']);
+    const r = await decide(t, home);
+    expect(r.body.action).toBe('allow');
+    expect(r.body.reasons.at(-1)).toEqual({ rule: 'riskgate.store_unavailable', points: 0, message: 'state store unreachable or failing: decided without history (fail-open)' });
+    expect((await decide(t, { ...home, ip: '192.0.2.7' })).body.action).toBe('block');
+    // The decision is recorded with its reason, and taught nothing: it was not judged against the history.
+    store.set('up');
+    const [audited] = await t.store.queryAudit({ ref: r.body.decisionId });
+    expect(audited!.rules).toContain('riskgate.store_unavailable');
+    expect((await t.store.getProfile('alice'))!.logins).toBe(5);
+  });
+
+  it('bounds a store that does not answer by the timeout', async () => {
+    await start({ mode: 'closed', timeoutMs: 30 });
+    store.set('hang');
+    const started = Date.now();
+    const r = await decide(t, home);
+    const took = Date.now() - started;
+    expect(r.body.action).toBe('challenge');
+    expect(r.body.reasons.at(-1).message).toBe('state store did not answer within 30 ms: decided without history (fail-closed: at least a challenge)');
+    // One deadline for the reads and one for the writes, not one per call.
+    expect(took).toBeGreaterThanOrEqual(30);
+    expect(took).toBeLessThan(1000);
+    expect(await metrics.registry.getSingleMetricAsString('riskgate_store_errors_total')).toContain('riskgate_store_errors_total{kind="timeout"} 2');
+  });
+
+  it('keeps an answer made with history when only recording it fails, and says so', async () => {
+    await start({ mode: 'closed', timeoutMs: 1000 });
+    store.set('error', ['saveDecision']);
+    const r = await decide(t, home);
+    expect(r.body.action).toBe('allow');
+    expect(rules(r.body.reasons)).toEqual(['riskgate.store_unavailable']);
+    expect(r.body.reasons[0].message).toBe('state store unreachable or failing: this decision may not have been recorded, so feedback on it may not be found');
+  });
+
+  it('answers a failed password without counting it, and says so', async () => {
+    await start({ mode: 'open', timeoutMs: 1000 });
+    store.set('error', ['limiter.penalty', 'limiter.get', 'limiter.set']);
+    const f = await fail(t, { userId: 'alice', ip: IP.germany });
+    expect(f.status).toBe(200);
+    expect(f.body).toMatchObject({ blocked: false, user_30m: 0 });
+    expect(f.body.reasons.at(-1).message).toBe('state store unreachable or failing: this failure may not have been counted; decided without history (fail-open)');
+  });
+
+  it('answers feedback with 503 UNAVAILABLE, which the service can send again', async () => {
+    await start({ mode: 'closed', timeoutMs: 1000 });
+    const d = await decide(t, { ...home, ip: IP.brazil, deviceId: 'd-new' });
+    store.set('error');
+    const res = await t.app.inject({ method: 'POST', url: `/v1/decisions/${d.body.decisionId}/feedback`, headers: AUTH, payload: { outcome: 'passed_challenge' } });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toEqual({ error: { code: 'UNAVAILABLE', message: 'state store unreachable or failing; try again' } });
+    store.set('up');
+    const again = await t.app.inject({ method: 'POST', url: `/v1/decisions/${d.body.decisionId}/feedback`, headers: AUTH, payload: { outcome: 'passed_challenge' } });
+    expect(again.json()).toMatchObject({ learned: true });
+  });
+
+  it('reports the outage once, and the recovery once; then decides with history again', async () => {
+    await start({ mode: 'closed', timeoutMs: 1000 });
+    store.set('error');
+    await decide(t, home);
+    await decide(t, home);
+    store.set('up');
+    const r = await decide(t, home);
+    expect(r.body).toMatchObject({ action: 'allow', reasons: [] });
+    await decide(t, home);
+    expect(events.map((e) => (e.type === 'failed' ? `failed${e.first ? ' (first)' : ''}` : e.type))).toEqual([
+      'failed (first)', // reads of the first decision
+      'failed', // its record
+      'failed',
+      'failed',
+      'recovered',
+    ]);
+    expect(await metrics.registry.getSingleMetricAsString('riskgate_store_up')).toContain('riskgate_store_up 1');
+  });
+
+  it('without a policy (rule tests, replay) lets the error through', async () => {
+    await start(undefined);
+    store.set('error');
+    const r = await decide(t, home);
+    expect(r.status).toBe(500);
+    expect(r.body.error.code).toBe('INTERNAL');
+  });
+});

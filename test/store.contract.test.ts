@@ -1,0 +1,272 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { learnProfile, type Observation } from '../src/profile/profile.js';
+import { FailureCounters } from '../src/signals/attempts.js';
+import { SqliteStore } from '../src/store/sqlite.js';
+import type { AuditEntry, DecisionRecord, Store } from '../src/store/store.js';
+import { AUTH, DAY, HOUR, IP, MINUTE, TestClock, UA, decide, fail, habit, makeApp, type TestApp } from './helpers.js';
+import { dropPrefix, redisSkip, redisStore, skippedTitle, testPrefix } from './redis-helpers.js';
+
+/**
+ * What every store must do, run on each of them. A "world" is one shared state; `open()`
+ * gives another handle on it: another riskgate instance on the same Redis, or another
+ * connection to the same SQLite file. Only the audit trail is per handle on Redis (it is each
+ * instance's own), so audit checks use one handle.
+ */
+interface World {
+  open(): Promise<Store>;
+  close(): Promise<void>;
+}
+
+const STORES: { name: string; skip: string | null; world: () => Promise<World> }[] = [
+  {
+    name: 'SqliteStore',
+    skip: null,
+    world: async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'riskgate-contract-'));
+      const handles: Store[] = [];
+      return {
+        open: async () => {
+          const s = new SqliteStore({ path: join(dir, 'riskgate.db') });
+          handles.push(s);
+          return s;
+        },
+        close: async () => {
+          for (const h of handles) await h.close();
+          await rm(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+  {
+    name: 'RedisStore',
+    skip: redisSkip,
+    world: async () => {
+      const prefix = testPrefix();
+      const handles: Store[] = [];
+      return {
+        open: async () => {
+          const s = await redisStore(prefix);
+          handles.push(s);
+          return s;
+        },
+        close: async () => {
+          for (const h of handles) await h.close();
+          await dropPrefix(prefix);
+        },
+      };
+    },
+  },
+];
+
+const T0 = Date.parse('2026-03-01T08:00:00Z');
+const obs = (over: Partial<Observation> = {}): Observation => ({
+  time: T0,
+  deviceId: 'd1',
+  family: 'Chrome/Windows/desktop',
+  subnet: '81.167.144.0/24',
+  range: '81.167.0.0/16',
+  place: { country: 'NO', region: '46', city: 'Sveio', tz: 'Europe/Oslo' },
+  point: { lat: 59.5, lon: 5.35, radiusKm: 10 },
+  hour: 9,
+  ...over,
+});
+const inSweden = { place: { country: 'SE', region: 'AB', city: 'Stockholm', tz: 'Europe/Stockholm' }, point: { lat: 59.3, lon: 18.1, radiusKm: 5 } };
+
+const record = (id: string, over: Partial<DecisionRecord> = {}): DecisionRecord => ({
+  id,
+  time: T0,
+  userId: 'alice',
+  ip: IP.homeNO,
+  requestAction: 'login',
+  action: 'challenge',
+  score: 60,
+  reasons: [{ rule: 'geo.new_country', points: 20, message: 'first login from BR' }],
+  shadow: ['geo.shadow_rule'],
+  rulesVersion: 'v1@abc',
+  observation: obs(),
+  ...over,
+});
+
+const entry = (over: Partial<AuditEntry>): AuditEntry => ({
+  time: T0,
+  kind: 'failure',
+  ref: null,
+  userId: 'alice',
+  ip: IP.germany,
+  action: 'allow',
+  score: 0,
+  rules: [],
+  rulesVersion: 'v1',
+  detail: null,
+  ...over,
+});
+
+for (const kind of STORES) {
+  describe.skipIf(kind.skip !== null)(skippedTitle(`store contract: ${kind.name}`, kind.skip), () => {
+    let world: World;
+    let a: Store;
+    let b: Store;
+    beforeEach(async () => {
+      world = await kind.world();
+      a = await world.open();
+      b = await world.open();
+    });
+    afterEach(() => world.close());
+
+    it('knows nothing of an unknown user, decision or learned login', async () => {
+      expect(await a.getProfile('nobody')).toBeNull();
+      expect(await a.getDecision('00000000-0000-4000-8000-000000000000')).toBeNull();
+      expect(await a.unlearn('never-learned')).toBe(false);
+    });
+
+    it('learns a login once per decision, and every handle sees it', async () => {
+      expect(await a.learn('alice', 'dec-1', obs())).toBe(true);
+      expect(await b.learn('alice', 'dec-1', obs())).toBe(false);
+      expect(await b.getProfile('alice')).toEqual(learnProfile(null, obs()));
+      expect(await b.learn('alice', 'dec-2', obs({ time: T0 + DAY, deviceId: 'd2' }))).toBe(true);
+      const p = (await a.getProfile('alice'))!;
+      expect(p.logins).toBe(2);
+      expect(p.devices.map((d) => d.id)).toEqual(['d1', 'd2']);
+      expect(await a.getProfile('bob')).toBeNull();
+    });
+
+    it('unlearns exactly what a decision taught, and puts back the last login it displaced', async () => {
+      await a.learn('alice', 'home', obs());
+      const before = await a.getProfile('alice');
+      await a.learn('alice', 'trip', obs({ time: T0 + DAY, deviceId: 'd-phone', hour: 22, ...inSweden }));
+      expect((await a.getProfile('alice'))!.last!.country).toBe('SE');
+
+      expect(await b.unlearn('trip')).toBe(true);
+      const after = (await a.getProfile('alice'))!;
+      expect(after.devices).toEqual(before!.devices);
+      expect(after.places).toEqual(before!.places);
+      expect(after.last).toEqual(before!.last);
+      expect(after.hours).toEqual(before!.hours);
+      expect(after.logins).toBe(1);
+      // Once only; after that the decision may teach again (as a later confirmed_legit would).
+      expect(await a.unlearn('trip')).toBe(false);
+      expect(await a.learn('alice', 'trip', obs({ time: T0 + DAY, deviceId: 'd-phone' }))).toBe(true);
+    });
+
+    it('loses no update when many logins of one user are learned at once through two handles', async () => {
+      const n = 40;
+      const results = await Promise.all(
+        Array.from({ length: n }, (_, i) => (i % 2 ? a : b).learn('alice', `dec-${i}`, obs({ time: T0 + i * MINUTE, deviceId: `d-${i % 5}`, hour: i % 24 }))),
+      );
+      expect(results.every(Boolean)).toBe(true);
+      const p = (await a.getProfile('alice'))!;
+      expect(p.logins).toBe(n);
+      expect(p.devices.reduce((sum, d) => sum + d.count, 0)).toBe(n);
+      expect(p.hours.reduce((sum, h) => sum + h, 0)).toBe(n);
+      expect(p.lastSeen).toBe(T0 + (n - 1) * MINUTE);
+    });
+
+    it('lets exactly one of many concurrent learns of the same decision teach', async () => {
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).learn('alice', 'same-decision', obs())));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect((await a.getProfile('alice'))!.logins).toBe(1);
+    });
+
+    it('keeps decisions for feedback, readable through every handle, and audits them as kind "decision"', async () => {
+      const r = record('6f1c0000-0000-4000-8000-000000000001');
+      await a.saveDecision(r);
+      expect(await b.getDecision(r.id)).toEqual(r);
+      const audited = await a.queryAudit({ ref: r.id });
+      expect(audited).toEqual([
+        {
+          time: T0,
+          kind: 'decision',
+          ref: r.id,
+          userId: 'alice',
+          ip: IP.homeNO,
+          action: 'challenge',
+          score: 60,
+          rules: ['geo.new_country'],
+          rulesVersion: 'v1@abc',
+          detail: expect.objectContaining({ requestAction: 'login', shadow: ['geo.shadow_rule'] }),
+        },
+      ]);
+    });
+
+    it('answers audit queries by user, kind, ref and time, newest first, and prunes by age', async () => {
+      await a.audit(entry({ time: T0, userId: 'alice' }));
+      await a.audit(entry({ time: T0 + 1, userId: 'bob' }));
+      await a.audit(entry({ time: T0 + 2, userId: 'alice', kind: 'feedback', ref: 'dec-9', detail: { outcome: 'confirmed_legit' } }));
+      await a.audit(entry({ time: T0 + 3, userId: 'alice' }));
+      const times = (es: AuditEntry[]) => es.map((e) => e.time - T0);
+      expect(times(await a.queryAudit({ userId: 'alice' }))).toEqual([3, 2, 0]);
+      expect(times(await a.queryAudit({ kind: 'failure' }))).toEqual([3, 1, 0]);
+      expect(await a.queryAudit({ ref: 'dec-9' })).toEqual([entry({ time: T0 + 2, userId: 'alice', kind: 'feedback', ref: 'dec-9', detail: { outcome: 'confirmed_legit' } })]);
+      expect(times(await a.queryAudit({ since: T0 + 1, until: T0 + 3 }))).toEqual([2, 1]);
+      expect(times(await a.queryAudit({ limit: 2 }))).toEqual([3, 2]);
+      expect(await a.prune(T0 + 2)).toBe(2);
+      expect(times(await a.queryAudit({}))).toEqual([3, 2]);
+    });
+
+    it('counts with its limiters atomically: concurrent penalties through two handles each see a distinct count', async () => {
+      const la = a.limiter('contract', 60);
+      const lb = b.limiter('contract', 60);
+      const seen = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 ? la : lb).penalty('k', 1).then((r) => r.consumedPoints)));
+      expect(seen.sort((x, y) => x - y)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+      expect((await la.get('k'))?.consumedPoints).toBe(100);
+      expect(await lb.get('unknown')).toBeNull();
+      await la.set('gate', 1, 60);
+      expect((await lb.get('gate'))?.consumedPoints).toBe(1);
+    });
+
+    // Moved from signals.test.ts: the sliding windows are the same on every store.
+    it('keeps the failure counters of attempts.ts: sliding windows and distinct users per address, shared by handles', async () => {
+      const c = new FailureCounters(a.limiter);
+      const other = new FailureCounters(b.limiter);
+      const who = { userId: 'u1', ip: '5.9.0.1', deviceId: 'dev' };
+      expect(await c.read(who, T0)).toMatchObject({ user_30m: 0, ip_1h: 0 });
+      for (let i = 0; i < 3; i++) await c.record(who, T0 + i * MINUTE);
+      await other.record({ userId: 'u2', ip: '5.9.0.1' }, T0 + 4 * MINUTE);
+      const now = T0 + 5 * MINUTE;
+      const expected = { user_30m: 3, user_24h: 3, ip_1h: 4, ip_24h: 4, device_1h: 3, ip_users_1h: 2, ip_users_24h: 2 };
+      expect(await c.read(who, now)).toEqual(expected);
+      expect(await other.read(who, now)).toEqual(expected);
+      // 40 minutes on, the 30-minute window (read at 7.5-minute resolution) has let them go; the hour has not.
+      expect(await c.read(who, T0 + 45 * MINUTE)).toMatchObject({ user_30m: 0, user_24h: 3, ip_1h: 4 });
+      expect(await c.read({ userId: 'someone-else', ip: '8.8.8.8' }, now)).toMatchObject({ user_30m: 0, ip_1h: 0 });
+    });
+
+    describe('under the engine and the HTTP API', () => {
+      let t: TestApp;
+      const home = { userId: 'alice', ip: IP.homeNO, userAgent: UA.chromeWindows, deviceId: 'd-alice-pc' };
+      const phone = { userId: 'alice', ip: IP.osloNO, userAgent: UA.safariIphone, deviceId: 'd-new-phone' };
+      beforeEach(async () => {
+        t = await makeApp({ store: a, clock: new TestClock() });
+        await habit(t, home);
+      });
+      afterEach(() => t.app.close());
+
+      it('challenges after five failures in 30 minutes, and lets go once the window has moved on', async () => {
+        for (let i = 0; i < 5; i++) {
+          expect((await fail(t, { userId: 'alice', ip: IP.germany })).body.blocked).toBe(false);
+          t.clock.advance(4 * MINUTE);
+        }
+        expect((await decide(t, home)).body.reasons.map((r: { rule: string }) => r.rule)).toEqual(['attempts.user_failures']);
+        t.clock.advance(HOUR);
+        expect((await decide(t, home)).body).toMatchObject({ action: 'allow', reasons: [] });
+      });
+
+      it('learns a passed step-up once and unlearns it on confirmed fraud', async () => {
+        const d = await decide(t, phone);
+        expect(d.body.action).toBe('challenge');
+        const feedback = (outcome: string) => t.app.inject({ method: 'POST', url: `/v1/decisions/${d.body.decisionId}/feedback`, headers: AUTH, payload: { outcome } });
+        const devices = async () => (await b.getProfile('alice'))!.devices.map((x) => x.id);
+        expect((await feedback('passed_challenge')).json()).toMatchObject({ learned: true });
+        expect((await feedback('passed_challenge')).json()).toMatchObject({ learned: false });
+        expect(await devices()).toEqual(['d-alice-pc', 'd-new-phone']);
+        expect((await feedback('confirmed_fraud')).json()).toMatchObject({ unlearned: true });
+        expect(await devices()).toEqual(['d-alice-pc']);
+        t.clock.advance(HOUR);
+        expect((await decide(t, phone)).body.action).toBe('challenge');
+      });
+    });
+  });
+}
