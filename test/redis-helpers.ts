@@ -17,13 +17,15 @@ const REQUIRED = process.env.RISKGATE_REQUIRE_REDIS === '1';
 
 async function probe(url: string): Promise<string | null> {
   const c = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
-  c.on('error', () => undefined);
+  let cause: Error | null = null;
+  c.on('error', (e: Error) => void (cause ??= e));
   try {
     await c.connect();
     await c.ping();
     return null;
   } catch (e) {
-    return (e as Error).message || String(e);
+    // connect() rejects with "Connection is closed."; the error event has the reason (ECONNREFUSED...).
+    return (cause ?? (e as Error)).message;
   } finally {
     c.disconnect();
   }
@@ -106,8 +108,8 @@ export class ThrowawayRedis {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<ThrowawayRedis> {
-    const r = new ThrowawayRedis(await freePort());
+  static async start(port?: number): Promise<ThrowawayRedis> {
+    const r = new ThrowawayRedis(port ?? (await freePort()));
     await r.start();
     return r;
   }

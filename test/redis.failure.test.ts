@@ -1,0 +1,158 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/log.js';
+import { startServer, type Server } from '../src/server.js';
+import { DAY, IP, RULES_DIR, TestClock, UA } from './helpers.js';
+import { ThrowawayRedis, freePort, redisServerSkip, skippedTitle } from './redis-helpers.js';
+
+/**
+ * The fail modes with a Redis that really goes away: a redis-server of the test's own, killed
+ * (connections refused), paused with SIGSTOP (connections open, no answers) and brought back.
+ * The only real waiting is for the store timeout and for ioredis to reconnect.
+ */
+const KEY = 'failure-test-key';
+const home = { userId: 'alice', ip: IP.homeNO, userAgent: UA.chromeWindows, deviceId: 'd-alice-pc' };
+
+interface Answer {
+  status: number;
+  ms: number;
+  body: { action?: string; reasons: { rule: string; message: string }[]; [k: string]: unknown };
+}
+
+describe.skipIf(redisServerSkip !== null)(skippedTitle('when Redis goes away', redisServerSkip), () => {
+  let redis: ThrowawayRedis | null;
+  let server: Server | null;
+  let dir: string;
+  let clock: TestClock;
+
+  async function serve(url: string, failMode: 'open' | 'closed', timeoutMs: number): Promise<Server> {
+    dir = await mkdtemp(join(tmpdir(), 'riskgate-failure-'));
+    const file = join(dir, 'riskgate.yaml');
+    await writeFile(file, `store:\n  failMode: ${failMode}\n  timeoutMs: ${timeoutMs}\n`);
+    server = await startServer({
+      config: loadConfig({ config: file, data: dir, rules: RULES_DIR, port: '0' }),
+      env: { REDIS_URL: url, RISKGATE_API_KEYS: KEY },
+      clock: clock.read,
+      logger: createLogger('silent'),
+      announce: () => undefined,
+    });
+    return server;
+  }
+
+  async function post(path: string, body: unknown): Promise<Answer> {
+    const started = Date.now();
+    const res = await fetch(`${server!.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as Answer['body'], ms: Date.now() - started };
+  }
+  const decide = (body: unknown) => post('/v1/decisions', body);
+  const health = async () => {
+    const res = await fetch(`${server!.url}/healthz`);
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const metrics = async () => (await fetch(`${server!.url}/metrics`)).text();
+  /** Polls /healthz until it is 200: ioredis reconnects in the background within its retry pause. */
+  async function recovered(): Promise<void> {
+    for (let i = 0; i < 150; i++) {
+      if ((await health()).status === 200) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error('riskgate did not reconnect within 3 s');
+  }
+  async function habit(): Promise<void> {
+    clock.advance(-5 * DAY);
+    for (let i = 0; i < 5; i++) {
+      expect((await decide(home)).body.action).toBe('allow');
+      clock.advance(DAY);
+    }
+    expect((await decide(home)).body).toMatchObject({ action: 'allow', reasons: [] });
+  }
+
+  beforeEach(() => {
+    redis = null;
+    server = null;
+    clock = new TestClock();
+  });
+  afterEach(async () => {
+    await server?.close();
+    await redis?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('fail-closed: a killed Redis makes every login a challenge, says why, shows in /healthz and /metrics; riskgate recovers by itself', async () => {
+    redis = await ThrowawayRedis.start();
+    await serve(redis.url, 'closed', 200);
+    await habit();
+
+    await redis.kill();
+    const d = await decide(home);
+    expect(d.status).toBe(200);
+    expect(d.body.action).toBe('challenge');
+    expect(d.body.reasons.at(-1)).toEqual({ rule: 'riskgate.store_unavailable', points: 0, message: 'state store unreachable or failing: decided without history (fail-closed: at least a challenge)' });
+    // Refused connections fail at once, well within the timeout.
+    expect(d.ms).toBeLessThan(200);
+    const f = await post('/v1/login-failures', { userId: 'alice', ip: IP.germany });
+    expect(rulesOf(f)).toContain('riskgate.store_unavailable');
+    expect((await post(`/v1/decisions/${String(d.body.decisionId)}/feedback`, { outcome: 'passed_challenge' })).status).toBe(503);
+
+    expect(await health()).toEqual({ status: 503, body: { status: 'degraded', store: 'redis', rulesVersion: expect.any(String), redis: 'unreachable', failMode: 'closed' } });
+    const m = await metrics();
+    expect(m).toContain('riskgate_store_up 0');
+    expect(m).toContain('riskgate_store_fallbacks_total{endpoint="decisions",mode="closed"} 1');
+    expect(m).toContain('riskgate_store_fallbacks_total{endpoint="login-failures",mode="closed"} 1');
+    // The audit trail is local: the fallback decision is in it, with its reason.
+    const audit = await fetch(`${server!.url}/v1/audit?ref=${String(d.body.decisionId)}`, { headers: { authorization: `Bearer ${KEY}` } });
+    expect(((await audit.json()) as { entries: { rules: string[] }[] }).entries[0]!.rules).toContain('riskgate.store_unavailable');
+
+    // Redis comes back (empty: it keeps nothing on disk); riskgate reconnects on its own.
+    await redis.start();
+    await recovered();
+    const after = await decide(home);
+    expect(after.body.action).toBe('allow');
+    expect(rulesOf(after)).not.toContain('riskgate.store_unavailable');
+    expect(await metrics()).toContain('riskgate_store_up 1');
+  });
+
+  it('fail-open: a hung Redis costs one timeout per step, the rules still speak, and its data is there when it answers again', async () => {
+    redis = await ThrowawayRedis.start();
+    await serve(redis.url, 'open', 150);
+    await habit();
+
+    redis.pause();
+    const d = await decide(home);
+    expect(d.body.action).toBe('allow');
+    expect(d.body.reasons).toEqual([
+      { rule: 'user.first_login', points: 0, message: expect.any(String) },
+      { rule: 'riskgate.store_unavailable', points: 0, message: 'state store did not answer within 150 ms: decided without history (fail-open)' },
+    ]);
+    // Reads and writes each wait once for the timeout; nothing waits longer.
+    expect(d.ms).toBeGreaterThanOrEqual(150);
+    expect(d.ms).toBeLessThan(1000);
+    expect((await decide({ ...home, ip: '192.0.2.7' })).body.action).toBe('block');
+    expect(await health()).toMatchObject({ status: 503, body: { status: 'degraded', redis: 'not answering', failMode: 'open' } });
+
+    redis.resume();
+    await recovered();
+    expect((await decide(home)).body).toMatchObject({ action: 'allow', reasons: [] });
+  });
+
+  it('starts while Redis is unreachable, answers in its fail mode, and connects when Redis appears', async () => {
+    const port = await freePort();
+    const started = Date.now();
+    await serve(`redis://127.0.0.1:${port}`, 'closed', 200);
+    // A refused connection does not hold the start up.
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect((await health()).status).toBe(503);
+    expect((await decide(home)).body.action).toBe('challenge');
+
+    redis = await ThrowawayRedis.start(port);
+    await recovered();
+    expect((await decide(home)).body).toMatchObject({ action: 'allow', reasons: [{ rule: 'user.first_login' }] });
+  });
+});
+
+function rulesOf(a: Answer): string[] {
+  return a.body.reasons.map((r) => r.rule);
+}
