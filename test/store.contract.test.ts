@@ -11,9 +11,9 @@ import { dropPrefix, redisSkip, redisStore, skippedTitle, testPrefix } from './r
 
 /**
  * What every store must do, run on each of them. A "world" is one shared state; `open()`
- * gives another handle on it: another riskgate instance on the same Redis, or another
- * connection to the same SQLite file. Only the audit trail is per handle on Redis (it is each
- * instance's own), so audit checks use one handle.
+ * gives a handle on it: on Redis another riskgate instance (its own connection, its own
+ * audit trail, so audit checks use one handle); on SQLite, which one process owns, the same
+ * store again.
  */
 interface World {
   open(): Promise<Store>;
@@ -26,15 +26,11 @@ const STORES: { name: string; skip: string | null; world: () => Promise<World> }
     skip: null,
     world: async () => {
       const dir = await mkdtemp(join(tmpdir(), 'riskgate-contract-'));
-      const handles: Store[] = [];
+      const store = new SqliteStore({ path: join(dir, 'riskgate.db') });
       return {
-        open: async () => {
-          const s = new SqliteStore({ path: join(dir, 'riskgate.db') });
-          handles.push(s);
-          return s;
-        },
+        open: async () => store,
         close: async () => {
-          for (const h of handles) await h.close();
+          await store.close();
           await rm(dir, { recursive: true, force: true });
         },
       };
@@ -122,7 +118,8 @@ for (const kind of STORES) {
       expect(await a.unlearn('never-learned')).toBe(false);
     });
 
-    it('learns a login once per decision, and every handle sees it', async () => {
+    it('learns a decided login once, and every handle sees it', async () => {
+      await a.saveDecision(record('dec-1', { action: 'allow' }));
       expect(await a.learn('alice', 'dec-1', obs())).toBe(true);
       expect(await b.learn('alice', 'dec-1', obs())).toBe(false);
       expect(await b.getProfile('alice')).toEqual(learnProfile(null, obs()));
@@ -134,9 +131,12 @@ for (const kind of STORES) {
     });
 
     it('unlearns exactly what a decision taught, and puts back the last login it displaced', async () => {
+      const trip = obs({ time: T0 + DAY, deviceId: 'd-phone', hour: 22, ...inSweden });
+      await a.saveDecision(record('home', { action: 'allow' }));
+      await a.saveDecision(record('trip', { action: 'allow', time: trip.time, observation: trip }));
       await a.learn('alice', 'home', obs());
       const before = await a.getProfile('alice');
-      await a.learn('alice', 'trip', obs({ time: T0 + DAY, deviceId: 'd-phone', hour: 22, ...inSweden }));
+      await a.learn('alice', 'trip', trip);
       expect((await a.getProfile('alice'))!.last!.country).toBe('SE');
 
       expect(await b.unlearn('trip')).toBe(true);
@@ -148,7 +148,7 @@ for (const kind of STORES) {
       expect(after.logins).toBe(1);
       // Once only; after that the decision may teach again (as a later confirmed_legit would).
       expect(await a.unlearn('trip')).toBe(false);
-      expect(await a.learn('alice', 'trip', obs({ time: T0 + DAY, deviceId: 'd-phone' }))).toBe(true);
+      expect(await a.learn('alice', 'trip', trip)).toBe(true);
     });
 
     it('loses no update when many logins of one user are learned at once through two handles', async () => {
@@ -165,6 +165,7 @@ for (const kind of STORES) {
     });
 
     it('lets exactly one of many concurrent learns of the same decision teach', async () => {
+      await a.saveDecision(record('same-decision', { action: 'allow' }));
       const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).learn('alice', 'same-decision', obs())));
       expect(results.filter(Boolean)).toHaveLength(1);
       expect((await a.getProfile('alice'))!.logins).toBe(1);
