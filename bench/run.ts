@@ -5,7 +5,8 @@
  *   HTTP    bare Fastify (one POST JSON route) vs riskgate POST /v1/decisions, same load
  *   engine  decisions/s in-process, without HTTP, on the same requests
  *
- * Flags: --duration S (default 10), --connections N (default 50), --users N (default 20000)
+ * Flags: --duration S (default 10), --connections N (default 50), --users N (default 20000),
+ * --redis (also riskgate on the Redis store: REDIS_URL, default 127.0.0.1:6379)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,7 +21,12 @@ import type { LoginAttempt } from '../src/types.js';
 import { requestMix } from './mix.js';
 
 const { values: flags } = parseArgs({
-  options: { duration: { type: 'string', default: '10' }, connections: { type: 'string', default: '50' }, users: { type: 'string', default: '20000' } },
+  options: {
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+    users: { type: 'string', default: '20000' },
+    redis: { type: 'boolean', default: false },
+  },
 });
 const DURATION = Number(flags.duration);
 const CONNECTIONS = Number(flags.connections);
@@ -117,25 +123,37 @@ async function main() {
   const bareRss = peakRssMb(bare.proc.pid!);
   bare.proc.kill();
 
-  const rg = await startChild('riskgate-server.js', ['rules']);
-  await warm(rg.url, warmup);
-  const ours = await load(rg.url, measured);
-  const rgRss = peakRssMb(rg.proc.pid!);
-  rg.proc.kill("SIGTERM");
-  await new Promise((r) => rg.proc.once("exit", r));
+  /** riskgate on one store: warmed up, loaded, stopped (SIGTERM, so a profile and the Redis keys are handled). */
+  const riskgate = async (store: 'sqlite' | 'redis') => {
+    const rg = await startChild('riskgate-server.js', ['rules', store]);
+    await warm(rg.url, warmup);
+    const result = await load(rg.url, measured);
+    const rss = peakRssMb(rg.proc.pid!);
+    // Answers from the fail mode are 200s too: a run that needed it measured the wrong thing.
+    const fallbacks = /^riskgate_store_fallbacks_total\{[^}]*\} (\d+)/m.exec(await (await fetch(`${rg.url}/metrics`)).text());
+    if (fallbacks) console.error(`warning: riskgate (${store}) answered ${fallbacks[1]} requests in its store fail mode`);
+    rg.proc.kill('SIGTERM');
+    await new Promise((r) => rg.proc.once('exit', r));
+    if (result.errors || result.non2xx) console.error(`warning: riskgate (${store}) run had ${result.errors} errors and ${result.non2xx} non-2xx answers`);
+    return { ...result, rss };
+  };
+  const ours = await riskgate('sqlite');
+  const onRedis = flags.redis ? await riskgate('redis') : null;
 
   const engineRate = await engineAlone(warmup, measured);
 
   rows.push(['HTTP: bare Fastify, one POST JSON route', `${fmt(base.rps)} req/s`, `p50 ${base.p50} ms, p99 ${base.p99} ms`, 'baseline', `${fmt(bareRss)} MB`]);
-  rows.push([
-    'HTTP: riskgate POST /v1/decisions (SQLite)',
-    `${fmt(ours.rps)} req/s`,
-    `p50 ${ours.p50} ms, p99 ${ours.p99} ms`,
-    `${fmt((ours.rps / base.rps) * 100, 1)}% of bare Fastify`,
-    `${fmt(rgRss)} MB`,
-  ]);
+  for (const [label, r] of [['SQLite', ours], ['Redis', onRedis]] as const) {
+    if (!r) continue;
+    rows.push([
+      `HTTP: riskgate POST /v1/decisions (${label})`,
+      `${fmt(r.rps)} req/s`,
+      `p50 ${r.p50} ms, p99 ${r.p99} ms`,
+      `${fmt((r.rps / base.rps) * 100, 1)}% of bare Fastify`,
+      `${fmt(r.rss)} MB`,
+    ]);
+  }
   rows.push(['engine alone, in-process (SQLite file)', `${fmt(engineRate)} decisions/s`, `${fmt(1e6 / engineRate, 1)} µs/decision`, `${fmt(engineRate / base.rps, 2)}× bare Fastify req/s`, '']);
-  if (ours.errors || ours.non2xx) console.error(`warning: riskgate run had ${ours.errors} errors and ${ours.non2xx} non-2xx answers`);
 
   const header = ['measure', 'throughput', 'latency', 'ratio', 'peak RSS'];
   const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
