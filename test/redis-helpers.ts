@@ -58,16 +58,24 @@ export function testPrefix(): string {
   return `rgtest:${randomUUID().slice(0, 8)}:`;
 }
 
-/** Deletes every key under `prefix` (SCAN, never KEYS: the machine's Redis may be shared). */
+/** Every key under `prefix` (SCAN, never KEYS: the machine's Redis may be shared). */
+export async function keysUnder(client: Redis, prefix: string): Promise<string[]> {
+  const out: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+    out.push(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  return out;
+}
+
+/** Deletes every key under `prefix`. */
 export async function dropPrefix(prefix: string, url = REDIS_URL): Promise<void> {
   const c = new Redis(url, { maxRetriesPerRequest: 0 });
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await c.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      if (keys.length) await c.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
+    const keys = await keysUnder(c, prefix);
+    for (let i = 0; i < keys.length; i += 500) await c.unlink(...keys.slice(i, i + 500));
   } finally {
     c.disconnect();
   }

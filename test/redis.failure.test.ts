@@ -113,6 +113,8 @@ describe.skipIf(redisServerSkip !== null)(skippedTitle('when Redis goes away', r
     expect(after.body.action).toBe('allow');
     expect(rulesOf(after)).not.toContain('riskgate.store_unavailable');
     expect(await metrics()).toContain('riskgate_store_up 1');
+    // It learned again: the profile scripts, forgotten by the new Redis, were loaded again.
+    expect((await server!.store.getProfile('alice'))!.logins).toBe(1);
   });
 
   it('fail-open: a hung Redis costs one timeout per step, the rules still speak, and its data is there when it answers again', async () => {

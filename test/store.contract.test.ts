@@ -7,7 +7,7 @@ import { FailureCounters } from '../src/signals/attempts.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import type { AuditEntry, DecisionRecord, Store } from '../src/store/store.js';
 import { AUTH, DAY, HOUR, IP, MINUTE, TestClock, UA, decide, fail, habit, makeApp, type TestApp } from './helpers.js';
-import { dropPrefix, redisSkip, redisStore, skippedTitle, testPrefix } from './redis-helpers.js';
+import { dropPrefix, keysUnder, redisSkip, redisStore, skippedTitle, testPrefix } from './redis-helpers.js';
 
 /**
  * What every store must do, run on each of them. A "world" is one shared state; `open()`
@@ -271,3 +271,29 @@ for (const kind of STORES) {
     });
   });
 }
+
+describe.skipIf(redisSkip !== null)(skippedTitle('RedisStore keys', redisSkip), () => {
+  it('keeps everything under its prefix, and gives every key but the profile a TTL', async () => {
+    const prefix = testPrefix();
+    const s = await redisStore(prefix);
+    try {
+      await s.saveDecision(record('dec-1', { action: 'allow' }));
+      await s.learn('alice', 'dec-1', obs());
+      await new FailureCounters(s.limiter).record({ userId: 'alice', ip: IP.germany }, T0);
+      const keys: Record<string, number> = {};
+      for (const k of await keysUnder(s.client, prefix)) keys[k.slice(prefix.length)] = await s.client.pttl(k);
+      const ttlDays = (k: string) => Math.round(keys[k]! / DAY);
+      // The documented layout (docs/redis.md).
+      expect(keys['p:alice']).toBe(-1);
+      expect(ttlDays('d:dec-1')).toBe(90);
+      expect(ttlDays('l:dec-1')).toBe(90);
+      const counters = Object.keys(keys).filter((k) => k.startsWith('rl:'));
+      expect(counters).toEqual(expect.arrayContaining(['rl:fail_30m:user|alice|' + Math.floor(T0 / (450 * 1000)), 'rl:fail_gate:user|alice']));
+      for (const k of counters) expect(keys[k]).toBeGreaterThan(0);
+      expect(Object.keys(keys).every((k) => /^(p|d|l|rl):/.test(k))).toBe(true);
+    } finally {
+      await s.close();
+      await dropPrefix(prefix);
+    }
+  });
+});

@@ -107,7 +107,6 @@ export class RedisStore implements Store {
   private readonly auditLog: AuditLog;
   private readonly recordTtlMs: number;
   private readonly limiters = new Map<string, RateLimiterAbstract>();
-  private lastError: Error | null = null;
 
   constructor(opts: RedisStoreOptions) {
     this.keyPrefix = opts.keyPrefix ?? 'rg:';
@@ -126,8 +125,7 @@ export class RedisStore implements Store {
       connectionName: 'riskgate',
     });
     // Without a listener ioredis prints every failed reconnection; the engine reports outages once.
-    this.client.on('error', (e: Error) => void (this.lastError = e));
-    this.client.on('ready', () => void (this.lastError = null));
+    this.client.on('error', () => undefined);
 
     this.limiter = (name, durationSec) => {
       const key = `${name}:${durationSec}`;
@@ -184,11 +182,6 @@ export class RedisStore implements Store {
     }
   }
 
-  /** The last connection error, for the log (never shown to callers: it may name hosts). */
-  get connectionError(): Error | null {
-    return this.lastError;
-  }
-
   private key(kind: 'p' | 'l' | 'd', id: string): string {
     return `${this.keyPrefix}${kind}:${id}`;
   }
@@ -237,9 +230,9 @@ export class RedisStore implements Store {
   }
 
   async saveDecision(r: DecisionRecord): Promise<void> {
-    // The local audit entry first: it is kept even when Redis is down (fail-open decisions included).
-    await this.auditLog.saveDecision(r);
-    await this.client.set(this.key('d', r.id), JSON.stringify(r), 'PX', this.recordTtlMs);
+    // Both at once, each on its own: the local audit entry is written even when Redis is down,
+    // so decisions made in the fail mode are audited too.
+    await Promise.all([this.auditLog.saveDecision(r), this.client.set(this.key('d', r.id), JSON.stringify(r), 'PX', this.recordTtlMs)]);
   }
 
   async getDecision(id: string): Promise<DecisionRecord | null> {
@@ -261,11 +254,9 @@ export class RedisStore implements Store {
   }
 
   async close(): Promise<void> {
-    try {
-      if (this.client.status === 'ready') await this.client.quit();
-    } finally {
-      this.client.disconnect();
-      await this.auditLog.close();
-    }
+    // QUIT lets answers in flight arrive; a Redis that does not answer it is simply dropped.
+    if (this.client.status === 'ready') await this.client.quit().catch(() => undefined);
+    this.client.disconnect();
+    await this.auditLog.close();
   }
 }
