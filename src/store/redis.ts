@@ -21,7 +21,7 @@ import type { AuditEntry, AuditQuery, DecisionRecord, Store } from './store.js';
  * account into a cold start, which the rules judge more leniently than "known user, all new".
  *
  * Atomicity. Counters go through RateLimiterRedis, whose increments are one Lua script each,
- * so instances counting at once never lose a failure. Profiles are learned in JavaScript
+ * so instances counting at once never lose a failure (reads are one script too, CounterLimiter). Profiles are learned in JavaScript
  * (profile.ts, the same code as SQLite) and written with optimistic concurrency: read the
  * profile and its version, compute, then a Lua compare-and-set writes profile and learned
  * record together only if the version is unchanged and the decision has not taught yet; on a
@@ -94,6 +94,32 @@ if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'ver', tostrin
 redis.call('DEL', KEYS[2])
 return 1`);
 
+/** KEYS: counter. The value and its TTL, or nil: what RateLimiterRedis reads with MULTI GET PTTL EXEC. */
+const COUNTER_READ = new Script(`
+local v = redis.call('GET', KEYS[1])
+if not v then return nil end
+return {v, redis.call('PTTL', KEYS[1])}`);
+
+/**
+ * RateLimiterRedis, reading with one script instead of a four-command transaction. Reads are
+ * most of the counter traffic: every decision checks three gates (attempts.ts). Increments
+ * stay rate-limiter-flexible's own script.
+ */
+class CounterLimiter extends RateLimiterRedis {
+  constructor(
+    private readonly redis: Redis,
+    opts: ConstructorParameters<typeof RateLimiterRedis>[0],
+  ) {
+    super(opts);
+  }
+
+  /** rate-limiter-flexible's store hook: null when the key is absent, else [points, ttl ms]. */
+  _get(rlKey: string): Promise<unknown> {
+    if (this.redis.status !== 'ready') return Promise.reject(new Error('Redis connection is not ready'));
+    return COUNTER_READ.run(this.redis, [rlKey], []);
+  }
+}
+
 interface StoredLearned {
   userId: string;
   record: LearnedRecord;
@@ -131,7 +157,7 @@ export class RedisStore implements Store {
       const key = `${name}:${durationSec}`;
       let l = this.limiters.get(key);
       if (!l) {
-        l = new RateLimiterRedis({
+        l = new CounterLimiter(this.client, {
           storeClient: this.client,
           keyPrefix: `${this.keyPrefix}rl:${name}`,
           points: Number.MAX_SAFE_INTEGER,
@@ -195,8 +221,8 @@ export class RedisStore implements Store {
     const pkey = this.key('p', userId);
     const lkey = this.key('l', decisionId);
     return this.compareAndSet(async () => {
-      const [[doc, ver], taught] = await Promise.all([this.client.hmget(pkey, 'doc', 'ver'), this.client.exists(lkey)]);
-      if (taught) return -1;
+      // Whether this decision already taught is the script's to tell (-1): it is rare, and checking first costs a command.
+      const [doc, ver] = await this.client.hmget(pkey, 'doc', 'ver');
       const current = doc ? (JSON.parse(doc) as Profile) : null;
       const stored: StoredLearned = { userId, record: { observation, previousLast: current?.last ?? null } };
       return LEARN.run(this.client, [pkey, lkey], [ver ?? '0', JSON.stringify(learnProfile(current, observation)), JSON.stringify(stored), this.recordTtlMs]);
