@@ -6,6 +6,7 @@ import { Engine, type EngineOptions } from '../src/engine/engine.js';
 import { ApiKeys } from '../src/http/auth.js';
 import { buildApp, type AppOptions } from '../src/http/app.js';
 import { Metrics } from '../src/http/metrics.js';
+import type { Observation } from '../src/profile/profile.js';
 import { RuleHolder } from '../src/rules/holder.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import type { Store } from '../src/store/store.js';
@@ -37,6 +38,21 @@ export class TestClock {
   advance(ms: number): void {
     this.now += ms;
   }
+}
+
+/** What one login from home teaches (Sveio, Norway, a Windows PC), with changes. */
+export function observation(over: Partial<Observation> = {}): Observation {
+  return {
+    time: Date.parse('2026-03-01T08:00:00Z'),
+    deviceId: 'd1',
+    family: 'Chrome/Windows/desktop',
+    subnet: '81.167.144.0/24',
+    range: '81.167.0.0/16',
+    place: { country: 'NO', region: '46', city: 'Sveio', tz: 'Europe/Oslo' },
+    point: { lat: 59.5, lon: 5.35, radiusKm: 10 },
+    hour: 9,
+    ...over,
+  };
 }
 
 export const MINUTE = 60_000;

@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { learnProfile, PROFILE_LIMITS, unlearnProfile, type Observation } from '../src/profile/profile.js';
+import { learnProfile, PROFILE_LIMITS, unlearnProfile } from '../src/profile/profile.js';
+import { observation } from './helpers.js';
 
 const DAY = 86_400_000;
-const obs = (over: Partial<Observation> = {}): Observation => ({
-  time: Date.parse('2026-03-01T08:00:00Z'),
-  deviceId: 'd1',
-  family: 'Chrome/Windows/desktop',
-  subnet: '81.167.144.0/24',
-  range: '81.167.0.0/16',
-  place: { country: 'NO', region: '46', city: 'Sveio', tz: 'Europe/Oslo' },
-  point: { lat: 59.5, lon: 5.35, radiusKm: 10 },
-  hour: 9,
-  ...over,
-});
+const obs = observation;
 
 describe('profile', () => {
   it('learns and unlearns one login exactly', () => {

@@ -2,11 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { learnProfile, type Observation } from '../src/profile/profile.js';
+import { learnProfile } from '../src/profile/profile.js';
 import { FailureCounters } from '../src/signals/attempts.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import type { AuditEntry, DecisionRecord, Store } from '../src/store/store.js';
-import { AUTH, DAY, HOUR, IP, MINUTE, TestClock, UA, decide, fail, habit, makeApp, type TestApp } from './helpers.js';
+import { AUTH, DAY, HOUR, IP, MINUTE, TestClock, UA, decide, fail, habit, makeApp, observation, type TestApp } from './helpers.js';
 import { dropPrefix, keysUnder, redisSkip, redisStore, skippedTitle, testPrefix } from './redis-helpers.js';
 
 /**
@@ -57,18 +57,8 @@ const STORES: { name: string; skip: string | null; world: () => Promise<World> }
   },
 ];
 
-const T0 = Date.parse('2026-03-01T08:00:00Z');
-const obs = (over: Partial<Observation> = {}): Observation => ({
-  time: T0,
-  deviceId: 'd1',
-  family: 'Chrome/Windows/desktop',
-  subnet: '81.167.144.0/24',
-  range: '81.167.0.0/16',
-  place: { country: 'NO', region: '46', city: 'Sveio', tz: 'Europe/Oslo' },
-  point: { lat: 59.5, lon: 5.35, radiusKm: 10 },
-  hour: 9,
-  ...over,
-});
+const T0 = observation().time;
+const obs = observation;
 const inSweden = { place: { country: 'SE', region: 'AB', city: 'Stockholm', tz: 'Europe/Stockholm' }, point: { lat: 59.3, lon: 18.1, radiusKm: 5 } };
 
 const record = (id: string, over: Partial<DecisionRecord> = {}): DecisionRecord => ({
