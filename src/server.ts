@@ -1,10 +1,14 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { setupChallenges } from './challenge/index.js';
+import { resolveSecret } from './challenge/keys.js';
+import type { ChallengeService } from './challenge/service.js';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { Engine } from './engine/engine.js';
 import { resolveApiKeys } from './http/auth.js';
 import { buildApp } from './http/app.js';
+import { challengeAppOptions } from './http/challenge-routes.js';
 import { Metrics } from './http/metrics.js';
 import { createLogger } from './log.js';
 import { RuleHolder } from './rules/holder.js';
@@ -47,14 +51,25 @@ export async function startServer(o: StartOptions): Promise<Server> {
   const rules = await RuleHolder.load(o.config.rulesDir);
   const { keys, generated } = resolveApiKeys(env, o.config.dataDir);
   const store = new SqliteStore({ path: join(o.config.dataDir, 'riskgate.db') });
-  const engine = new Engine({ store, rules: rules.current, clock });
   const metrics = new Metrics();
+  const secret = resolveSecret(env, o.config.dataDir);
+  if (secret.generated) logger.warn({ file: join(o.config.dataDir, 'secret.key') }, 'no RISKGATE_SECRET set: using a generated secret kept in the data directory (set RISKGATE_SECRET in production)');
+  const challengeSetup = setupChallenges({ store, keys: secret.keys, clock, metrics, file: o.config.file, env, console: announce });
+  let challenges: ChallengeService | undefined;
+  const engine = new Engine({
+    store,
+    rules: rules.current,
+    clock,
+    trust: challengeSetup.trust,
+    onConfirmedFraud: async (record) => void (await challenges?.revokeAllTrust(record.userId, record.id)),
+  });
+  challenges = challengeSetup.service(engine);
   rules.onReload((r) => {
     if (r.ok) logger.info({ version: r.version, changed: r.changed }, 'rules reloaded');
     else logger.error({ problems: r.message.split('\n').slice(1) }, 'rules reload refused; previous rules stay active');
   });
 
-  const app = await buildApp({ engine, rules, apiKeys: keys, clock, metrics, logger, logRequests: o.config.logRequests });
+  const app = await buildApp({ engine, rules, apiKeys: keys, clock, metrics, logger, logRequests: o.config.logRequests, ...challengeAppOptions(challenges) });
 
   const retentionMs = o.config.auditRetentionDays * 24 * HOUR_MS;
   const prune = () =>

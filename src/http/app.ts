@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/engine.js';
-import { InputError } from '../errors.js';
+import { InputError, RefusedError } from '../errors.js';
 import type { RuleHolder } from '../rules/holder.js';
 import type { Clock } from '../types.js';
 import { ApiKeys } from './auth.js';
@@ -43,6 +43,8 @@ export interface AppOptions {
   logger?: Logger | false;
   /** Log one line per request (off by default: it sits on every login). */
   logRequests?: boolean;
+  /** Refuses a decision request the challenge module could not serve (an invalid phone number), before anything is decided or stored. */
+  checkDecision?: (request: DecisionRequest) => void;
   /** Turns a "challenge" decision into a challenge for the user (the challenge module). */
   issueChallenge?: (decisionId: string, request: DecisionRequest) => Promise<ChallengeInfo | undefined>;
   /** More routes (the challenge module's), registered under the same auth and error handling. */
@@ -96,7 +98,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof HttpError) return sendError(reply, err.code, err.message, err.details);
-    if (err instanceof InputError) return sendError(reply, err.code, err.message);
+    if (err instanceof InputError || err instanceof RefusedError) return sendError(reply, err.code, err.message);
     if (err.validation) return sendError(reply, 'INVALID_REQUEST', err.message);
     switch (err.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -133,6 +135,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         { schema: { tags: ['decisions'], summary: 'Allow, challenge or block a login', security: [{ apiKey: [] }], body: DecisionRequest, response: { 200: DecisionResponse, ...errors } } },
         async (req) => {
           const started = process.hrtime.bigint();
+          opts.checkDecision?.(req.body);
           const d = await opts.engine.decide(req.body);
           const challenge = d.action === 'challenge' && opts.issueChallenge ? await opts.issueChallenge(d.decisionId, req.body) : undefined;
           metrics.decision(d, Number(process.hrtime.bigint() - started) / 1e9);

@@ -1,0 +1,38 @@
+import { Secret, TOTP } from 'otpauth';
+import QRCode from 'qrcode';
+
+/** RFC 6238 parameters that every common authenticator app understands. */
+export const TOTP_PERIOD = 30;
+export const TOTP_DIGITS = 6;
+export const TOTP_ALGORITHM = 'SHA1';
+/** Codes of the step before and after are accepted too (clock drift, slow typing). */
+export const TOTP_WINDOW = 1;
+
+export interface TotpEnrolment {
+  /** Base32, for manual entry. */
+  secret: string;
+  otpauthUri: string;
+  /** The URI as a PNG QR code, a data: URL. */
+  qr: string;
+}
+
+function totp(secretBase32: string, issuer: string, account: string): TOTP {
+  return new TOTP({ issuer, label: account, algorithm: TOTP_ALGORITHM, digits: TOTP_DIGITS, period: TOTP_PERIOD, secret: Secret.fromBase32(secretBase32) });
+}
+
+/** A new 160-bit secret (RFC 4226 recommends the hash length), its URI and QR code. */
+export async function newEnrolment(issuer: string, account: string): Promise<TotpEnrolment> {
+  const secret = new Secret({ size: 20 }).base32;
+  const otpauthUri = totp(secret, issuer, account).toString();
+  return { secret, otpauthUri, qr: await QRCode.toDataURL(otpauthUri, { errorCorrectionLevel: 'M', margin: 2 }) };
+}
+
+/**
+ * The time step whose code `code` is, within ±TOTP_WINDOW steps of `now`, or null. The caller
+ * must still claim the step in the store, which refuses a step already used (no replay).
+ */
+export function matchingStep(secretBase32: string, code: string, now: number): number | null {
+  if (!/^\d{6}$/.test(code)) return null;
+  const delta = totp(secretBase32, 'x', 'x').validate({ token: code, timestamp: now, window: TOTP_WINDOW });
+  return delta === null ? null : Math.floor(now / 1000 / TOTP_PERIOD) + delta;
+}
