@@ -44,8 +44,12 @@ export function challengeRoutes(service: ChallengeService): FastifyPluginAsync {
           body: ResendRequest,
           response: { 200: ChallengeResponse, ...errors },
         },
+        // `{channel?}` is all optional, so a bare POST (no body at all) is a resend too.
+        preValidation: async (req) => {
+          req.body ??= {};
+        },
       },
-      async (req) => service.resend(req.params.id, req.body?.channel),
+      async (req) => service.resend(req.params.id, req.body.channel),
     );
 
     r.post(
