@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import Type, { type Static } from 'typebox';
-import { PROVIDER_SCHEMAS, PROVIDER_TYPES } from './challenge/providers/config.js';
+import { ChannelSchema, PROVIDER_SCHEMAS, ProviderTypeSchema } from './challenge/providers/config.js';
 import { formatDiagnostic } from './rules/diagnostics.js';
 import { YamlSource } from './rules/source.js';
 import { validateAgainst } from './rules/validate.js';
@@ -27,12 +27,12 @@ export const ConfigSchema = Type.Object(
       Type.Object(
         {
           /** Fallback order of the channels. */
-          order: Type.Optional(Type.Array(Type.Union(['sms', 'whatsapp', 'voice', 'email'].map((c) => Type.Literal(c))), { minItems: 1, uniqueItems: true })),
+          order: Type.Optional(Type.Array(ChannelSchema, { minItems: 1, uniqueItems: true })),
           timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 60_000 })),
           /** The text sent; {code}, {issuer} and {minutes} are replaced. */
           message: Type.Optional(Type.String({ minLength: 1, maxLength: 300, pattern: '\\{code\\}' })),
           /** Each entry is checked against the schema of its type (src/challenge/providers/config.ts). */
-          providers: Type.Optional(Type.Array(Type.Object({ type: Type.Union(PROVIDER_TYPES.map((t) => Type.Literal(t))) }, { additionalProperties: true }))),
+          providers: Type.Optional(Type.Array(Type.Object({ type: ProviderTypeSchema }, { additionalProperties: true }))),
         },
         { additionalProperties: false },
       ),

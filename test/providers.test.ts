@@ -10,7 +10,9 @@ import { XoxzoSmsProvider } from '../src/challenge/providers/xoxzo-sms.js';
 import { fakeServer, type FakeAnswer, type FakeServer } from './challenge-helpers.js';
 import { fakeMessageCentral, fakeSmtp, fakeTwilio, fakeXoxzo, type Fake, type FakeSmtp } from './fakes.js';
 
-const TIMEOUT = 150;
+/** Generous for answers (a loaded CI machine), short where the test waits for a timeout. */
+const TIMEOUT = 3000;
+const HANG = 150;
 const phone = normalizePhone('+4791234567');
 const sms: OutgoingMessage = { challengeId: 'c-1', channel: 'sms', to: '+4791234567', phone, code: '123456', message: '123456 is your code' };
 const start: VerificationStart = { challengeId: 'c-1', channel: 'sms', to: '+4791234567', phone, codeLength: 6 };
@@ -43,7 +45,8 @@ describe('Xoxzo SMS', () => {
 
   it('maps each answer: 400 rejected, 401 and 5xx failed, 429 rate-limited, no answer a timeout', async () => {
     const s = await scripted();
-    const q = new XoxzoSmsProvider('xoxzo', { credentials: { sid: 'a', authToken: 'b' }, sender: 'rg', baseUrl: s.url, timeoutMs: TIMEOUT });
+    const make = (timeoutMs: number) => new XoxzoSmsProvider('xoxzo', { credentials: { sid: 'a', authToken: 'b' }, sender: 'rg', baseUrl: s.url, timeoutMs });
+    const q = make(TIMEOUT);
     const cases: [FakeAnswer, string][] = [
       [{ status: 400, json: { message: ['This field is required.'] } }, 'rejected'],
       [{ status: 401, json: { detail: 'Invalid username/password.' } }, 'failed'],
@@ -55,7 +58,7 @@ describe('Xoxzo SMS', () => {
     ];
     for (const [answer, reason] of cases) {
       s.next = answer;
-      expect(await q.send(sms)).toMatchObject({ ok: false, reason });
+      expect(await (answer === 'hang' ? make(HANG) : q).send(sms)).toMatchObject({ ok: false, reason });
     }
     await s.close();
     expect(await q.send(sms)).toMatchObject({ ok: false, reason: 'failed', detail: expect.stringMatching(/fetch failed/) });
@@ -65,7 +68,8 @@ describe('Xoxzo SMS', () => {
 describe('generic webhook', () => {
   it('POSTs {channel,to,message,code,challengeId} signed with HMAC-SHA256 over timestamp and body', async () => {
     const s = await scripted();
-    const p = new WebhookProvider('hook', ['sms', 'email'], { url: `${s.url}/deliver`, secret: 'whsec', timeoutMs: TIMEOUT, clock: () => 1_700_000_000_000 });
+    const make = (timeoutMs: number) => new WebhookProvider('hook', ['sms', 'email'], { url: `${s.url}/deliver`, secret: 'whsec', timeoutMs, clock: () => 1_700_000_000_000 });
+    const p = make(TIMEOUT);
     s.next = { status: 204 };
     expect(await p.send(sms)).toEqual({ ok: true, ref: null });
     const r = s.requests.at(-1)!;
@@ -76,7 +80,7 @@ describe('generic webhook', () => {
     expect(r.headers[SIGNATURE_HEADER]).not.toBe(webhookSignature('other', '1700000000', r.body));
     for (const [answer, reason] of [[{ status: 500 }, 'failed'], [{ status: 400 }, 'failed'], [{ status: 429 }, 'rate_limited'], ['hang', 'timeout']] as [FakeAnswer, string][]) {
       s.next = answer;
-      expect(await p.send(sms)).toMatchObject({ ok: false, reason });
+      expect(await (answer === 'hang' ? make(HANG) : p).send(sms)).toMatchObject({ ok: false, reason });
     }
     await s.close();
   });
@@ -86,9 +90,10 @@ describe('SMTP (nodemailer)', () => {
   let smtp: FakeSmtp;
   let p: SmtpProvider;
   const mail: OutgoingMessage = { ...sms, channel: 'email', to: 'alice@example.com', phone: null };
+  const smtpProvider = (timeoutMs: number) => new SmtpProvider('smtp', { host: '127.0.0.1', port: smtp.port, secure: false, from: 'riskgate@example.com', subject: 'Your code', timeoutMs });
   beforeAll(async () => {
     smtp = await fakeSmtp();
-    p = new SmtpProvider('smtp', { host: '127.0.0.1', port: smtp.port, secure: false, from: 'riskgate@example.com', subject: 'Your code', timeoutMs: 300 });
+    p = smtpProvider(TIMEOUT);
   });
   afterAll(() => smtp.close());
 
@@ -105,7 +110,7 @@ describe('SMTP (nodemailer)', () => {
     expect(await p.send(mail)).toMatchObject({ ok: false, reason: 'rejected' });
     smtp.rcpt = '250 Ok';
     smtp.greet = false;
-    expect(await p.send(mail)).toMatchObject({ ok: false, reason: 'timeout' });
+    expect(await smtpProvider(HANG).send(mail)).toMatchObject({ ok: false, reason: 'timeout' });
     smtp.greet = true;
   });
 });
@@ -133,7 +138,8 @@ describe('Xoxzo OTP (verify service)', () => {
 
   it('takes only a clear success as a pass; errors are errors, never a pass', async () => {
     const s = await scripted();
-    const q = new XoxzoOtpService('x', { credentials: { sid: 'a', authToken: 'b' }, website: 'w', baseUrl: s.url, timeoutMs: TIMEOUT });
+    const make = (timeoutMs: number) => new XoxzoOtpService('x', { credentials: { sid: 'a', authToken: 'b' }, website: 'w', baseUrl: s.url, timeoutMs });
+    const q = make(TIMEOUT);
     const checks: [FakeAnswer, string][] = [
       [{ status: 200, json: { verified: true } }, 'approved'],
       [{ status: 200, json: { status: 'verified' } }, 'approved'],
@@ -150,7 +156,7 @@ describe('Xoxzo OTP (verify service)', () => {
     ];
     for (const [answer, result] of checks) {
       s.next = answer;
-      expect((await q.check('1', '123456')).result, JSON.stringify(answer)).toBe(result);
+      expect((await (answer === 'hang' ? make(HANG) : q).check('1', '123456')).result, JSON.stringify(answer)).toBe(result);
     }
     const starts: [FakeAnswer, string][] = [
       [{ status: 201, json: { otp_id: 'abc' } }, 'ok'],
@@ -162,7 +168,7 @@ describe('Xoxzo OTP (verify service)', () => {
     ];
     for (const [answer, reason] of starts) {
       s.next = answer;
-      const r = await q.start(start);
+      const r = await (answer === 'hang' ? make(HANG) : q).start(start);
       expect(r.ok ? 'ok' : r.reason).toBe(reason);
     }
     await s.close();
@@ -209,8 +215,9 @@ describe('Twilio Verify v2', () => {
     expect(await p.start(start)).toMatchObject({ ok: false, reason: 'failed' });
     expect(await p.check(ref, tw.code)).toMatchObject({ result: 'error', reason: 'failed' });
     tw.mode = 'hang';
-    expect(await p.start(start)).toMatchObject({ ok: false, reason: 'timeout' });
-    expect(await p.check(ref, tw.code)).toMatchObject({ result: 'error', reason: 'timeout' });
+    const quick = new TwilioVerifyService('twilio', ['sms'], { accountSid: 'AC1', authToken: 'tok', serviceSid: SERVICE, baseUrl: tw.url, timeoutMs: HANG });
+    expect(await quick.start(start)).toMatchObject({ ok: false, reason: 'timeout' });
+    expect(await quick.check(ref, tw.code)).toMatchObject({ result: 'error', reason: 'timeout' });
     tw.mode = 'ok';
     expect(await p.start({ ...start, to: '4791234567' })).toMatchObject({ ok: false, reason: 'rejected', detail: expect.stringContaining('60200') });
   });
@@ -261,7 +268,8 @@ describe('Message Central VerifyNow', () => {
 
   it('maps the response codes and refuses anything unclear', async () => {
     const s = await scripted();
-    const q = new MessageCentralService('mc', ['sms'], { authToken: 't', customerId: 'C', baseUrl: s.url, timeoutMs: TIMEOUT });
+    const make = (timeoutMs: number) => new MessageCentralService('mc', ['sms'], { authToken: 't', customerId: 'C', baseUrl: s.url, timeoutMs });
+    const q = make(TIMEOUT);
     const body = (status: number, responseCode: number, data: unknown = null): FakeAnswer => ({ status, json: { responseCode, message: 'x', data } });
     const checks: [FakeAnswer, string][] = [
       [body(200, 200, { verificationStatus: 'VERIFICATION_COMPLETED' }), 'approved'],
@@ -279,7 +287,7 @@ describe('Message Central VerifyNow', () => {
     ];
     for (const [answer, result] of checks) {
       s.next = answer;
-      expect((await q.check('1', '1234')).result, JSON.stringify(answer)).toBe(result);
+      expect((await (answer === 'hang' ? make(HANG) : q).check('1', '1234')).result, JSON.stringify(answer)).toBe(result);
     }
     const starts: [FakeAnswer, string][] = [
       [body(200, 200, { verificationId: 77 }), 'ok'],
@@ -292,7 +300,7 @@ describe('Message Central VerifyNow', () => {
     ];
     for (const [answer, reason] of starts) {
       s.next = answer;
-      const r = await q.start(start);
+      const r = await (answer === 'hang' ? make(HANG) : q).start(start);
       expect(r.ok ? 'ok' : r.reason, JSON.stringify(answer)).toBe(reason);
     }
     await s.close();

@@ -1,7 +1,7 @@
 import type { ConfigFile } from '../config.js';
 import type { Engine } from '../engine/engine.js';
 import type { Metrics } from '../http/metrics.js';
-import type { Channel, Store } from '../store/store.js';
+import type { Store } from '../store/store.js';
 import type { Clock } from '../types.js';
 import { Delivery } from './delivery.js';
 import type { Keys } from './keys.js';
@@ -63,7 +63,7 @@ export function setupChallenges(s: ChallengeSetup): { trust: TrustTokens; provid
   const providers = s.providers ?? configured.map((p) => makeProvider(p, { env: s.env, clock: s.clock, console: s.console, timeoutMs: s.file.delivery?.timeoutMs }));
   const delivery = new Delivery({
     providers,
-    order: (s.file.delivery?.order as Channel[] | undefined) ?? ALL_CHANNELS,
+    order: s.file.delivery?.order ?? ALL_CHANNELS,
     message: s.file.delivery?.message ?? CHALLENGE_DEFAULTS.message,
     issuer: settings.issuer,
     codeLength: settings.codeLength,

@@ -63,7 +63,17 @@ export const PROVIDER_SCHEMAS = {
   ),
 } as const satisfies Record<string, TSchema>;
 
+export const ChannelSchema = Type.Union([Type.Literal('sms'), Type.Literal('whatsapp'), Type.Literal('voice'), Type.Literal('email')]);
+export const ProviderTypeSchema = Type.Union([
+  Type.Literal('outbox'),
+  Type.Literal('webhook'),
+  Type.Literal('xoxzo-sms'),
+  Type.Literal('smtp'),
+  Type.Literal('xoxzo-otp'),
+  Type.Literal('twilio-verify'),
+  Type.Literal('messagecentral'),
+]);
+
 export type ProviderType = keyof typeof PROVIDER_SCHEMAS;
-export const PROVIDER_TYPES = Object.keys(PROVIDER_SCHEMAS) as ProviderType[];
 export type ProviderConfig = { [K in ProviderType]: Static<(typeof PROVIDER_SCHEMAS)[K]> }[ProviderType];
 export type ProviderConfigOf<K extends ProviderType> = Static<(typeof PROVIDER_SCHEMAS)[K]>;
