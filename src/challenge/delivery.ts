@@ -12,7 +12,8 @@ export interface Destinations {
 export interface SendAttempt {
   channel: Channel;
   provider: string;
-  result: 'sent' | SendFailure;
+  /** "limit": riskgate's own abuse limit refused the send before any provider was asked. */
+  result: 'sent' | SendFailure | 'limit';
   detail?: string;
 }
 
@@ -59,7 +60,7 @@ export class Delivery {
       if (to === null) continue;
       const refused = await gate(channel, to);
       if (refused) {
-        attempts.push({ channel, provider: 'riskgate', result: 'rate_limited', detail: refused });
+        attempts.push({ channel, provider: 'riskgate', result: 'limit', detail: refused });
         continue;
       }
       for (const provider of this.o.providers.filter((p) => p.channels.includes(channel))) {

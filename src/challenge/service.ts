@@ -133,6 +133,11 @@ export class ChallengeService {
     let delivered = true;
     if (!totp?.confirmed) {
       const out = await delivery.deliver(id, channels, dest, this.gate(now));
+      if (!out.ok && out.attempts.every((a) => a.result === 'limit')) {
+        // riskgate's own limits refused every channel (SMS pumping, a flood to one number): nothing to verify later.
+        await this.audit('challenge.rate_limited', base, { limits: out.attempts.map((a) => a.detail) });
+        throw new RefusedError('CHALLENGE_RATE_LIMITED', 'too many codes sent to this destination in the last hour; try again later');
+      }
       delivered = out.ok;
       Object.assign(c, out.ok ? this.deliveryFields(id, out, c.expiresAt) : { channel: channels[0]! });
       c.sends = out.ok ? 1 : 0;
@@ -199,7 +204,7 @@ export class ChallengeService {
     await this.audit('challenge.resent', { ref: id, userId: c.userId, ip: c.ip }, { from: c.channel, to: out.ok ? out.channel : null, delivered: out.ok });
     if (!out.ok) {
       this.o.metrics.challenges.inc({ channel: order[0]!, outcome: 'undelivered' });
-      if (out.attempts.every((a) => a.result === 'rate_limited')) throw new RefusedError('CHALLENGE_RATE_LIMITED', 'every channel is rate-limited for this destination now; try again later');
+      if (out.attempts.every((a) => a.result === 'rate_limited' || a.result === 'limit')) throw new RefusedError('CHALLENGE_RATE_LIMITED', 'every channel is rate-limited for this destination now; try again later');
       throw new RefusedError('DELIVERY_FAILED', `no provider could send the code (${out.attempts.length} tried); the challenge stays pending`);
     }
     const { channel: ch, destination, provider, providerRef, codeHash, expiresAt } = next;
