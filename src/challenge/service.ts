@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Engine } from '../engine/engine.js';
 import { InputError, RefusedError } from '../errors.js';
+import { parseIp } from '../signals/network.js';
 import type { Metrics } from '../http/metrics.js';
 import type { AttemptResult, Channel, ChallengeChannel, ChallengeRecord, Store, TrustedDevice } from '../store/store.js';
 import type { Clock } from '../types.js';
@@ -113,7 +114,7 @@ export class ChallengeService {
       id,
       decisionId,
       userId: r.userId,
-      ip: r.ip,
+      ip: parseIp(r.ip).ip,
       deviceId: r.deviceId ?? null,
       channel: 'totp',
       destination: null,
@@ -156,10 +157,11 @@ export class ChallengeService {
     if ((input.code === undefined) === (input.recoveryCode === undefined)) {
       throw new InputError('INVALID_REQUEST', 'send either `code` or `recoveryCode`');
     }
+    const ip = input.ip === undefined ? undefined : parseIp(input.ip).ip;
     const c = await this.challenge(id);
     const now = this.o.clock();
-    if (!(await this.o.limits.take('verifyPerIpPerHour', input.ip ?? c.ip, now))) {
-      await this.audit('challenge.rate_limited', { ref: id, userId: c.userId, ip: input.ip ?? c.ip }, { limit: 'verifyPerIpPerHour' });
+    if (!(await this.o.limits.take('verifyPerIpPerHour', ip ?? c.ip, now))) {
+      await this.audit('challenge.rate_limited', { ref: id, userId: c.userId, ip: ip ?? c.ip }, { limit: 'verifyPerIpPerHour' });
       throw new RefusedError('VERIFY_RATE_LIMITED', 'too many verify attempts from this address in the last hour');
     }
     // A challenge that is no longer open answers its state; no code is looked at, no recovery code spent.
@@ -170,7 +172,7 @@ export class ChallengeService {
 
     const answer: VerifyAnswer = { status: out.status, attemptsLeft: Math.max(0, out.maxAttempts - out.attempts) };
     const method = input.recoveryCode !== undefined ? 'recovery_code' : c.channel;
-    await this.audit(AUDIT_OF_STATUS[out.status], { ref: id, userId: c.userId, ip: input.ip ?? c.ip }, { method, attempts: out.attempts, maxAttempts: out.maxAttempts });
+    await this.audit(AUDIT_OF_STATUS[out.status], { ref: id, userId: c.userId, ip: ip ?? c.ip }, { method, attempts: out.attempts, maxAttempts: out.maxAttempts });
     this.o.metrics.verification(out.status);
     if (open && out.status !== 'invalid') this.o.metrics.challenges.inc({ channel: c.channel, outcome: out.status });
 
