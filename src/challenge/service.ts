@@ -133,7 +133,7 @@ export class ChallengeService {
     };
     let delivered = true;
     if (!totp?.confirmed) {
-      const out = await delivery.deliver(id, channels, dest, this.gate(now));
+      const out = await delivery.deliver(id, channels, dest, this.gate(now, dest));
       if (!out.ok && out.attempts.every((a) => a.result === 'limit')) {
         // riskgate's own limits refused every channel (SMS pumping, a flood to one number): nothing to verify later.
         await this.audit('challenge.rate_limited', base, { limits: out.attempts.map((a) => a.detail) });
@@ -200,7 +200,7 @@ export class ChallengeService {
     const start = channel !== undefined ? channels.indexOf(channel) : (channels.indexOf(c.channel as Channel) + 1) % channels.length;
     const order = [...channels.slice(start), ...channels.slice(0, start)];
 
-    const out = await delivery.deliver(id, order, dest, this.gate(now));
+    const out = await delivery.deliver(id, order, dest, this.gate(now, dest));
     const next = out.ok ? { ...c, ...this.deliveryFields(id, out, now + settings.ttlSeconds * 1000) } : c;
     await this.recordSends(c, out);
     await this.audit('challenge.resent', { ref: id, userId: c.userId, ip: c.ip }, { from: c.channel, to: out.ok ? out.channel : null, delivered: out.ok });
@@ -320,16 +320,16 @@ export class ChallengeService {
     return issued.token;
   }
 
-  /** Abuse limits per phone number and per destination country, checked before each send to a phone. */
-  private gate(now: number): SendGate {
-    const phonesTaken = new Set<string>();
+  /** Abuse limits per phone number (once per round) and per destination country (each send), checked before a send to a phone. */
+  private gate(now: number, dest: Destinations): SendGate {
+    let phoneTaken = false;
     return async (channel, to) => {
-      if (channel === 'email') return null;
-      if (!phonesTaken.has(to)) {
+      if (channel === 'email' || !dest.phone) return null;
+      if (!phoneTaken) {
         if (!(await this.o.limits.take('perPhonePerHour', to, now))) return 'perPhonePerHour';
-        phonesTaken.add(to);
+        phoneTaken = true;
       }
-      const country = normalizePhone(to).country;
+      const country = dest.phone.country;
       return (await this.o.limits.take('perCountryPerHour', country, now)) ? null : `perCountryPerHour (${country})`;
     };
   }

@@ -86,7 +86,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT,
     return503OnClosing: true,
     // Route schemas hold the real limits (user ids up to 256 characters); the router's default of 100 would cut them short.
-    maxParamLength: 320,
+    routerOptions: { maxParamLength: 320 },
     // Router errors (a path parameter past that length, a malformed URL) get the API's error shape, not Fastify's.
     frameworkErrors: (err, _req, reply) => sendError(reply, 'INVALID_REQUEST', err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : 'the URL is malformed'),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
