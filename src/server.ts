@@ -3,7 +3,6 @@ import type { FastifyInstance } from 'fastify';
 import { setupChallenges } from './challenge/index.js';
 import { resolveSecret } from './challenge/keys.js';
 import { OutboxProvider } from './challenge/providers/outbox.js';
-import type { ChallengeService } from './challenge/service.js';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { Engine } from './engine/engine.js';
@@ -59,15 +58,15 @@ export async function startServer(o: StartOptions): Promise<Server> {
   if (challengeSetup.providers.some((p) => p instanceof OutboxProvider)) {
     logger.warn('delivery: the outbox provider prints one-time codes on the console; configure real providers in riskgate.yaml for production');
   }
-  let challenges: ChallengeService | undefined;
   const engine = new Engine({
     store,
     rules: rules.current,
     clock,
     trust: challengeSetup.trust,
-    onConfirmedFraud: async (record) => void (await challenges?.revokeAllTrust(record.userId, record.id)),
+    // Only called on feedback, long after `challenges` below exists.
+    onConfirmedFraud: async (record) => void (await challenges.revokeAllTrust(record.userId, record.id)),
   });
-  challenges = challengeSetup.service(engine);
+  const challenges = challengeSetup.service(engine);
   rules.onReload((r) => {
     if (r.ok) logger.info({ version: r.version, changed: r.changed }, 'rules reloaded');
     else logger.error({ problems: r.message.split('\n').slice(1) }, 'rules reload refused; previous rules stay active');
@@ -83,6 +82,8 @@ export async function startServer(o: StartOptions): Promise<Server> {
     );
   await prune();
   const pruneTimer = setInterval(prune, HOUR_MS).unref();
+  const expireChallenges = () => void challenges.expireDue().catch((err: unknown) => logger.error({ err }, 'closing expired challenges failed'));
+  const expireTimer = setInterval(expireChallenges, 60_000).unref();
 
   const onHup = () => void rules.reload().catch((err: unknown) => logger.error({ err }, 'rules reload failed'));
   if (o.handleSignals) process.on('SIGHUP', onHup);
@@ -102,6 +103,7 @@ export async function startServer(o: StartOptions): Promise<Server> {
     url: address,
     async close() {
       clearInterval(pruneTimer);
+      clearInterval(expireTimer);
       if (o.handleSignals) process.off('SIGHUP', onHup);
       await app.close();
       await store.close();

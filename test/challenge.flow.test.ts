@@ -164,3 +164,23 @@ describe('a challenged login over HTTP: code, verify, resend', () => {
     expect(text).toContain('riskgate_challenge_verify_success_ratio 1');
   });
 });
+
+describe('challenges nobody answers', () => {
+  it('are closed as expired, audited and counted once', async () => {
+    const t = await makeChallengeApp();
+    try {
+      await habit(t, HOME);
+      const d = await decide(t, { ...NEW_PHONE, phone: PHONE });
+      expect(await t.service.expireDue()).toBe(0);
+      t.clock.advance(5 * MINUTE);
+      expect(await t.service.expireDue()).toBe(1);
+      expect(await t.service.expireDue()).toBe(0);
+      expect((await t.store.getChallenge(d.body.challenge.id))!.status).toBe('expired');
+      expect((await t.store.queryAudit({ ref: d.body.challenge.id, kind: 'challenge.expired' }))[0]!.detail).toEqual({ channel: 'sms', attempts: 0, unanswered: true });
+      expect(await t.metrics.registry.metrics()).toContain('riskgate_challenges_total{channel="sms",outcome="expired"} 1');
+      expect((await post(t, `/v1/challenges/${d.body.challenge.id}/verify`, { code: lastCode(t.outbox) })).body).toEqual({ status: 'expired', attemptsLeft: 5 });
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -96,10 +96,11 @@ export class ChallengeService {
   async issue(decisionId: string, r: ChallengeRequest): Promise<ChallengeView | undefined> {
     const { store, delivery, settings } = this.o;
     const now = this.o.clock();
+    const ip = parseIp(r.ip).ip;
     const dest: Destinations = { phone: r.phone ? normalizePhone(r.phone, r.country) : null, email: r.email ?? null };
     const totp = await store.getTotp(r.userId);
     const channels = delivery.channels(dest);
-    const base = { ref: decisionId, userId: r.userId, ip: r.ip };
+    const base = { ref: decisionId, userId: r.userId, ip };
     if (!totp?.confirmed && channels.length === 0) {
       await this.audit('challenge.unavailable', base, { reason: 'no confirmed TOTP, and no phone or e-mail with a configured provider' });
       return undefined;
@@ -114,7 +115,7 @@ export class ChallengeService {
       id,
       decisionId,
       userId: r.userId,
-      ip: parseIp(r.ip).ip,
+      ip,
       deviceId: r.deviceId ?? null,
       channel: 'totp',
       destination: null,
@@ -214,6 +215,19 @@ export class ChallengeService {
       throw new RefusedError('CHALLENGE_CLOSED', 'the challenge was answered while the new code was being sent');
     }
     return this.view({ ...next, sends: c.sends + 1 }, true, channels);
+  }
+
+  /**
+   * Closes challenges that expired unanswered, so the audit trail and metrics hold every
+   * expiry, not only those someone tried to answer late. The server runs it every minute.
+   */
+  async expireDue(batch = 500): Promise<number> {
+    const expired = await this.o.store.expireChallenges(this.o.clock(), batch);
+    for (const c of expired) {
+      await this.audit('challenge.expired', { ref: c.id, userId: c.userId, ip: c.ip }, { channel: c.channel, attempts: c.attempts, unanswered: true });
+      this.o.metrics.challenges.inc({ channel: c.channel, outcome: 'expired' });
+    }
+    return expired.length;
   }
 
   async enrolTotp(userId: string): Promise<TotpEnrolment> {

@@ -136,7 +136,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
       v1.post(
         '/decisions',
-        { schema: { tags: ['decisions'], summary: 'Allow, challenge or block a login', security: [{ apiKey: [] }], body: DecisionRequest, response: { 200: DecisionResponse, ...errors } } },
+        { schema: { tags: ['decisions'], summary: 'Allow, challenge or block a login', security: [{ apiKey: [] }], body: DecisionRequest, response: { 200: DecisionResponse, ...errors, 429: ErrorBody } } },
         async (req) => {
           const started = process.hrtime.bigint();
           opts.checkDecision?.(req.body);

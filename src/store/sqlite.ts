@@ -40,6 +40,7 @@ const MIGRATIONS: readonly string[] = [
      status TEXT NOT NULL, attempts INTEGER NOT NULL, max_attempts INTEGER NOT NULL, sends INTEGER NOT NULL,
      created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, verified_at INTEGER) WITHOUT ROWID;
    CREATE INDEX challenges_expires ON challenges(expires_at);
+   CREATE INDEX challenges_pending ON challenges(status, expires_at);
    CREATE TABLE totp (user_id TEXT PRIMARY KEY, secret_enc TEXT NOT NULL, confirmed INTEGER NOT NULL, last_step INTEGER NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;
    CREATE TABLE recovery_codes (user_id TEXT NOT NULL, hash TEXT NOT NULL, created_at INTEGER NOT NULL, used_at INTEGER, PRIMARY KEY (user_id, hash)) WITHOUT ROWID;
    CREATE TABLE trusted_devices (
@@ -68,6 +69,7 @@ export class SqliteStore implements Store {
   private readonly unlearnTx: (decisionId: string) => boolean;
   private readonly attemptTx: (id: string, result: AttemptResult, now: number) => AttemptOutcome | null;
   private readonly replaceRecoveryTx: (userId: string, hashes: string[], now: number) => void;
+  private readonly expireTx: (now: number, limit: number) => ChallengeRecord[];
 
   constructor(opts: SqliteStoreOptions) {
     if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
@@ -102,6 +104,8 @@ export class SqliteStore implements Store {
         `UPDATE challenges SET channel = @channel, destination = @destination, provider = @provider, provider_ref = @providerRef,
            code_hash = @codeHash, expires_at = @expiresAt, sends = sends + 1 WHERE id = @id AND status = 'pending'`,
       ),
+      dueChallenges: db.prepare("SELECT * FROM challenges WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?"),
+      expireChallenge: db.prepare("UPDATE challenges SET status = 'expired' WHERE id = ? AND status = 'pending'"),
       getTotp: db.prepare('SELECT * FROM totp WHERE user_id = ?'),
       putTotp: db.prepare(
         `INSERT INTO totp (user_id, secret_enc, confirmed, last_step, created_at) VALUES (?, ?, ?, ?, ?)
@@ -118,6 +122,9 @@ export class SqliteStore implements Store {
       revokeAllTrusted: db.prepare('DELETE FROM trusted_devices WHERE user_id = ?'),
     };
     this.attemptTx = db.transaction((id: string, result: AttemptResult, now: number) => this.attempt(id, result, now));
+    this.expireTx = db.transaction((now: number, limit: number) =>
+      (this.stmt.dueChallenges!.all(now, limit) as ChallengeRow[]).filter((r) => this.stmt.expireChallenge!.run(r.id).changes === 1).map((r) => challengeFromRow({ ...r, status: 'expired' })),
+    );
     this.replaceRecoveryTx = db.transaction((userId: string, hashes: string[], now: number) => {
       this.stmt.delRecovery!.run(userId);
       for (const h of hashes) this.stmt.putRecovery!.run(userId, h, now);
@@ -276,6 +283,10 @@ export class SqliteStore implements Store {
 
   async recordDelivery(id: string, d: ChallengeDelivery): Promise<boolean> {
     return this.stmt.setDelivery!.run({ id, ...d }).changes === 1;
+  }
+
+  async expireChallenges(now: number, limit: number): Promise<ChallengeRecord[]> {
+    return this.expireTx(now, limit);
   }
 
   async getTotp(userId: string): Promise<TotpRecord | null> {

@@ -136,6 +136,8 @@ export interface ChallengeStore {
   recordAttempt(id: string, result: AttemptResult, now: number): Promise<AttemptOutcome | null>;
   /** A new code was sent for a pending challenge: replaces its delivery, adds one send, keeps the attempts. False when not pending. */
   recordDelivery(id: string, delivery: ChallengeDelivery): Promise<boolean>;
+  /** Marks up to `limit` pending challenges whose `expiresAt` has passed as expired and returns them: each is returned once, by one caller. */
+  expireChallenges(now: number, limit: number): Promise<ChallengeRecord[]>;
 
   getTotp(userId: string): Promise<TotpRecord | null>;
   /** Creates or replaces the user's enrolment. */
