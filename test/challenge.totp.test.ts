@@ -54,6 +54,11 @@ describe('TOTP over HTTP', () => {
     expect((await post(t, '/v1/users/alice/totp/confirm', { code: '123456' })).body.error.code).toBe('TOTP_ALREADY_ENROLLED');
   });
 
+  it('names the account as asked', async () => {
+    const e = (await post(t, '/v1/users/alice/totp', { account: 'alice@example.com' })).body as { otpauthUri: string };
+    expect(decodeURIComponent(new URL(e.otpauthUri).pathname)).toBe('/riskgate:alice@example.com');
+  });
+
   it('an unconfirmed enrolment is not used for challenges, and can be replaced', async () => {
     await enrol();
     const again = await enrol();

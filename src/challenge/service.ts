@@ -230,11 +230,12 @@ export class ChallengeService {
     return expired.length;
   }
 
-  async enrolTotp(userId: string): Promise<TotpEnrolment> {
+  /** `account` is the name the authenticator app shows; the user id by default. */
+  async enrolTotp(userId: string, account?: string): Promise<TotpEnrolment> {
     const existing = await this.o.store.getTotp(userId);
     if (existing?.confirmed) throw new RefusedError('TOTP_ALREADY_ENROLLED', 'the user already has a confirmed authenticator; delete it first');
     const now = this.o.clock();
-    const e = await newEnrolment(this.o.settings.issuer, userId);
+    const e = await newEnrolment(this.o.settings.issuer, account ?? userId);
     await this.o.store.putTotp({ userId, secretEnc: this.o.keys.encrypt(e.secret, userId), confirmed: false, lastStep: 0, createdAt: now });
     await this.audit('totp.enrolled', { ref: null, userId, ip: null }, null);
     return e;

@@ -10,6 +10,7 @@ import {
   ResendRequest,
   TotpConfirmRequest,
   TotpConfirmResponse,
+  TotpEnrolRequest,
   TotpEnrolResponse,
   TrustedDeviceParams,
   TrustedDevicesResponse,
@@ -18,6 +19,11 @@ import {
   VerifyResponse,
 } from './challenge-schemas.js';
 import { ErrorBody } from './schemas.js';
+
+/** For bodies whose fields are all optional: a bare POST (no body at all) means `{}`. */
+async function optionalBody(req: { body: unknown }): Promise<void> {
+  req.body ??= {};
+}
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 429: ErrorBody, 503: ErrorBody };
 const security = [{ apiKey: [] }];
@@ -44,18 +50,18 @@ export function challengeRoutes(service: ChallengeService): FastifyPluginAsync {
           body: ResendRequest,
           response: { 200: ChallengeResponse, ...errors },
         },
-        // `{channel?}` is all optional, so a bare POST (no body at all) is a resend too.
-        preValidation: async (req) => {
-          req.body ??= {};
-        },
+        preValidation: optionalBody,
       },
       async (req) => service.resend(req.params.id, req.body.channel),
     );
 
     r.post(
       '/users/:userId/totp',
-      { schema: { tags: ['second factors'], summary: 'Start a TOTP enrolment (confirm it with a first code)', security, params: UserParams, response: { 200: TotpEnrolResponse, ...errors } } },
-      async (req) => service.enrolTotp(req.params.userId),
+      {
+        schema: { tags: ['second factors'], summary: 'Start a TOTP enrolment (confirm it with a first code)', security, params: UserParams, body: TotpEnrolRequest, response: { 200: TotpEnrolResponse, ...errors } },
+        preValidation: optionalBody,
+      },
+      async (req) => service.enrolTotp(req.params.userId, req.body.account),
     );
 
     r.post(

@@ -40,6 +40,11 @@ export const ChallengeResponse = Type.Object({
   channels: Type.Array(Type.String()),
 });
 
+export const TotpEnrolRequest = Type.Object(
+  { account: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'The name the authenticator app shows (an e-mail address, say); the user id by default.' })) },
+  { additionalProperties: false },
+);
+
 export const TotpEnrolResponse = Type.Object({
   secret: Type.String({ description: 'Base32, for typing into the app by hand.' }),
   otpauthUri: Type.String(),
