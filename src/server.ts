@@ -39,8 +39,9 @@ export interface StartOptions {
 const HOUR_MS = 3_600_000;
 
 /**
- * Wires a running server: store, rules, engine, HTTP. A broken rule set throws RuleSetError
- * before anything listens. Rules reload on SIGHUP; the audit trail is pruned hourly.
+ * Wires a running server: store, rules, challenges, engine, HTTP. A broken rule set throws
+ * RuleSetError and a provider without its secret ConfigError, before anything listens. Rules
+ * reload on SIGHUP; the audit trail is pruned hourly; unanswered challenges close every minute.
  */
 export async function startServer(o: StartOptions): Promise<Server> {
   const env = o.env ?? process.env;
@@ -50,9 +51,9 @@ export async function startServer(o: StartOptions): Promise<Server> {
 
   const rules = await RuleHolder.load(o.config.rulesDir);
   const { keys, generated } = resolveApiKeys(env, o.config.dataDir);
+  const secret = resolveSecret(env, o.config.dataDir);
   const store = new SqliteStore({ path: join(o.config.dataDir, 'riskgate.db') });
   const metrics = new Metrics();
-  const secret = resolveSecret(env, o.config.dataDir);
   if (secret.generated) logger.warn({ file: join(o.config.dataDir, 'secret.key') }, 'no RISKGATE_SECRET set: using a generated secret kept in the data directory (set RISKGATE_SECRET in production)');
   const challengeSetup = setupChallenges({ store, keys: secret.keys, clock, metrics, file: o.config.file, env, console: announce });
   if (challengeSetup.providers.some((p) => p instanceof OutboxProvider)) {

@@ -158,3 +158,11 @@ describe('riskgate serve with no config and no provider variables', () => {
     }
   });
 });
+
+describe('RISKGATE_SECRET', () => {
+  it('a secret too short to key anything stops the start with a clear message', async () => {
+    const data = await mkdtemp(join(tmpdir(), 'riskgate-data-'));
+    const config = loadConfig({ data, rules: RULES_DIR, port: '0' });
+    await expect(startServer({ config, env: { RISKGATE_SECRET: 'abc123' }, logger: createLogger('silent'), announce: () => {} })).rejects.toThrow(ConfigError);
+  });
+});

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ConfigError } from '../config.js';
 
 /** What each derived key is for; a key is never used for two purposes. */
 type Purpose = 'code' | 'recovery' | 'trust' | 'totp';
@@ -66,7 +67,11 @@ export function parseSecret(text: string): Buffer {
  * tells the caller to warn: a production server should take its secret from the environment.
  */
 export function resolveSecret(env: NodeJS.ProcessEnv, dataDir: string): { keys: Keys; generated: boolean } {
-  if (env.RISKGATE_SECRET) return { keys: new Keys(parseSecret(env.RISKGATE_SECRET)), generated: false };
+  if (env.RISKGATE_SECRET) {
+    const secret = parseSecret(env.RISKGATE_SECRET);
+    if (secret.length < 32) throw new ConfigError('RISKGATE_SECRET must hold at least 32 bytes: 64 hex digits or 44 base64 characters (openssl rand -hex 32)');
+    return { keys: new Keys(secret), generated: false };
+  }
   const file = join(dataDir, SECRET_FILE);
   if (existsSync(file)) return { keys: new Keys(parseSecret(readFileSync(file, 'utf8'))), generated: true };
   const secret = randomBytes(32);
