@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { setupChallenges } from './challenge/index.js';
-import { resolveSecret } from './challenge/keys.js';
+import { SECRET_FILE, resolveSecret } from './challenge/keys.js';
 import { OutboxProvider } from './challenge/providers/outbox.js';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
@@ -54,7 +54,7 @@ export async function startServer(o: StartOptions): Promise<Server> {
   const secret = resolveSecret(env, o.config.dataDir);
   const store = new SqliteStore({ path: join(o.config.dataDir, 'riskgate.db') });
   const metrics = new Metrics();
-  if (secret.generated) logger.warn({ file: join(o.config.dataDir, 'secret.key') }, 'no RISKGATE_SECRET set: using a generated secret kept in the data directory (set RISKGATE_SECRET in production)');
+  if (secret.generated) logger.warn({ file: join(o.config.dataDir, SECRET_FILE) }, 'no RISKGATE_SECRET set: using a generated secret kept in the data directory (set RISKGATE_SECRET in production)');
   const challengeSetup = setupChallenges({ store, keys: secret.keys, clock, metrics, file: o.config.file, env, console: announce });
   if (challengeSetup.providers.some((p) => p instanceof OutboxProvider)) {
     logger.warn('delivery: the outbox provider prints one-time codes on the console; configure real providers in riskgate.yaml for production');

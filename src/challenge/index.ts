@@ -12,7 +12,7 @@ import type { Provider } from './providers/provider.js';
 import { ChallengeService, type ChallengeSettings } from './service.js';
 import { TrustTokens } from './trust.js';
 
-export const CHALLENGE_DEFAULTS = {
+const CHALLENGE_DEFAULTS = {
   codeLength: 6,
   ttlSeconds: 300,
   maxAttempts: 5,
@@ -25,7 +25,7 @@ export const CHALLENGE_DEFAULTS = {
 /** The dev default when riskgate.yaml names no provider: every channel into the outbox. */
 const DEFAULT_PROVIDERS: ProviderConfig[] = [{ type: 'outbox' }];
 
-export function settingsFrom(file: ConfigFile): ChallengeSettings & { trustDays: number } {
+function settingsFrom(file: ConfigFile): ChallengeSettings & { trustDays: number } {
   const c = file.challenges ?? {};
   return {
     codeLength: c.codeLength ?? CHALLENGE_DEFAULTS.codeLength,

@@ -56,7 +56,7 @@ export class Keys {
 export const SECRET_FILE = 'secret.key';
 
 /** Reads a secret given as hex (64+ digits) or base64. */
-export function parseSecret(text: string): Buffer {
+function parseSecret(text: string): Buffer {
   const t = text.trim();
   return /^[0-9a-fA-F]{64,}$/.test(t) ? Buffer.from(t, 'hex') : Buffer.from(t, 'base64');
 }

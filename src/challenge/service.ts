@@ -13,7 +13,7 @@ import { maskDestination, normalizePhone } from './phone.js';
 import { matchingStep, newEnrolment, type TotpEnrolment } from './totp.js';
 import type { TrustTokens } from './trust.js';
 
-export const RECOVERY_CODES = 10;
+const RECOVERY_CODES = 10;
 
 export interface ChallengeSettings {
   codeLength: number;

@@ -2,11 +2,11 @@ import { Secret, TOTP } from 'otpauth';
 import QRCode from 'qrcode';
 
 /** RFC 6238 parameters that every common authenticator app understands. */
-export const TOTP_PERIOD = 30;
-export const TOTP_DIGITS = 6;
-export const TOTP_ALGORITHM = 'SHA1';
+const TOTP_PERIOD = 30;
+const TOTP_DIGITS = 6;
+const TOTP_ALGORITHM = 'SHA1';
 /** Codes of the step before and after are accepted too (clock drift, slow typing). */
-export const TOTP_WINDOW = 1;
+const TOTP_WINDOW = 1;
 
 export interface TotpEnrolment {
   /** Base32, for manual entry. */

@@ -29,7 +29,7 @@ const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody,
 const security = [{ apiKey: [] }];
 
 /** The challenge routes: thin, schema-first, one service call each. Registered under /v1 (API key, error handler). */
-export function challengeRoutes(service: ChallengeService): FastifyPluginAsync {
+function challengeRoutes(service: ChallengeService): FastifyPluginAsync {
   return async (scope) => {
     const r = scope.withTypeProvider<TypeBoxTypeProvider>();
 

@@ -76,4 +76,3 @@ export const ProviderTypeSchema = Type.Union([
 
 export type ProviderType = keyof typeof PROVIDER_SCHEMAS;
 export type ProviderConfig = { [K in ProviderType]: Static<(typeof PROVIDER_SCHEMAS)[K]> }[ProviderType];
-export type ProviderConfigOf<K extends ProviderType> = Static<(typeof PROVIDER_SCHEMAS)[K]>;

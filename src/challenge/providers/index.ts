@@ -12,7 +12,7 @@ import { XoxzoOtpService } from './xoxzo-otp.js';
 import { XOXZO_BASE_URL, XoxzoSmsProvider } from './xoxzo-sms.js';
 
 export const ALL_CHANNELS: readonly Channel[] = ['sms', 'whatsapp', 'voice', 'email'];
-export const DEFAULT_TIMEOUT_MS = 5000;
+const DEFAULT_TIMEOUT_MS = 5000;
 
 export interface ProviderContext {
   env: NodeJS.ProcessEnv;
