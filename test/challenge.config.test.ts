@@ -149,7 +149,7 @@ describe('riskgate serve with no config and no provider variables', () => {
       const v = await fetch(`${server.url}/v1/challenges/${d.challenge!.id}/verify`, { method: 'POST', headers: { ...AUTH_K, 'content-type': 'application/json' }, body: JSON.stringify({ code }) });
       expect(await v.json()).toEqual({ status: 'verified', attemptsLeft: 5 });
       expect(logged.join('')).toContain('no RISKGATE_SECRET set');
-      expect(logged.join('')).not.toContain(code);
+      expect(logged.join('').replace(/"time":\d+/g, '')).not.toContain(code);
       expect((await readFile(join(data, 'secret.key'), 'utf8')).trim()).toMatch(/^[0-9a-f]{64}$/);
       const docs = (await fetch(`${server.url}/docs/json`).then((r) => r.json())) as { paths: Record<string, unknown> };
       expect(Object.keys(docs.paths)).toEqual(expect.arrayContaining(['/v1/challenges/{id}/verify', '/v1/challenges/{id}/resend', '/v1/users/{userId}/totp', '/v1/users/{userId}/trusted-devices/{id}']));

@@ -6,7 +6,7 @@ import { XoxzoOtpService } from '../src/challenge/providers/xoxzo-otp.js';
 import { XoxzoSmsProvider } from '../src/challenge/providers/xoxzo-sms.js';
 import type { ConfigFile } from '../src/config.js';
 import { decide, habit } from './helpers.js';
-import { HOME, NEW_PHONE, makeChallengeApp, post, type ChallengeApp } from './challenge-helpers.js';
+import { HOME, NEW_PHONE, fakeServer, makeChallengeApp, post, type ChallengeApp } from './challenge-helpers.js';
 import { fakeMessageCentral, fakeTwilio, fakeXoxzo, type Fake } from './fakes.js';
 
 const PHONE = '+4791234567';
@@ -135,5 +135,25 @@ describe('the whole flow over HTTP against fake provider servers', () => {
     expect(mc.requests.at(-1)!.query.get('flowType')).toBe('WHATSAPP');
     expect((await verify(c.id, '1111')).body).toEqual({ status: 'invalid', attemptsLeft: 4 });
     expect((await verify(c.id, mc.code)).body.status).toBe('verified');
+  });
+});
+
+describe('provider errors in the audit trail', () => {
+  it('never carry the code, even from a provider that echoes the request', async () => {
+    const echo = await fakeServer((r) => ({ status: 400, json: { error: `bad request: ${r.body}` } }));
+    const t = await makeChallengeApp({ providers: [new XoxzoSmsProvider('echo', { credentials: { sid: 's', authToken: 't' }, sender: 'rg', baseUrl: echo.url, timeoutMs: TIMEOUT })] });
+    try {
+      await habit(t, HOME);
+      const d = await decide(t, { ...NEW_PHONE, phone: PHONE });
+      expect(d.body.challenge.delivered).toBe(false);
+      const message = new URLSearchParams(echo.requests[0]!.body).get('message')!;
+      const code = /^(\d{6})/.exec(message)![1]!;
+      const sent = (await t.store.queryAudit({ ref: d.body.challenge.id, kind: 'challenge.sent' }))[0]!;
+      expect(sent.detail).toMatchObject({ result: 'rejected', detail: expect.stringContaining('[code]') });
+      expect(JSON.stringify(sent.detail)).not.toContain(code);
+    } finally {
+      await t.close();
+      await echo.close();
+    }
   });
 });

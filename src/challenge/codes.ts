@@ -7,6 +7,14 @@ export function makeCode(digits: number): string {
   return s;
 }
 
+/**
+ * A provider's error text with the code taken out. Error bodies are kept in the audit trail,
+ * and a provider that echoes the request would otherwise put the code there.
+ */
+export function withoutCode(text: string, code: string | null): string {
+  return code ? text.replaceAll(code, '[code]') : text;
+}
+
 /** Digits only: users paste codes with spaces or dashes ("123 456"). */
 export function normalizeCode(input: string): string {
   return input.replace(/[\s-]/g, '');

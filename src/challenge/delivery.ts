@@ -1,5 +1,5 @@
 import type { Channel } from '../store/store.js';
-import { makeCode } from './codes.js';
+import { makeCode, withoutCode } from './codes.js';
 import type { Phone } from './phone.js';
 import type { Provider, SendFailure } from './providers/provider.js';
 
@@ -76,7 +76,7 @@ export class Delivery {
           attempts.push({ channel, provider: provider.name, result: 'sent' });
           return { ok: true, channel, to, provider, ref: res.ref, code: provider.kind === 'verify' ? null : code, attempts };
         }
-        attempts.push({ channel, provider: provider.name, result: res.reason, detail: res.detail });
+        attempts.push({ channel, provider: provider.name, result: res.reason, detail: withoutCode(res.detail, code) });
       }
     }
     return { ok: false, attempts };

@@ -5,7 +5,7 @@ import { parseIp } from '../signals/network.js';
 import type { Metrics } from '../http/metrics.js';
 import type { AttemptResult, Channel, ChallengeChannel, ChallengeRecord, Store, TrustedDevice } from '../store/store.js';
 import type { Clock } from '../types.js';
-import { makeRecoveryCode, normalizeCode, normalizeRecoveryCode } from './codes.js';
+import { makeRecoveryCode, normalizeCode, normalizeRecoveryCode, withoutCode } from './codes.js';
 import type { Delivery, DeliveryOutcome, Destinations, SendGate } from './delivery.js';
 import { Keys } from './keys.js';
 import type { AbuseLimits } from './limits.js';
@@ -307,7 +307,7 @@ export class ChallengeService {
       if (r.result === 'approved') return 'verified';
       if (r.result === 'denied') return 'invalid';
       if (r.result !== 'error') return r.result;
-      await this.audit('challenge.check_failed', { ref: c.id, userId: c.userId, ip: c.ip }, { provider: service.name, reason: r.reason, detail: r.detail });
+      await this.audit('challenge.check_failed', { ref: c.id, userId: c.userId, ip: c.ip }, { provider: service.name, reason: r.reason, detail: withoutCode(r.detail, code) });
       throw new RefusedError('PROVIDER_UNAVAILABLE', `the verify service ${service.name} could not check the code (${r.reason}); the attempt was not counted`);
     }
     // riskgate's own code: compare keyed hashes in constant time; the id in the MAC binds the code to this challenge.
