@@ -115,9 +115,12 @@ export class Engine {
       rulesVersion: a.rules.version,
       observation: a.observation,
     };
-    await this.store.saveDecision(record);
     // A login teaches the profile only once it is let through; a challenge teaches when passed.
-    const learned = ev.action === 'allow' ? await this.store.learn(attempt.userId, decisionId, a.observation) : false;
+    // Both writes are issued together, so a store that group-commits puts them in one commit.
+    const [, learned] = await Promise.all([
+      this.store.saveDecision(record),
+      ev.action === 'allow' ? this.store.learn(attempt.userId, decisionId, a.observation) : false,
+    ]);
     return {
       decisionId,
       time: a.now,
