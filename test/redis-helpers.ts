@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
-import { RedisStore, type AuditLog } from '../src/store/redis.js';
+import { RedisStore, type LocalState } from '../src/store/redis.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import { DAY } from './helpers.js';
 
@@ -81,12 +81,12 @@ export async function dropPrefix(prefix: string, url = REDIS_URL): Promise<void>
   }
 }
 
-/** A RedisStore with its own in-memory audit trail, connected before it is returned (unless `connect` is false). */
-export async function redisStore(prefix: string, o: { url?: string; audit?: AuditLog; timeoutMs?: number; connect?: boolean } = {}): Promise<RedisStore> {
+/** A RedisStore with its own in-memory local store (audit trail, challenges), connected before it is returned (unless `connect` is false). */
+export async function redisStore(prefix: string, o: { url?: string; local?: LocalState; timeoutMs?: number; connect?: boolean } = {}): Promise<RedisStore> {
   const store = new RedisStore({
     url: o.url ?? REDIS_URL,
     keyPrefix: prefix,
-    audit: o.audit ?? new SqliteStore({ path: ':memory:' }),
+    local: o.local ?? new SqliteStore({ path: ':memory:' }),
     recordTtlMs: 90 * DAY,
     commandTimeoutMs: o.timeoutMs ?? 1000,
     // Tests wait for reconnection after a restart; keep the pauses between attempts short.

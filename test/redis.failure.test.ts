@@ -104,7 +104,8 @@ describe.skipIf(redisServerSkip !== null)(skippedTitle('when Redis goes away', r
     expect(m).toContain('riskgate_store_fallbacks_total{endpoint="login-failures",mode="closed"} 1');
     // The audit trail is local: the fallback decision is in it, with its reason.
     const audit = await fetch(`${server!.url}/v1/audit?ref=${String(d.body.decisionId)}`, { headers: { authorization: `Bearer ${KEY}` } });
-    expect(((await audit.json()) as { entries: { rules: string[] }[] }).entries[0]!.rules).toContain('riskgate.store_unavailable');
+    const entries = ((await audit.json()) as { entries: { kind: string; rules: string[] }[] }).entries;
+    expect(entries.find((e) => e.kind === 'decision')!.rules).toContain('riskgate.store_unavailable');
 
     // Redis comes back (empty: it keeps nothing on disk); riskgate reconnects on its own.
     await redis.start();

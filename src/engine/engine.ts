@@ -145,10 +145,13 @@ export class Engine {
     let learned = false;
     try {
       await this.guard.run(async () => {
-        await this.store.saveDecision(record);
         // A login teaches the profile only once it is let through (a challenge teaches when passed),
-        // and only when it was judged against the history it would change.
-        if (a.action === 'allow' && !a.unavailable) learned = await this.store.learn(attempt.userId, decisionId, a.observation);
+        // and only when it was judged against the history it would change. Both writes are issued
+        // together, so a store that group-commits puts them in one commit.
+        [, learned] = await Promise.all([
+          this.store.saveDecision(record),
+          a.action === 'allow' && !a.unavailable ? this.store.learn(attempt.userId, decisionId, a.observation) : false,
+        ]);
       });
     } catch (e) {
       if (!(e instanceof StoreUnavailableError)) throw e;

@@ -29,6 +29,37 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly challenges = new Counter({
+    name: 'riskgate_challenges_total',
+    help: 'Challenges by channel and outcome: issued, undelivered, verified, locked, expired.',
+    labelNames: ['channel', 'outcome'],
+    registers: [this.registry],
+  });
+  readonly challengeSends = new Counter({
+    name: 'riskgate_challenge_sends_total',
+    help: 'Tries to deliver a code, by channel, provider and result (sent, failed, timeout, rejected, rate_limited).',
+    labelNames: ['channel', 'provider', 'result'],
+    registers: [this.registry],
+  });
+  readonly challengeFallbacks = new Counter({
+    name: 'riskgate_challenge_fallbacks_total',
+    help: 'Deliveries that fell back past a failed provider or channel, by the channel that took the code ("none" when none did).',
+    labelNames: ['channel'],
+    registers: [this.registry],
+  });
+  readonly challengeVerifications = new Counter({
+    name: 'riskgate_challenge_verifications_total',
+    help: 'Answers to verify attempts, by status.',
+    labelNames: ['status'],
+    registers: [this.registry],
+  });
+  readonly verifySuccessRatio = new Gauge({
+    name: 'riskgate_challenge_verify_success_ratio',
+    help: 'Share of verify attempts answered "verified" since start (the rate over time: riskgate_challenge_verifications_total).',
+    registers: [this.registry],
+  });
+  private readonly verifyCounts = { verified: 0, all: 0 };
+
   constructor(defaultMetrics = true) {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry });
     this.storeUp.set(1);
@@ -51,6 +82,13 @@ export class Metrics {
   store(e: StoreEvent): void {
     if (e.type === 'failed') this.storeErrors.inc({ kind: e.error.kind });
     this.storeUp.set(e.type === 'failed' ? 0 : 1);
+  }
+
+  verification(status: string): void {
+    this.challengeVerifications.inc({ status });
+    this.verifyCounts.all += 1;
+    if (status === 'verified') this.verifyCounts.verified += 1;
+    this.verifySuccessRatio.set(this.verifyCounts.verified / this.verifyCounts.all);
   }
 
   activeRules(version: string): void {

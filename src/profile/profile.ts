@@ -178,7 +178,8 @@ export function learnProfile(current: Profile | null, obs: Observation): Profile
     };
   }
   p.hours[obs.hour] = (p.hours[obs.hour] ?? 0) + 1;
-  if (p.hours.reduce((a, b) => a + b, 0) > L.hourHistogramCap) p.hours = p.hours.map((h) => h / 2);
+  // Halved to whole numbers: old, rare hours fade out, and integers serialize far faster than fractions.
+  if (p.hours.reduce((a, b) => a + b, 0) > L.hourHistogramCap) p.hours = p.hours.map((h) => Math.floor(h / 2));
   return p;
 }
 

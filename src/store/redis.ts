@@ -3,7 +3,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { learnProfile, unlearnProfile, type LearnedRecord, type Observation, type Profile } from '../profile/profile.js';
-import type { AuditEntry, AuditQuery, DecisionRecord, Store } from './store.js';
+import type {
+  AttemptOutcome,
+  AttemptResult,
+  AuditEntry,
+  AuditQuery,
+  ChallengeDelivery,
+  ChallengeRecord,
+  ChallengeStore,
+  DecisionRecord,
+  Store,
+  TotpRecord,
+  TrustedDevice,
+} from './store.js';
 
 /**
  * The shared store for several riskgate instances behind a load balancer: everything that an
@@ -30,9 +42,11 @@ import type { AuditEntry, AuditQuery, DecisionRecord, Store } from './store.js';
  * request's EXEC would end another's WATCH. Scripts name their keys in KEYS, but a profile and
  * a decision key do not share a hash slot, so this runs on one Redis (or Sentinel), not Cluster.
  *
- * Phase 2 (challenges, trust tokens, TOTP, recovery codes) follows the same pattern: one key
- * per object with a TTL from its expiry, and every check-and-change (attempts left, single use,
- * TOTP step already used) as one Lua script over that object's keys.
+ * Challenge state (challenges, trusted devices, TOTP, recovery codes) is, for now, kept by the
+ * instance's local store like the audit trail: a challenge must be verified on the instance that
+ * issued it. Phase 2 moves it here with the same pattern: one key per object with a TTL from its
+ * expiry, and every check-and-change (attempts left, single use, TOTP step already used) as one
+ * Lua script over that object's keys (docs/redis.md).
  *
  * Failures: no offline queue and no retries of commands, so a command fails at once while the
  * connection is down instead of piling up; each command also times out. The engine turns those
@@ -40,16 +54,19 @@ import type { AuditEntry, AuditQuery, DecisionRecord, Store } from './store.js';
  * it has succeeds as usual.
  */
 
-/** The part of a store that keeps the audit trail: a local SqliteStore in production. */
-export type AuditLog = Pick<Store, 'saveDecision' | 'audit' | 'queryAudit' | 'prune' | 'close'>;
+/**
+ * What stays in this instance's own store (a SqliteStore in its data directory): the audit
+ * trail, by choice (README), and until phase 2 the challenge state.
+ */
+export type LocalState = Pick<Store, 'saveDecision' | 'audit' | 'queryAudit' | 'prune' | 'close'> & ChallengeStore;
 
 export interface RedisStoreOptions {
   /** redis://[user:password@]host:port[/db], or rediss:// for TLS. */
   url: string;
   /** Prepended to every key, so several deployments (or tests) can share one Redis. */
   keyPrefix?: string;
-  /** Where audit entries go (decisions included): this instance's own. */
-  audit: AuditLog;
+  /** This instance's own store: audit entries (decisions included) and, until phase 2, challenge state. */
+  local: LocalState;
   /** How long decision records and learned records live (the audit retention by default). */
   recordTtlMs: number;
   /** A command without an answer after this long fails (the engine has its own deadline too). */
@@ -130,13 +147,13 @@ export class RedisStore implements Store {
   readonly client: Redis;
   readonly keyPrefix: string;
   readonly limiter: (name: string, durationSec: number) => RateLimiterAbstract;
-  private readonly auditLog: AuditLog;
+  private readonly local: LocalState;
   private readonly recordTtlMs: number;
   private readonly limiters = new Map<string, RateLimiterAbstract>();
 
   constructor(opts: RedisStoreOptions) {
     this.keyPrefix = opts.keyPrefix ?? 'rg:';
-    this.auditLog = opts.audit;
+    this.local = opts.local;
     this.recordTtlMs = Math.max(1, Math.round(opts.recordTtlMs));
     const reconnectMaxMs = opts.reconnectMaxMs ?? 1000;
     this.client = new Redis(opts.url, {
@@ -258,7 +275,7 @@ export class RedisStore implements Store {
   async saveDecision(r: DecisionRecord): Promise<void> {
     // Both at once, each on its own: the local audit entry is written even when Redis is down,
     // so decisions made in the fail mode are audited too.
-    await Promise.all([this.auditLog.saveDecision(r), this.client.set(this.key('d', r.id), JSON.stringify(r), 'PX', this.recordTtlMs)]);
+    await Promise.all([this.local.saveDecision(r), this.client.set(this.key('d', r.id), JSON.stringify(r), 'PX', this.recordTtlMs)]);
   }
 
   async getDecision(id: string): Promise<DecisionRecord | null> {
@@ -267,22 +284,66 @@ export class RedisStore implements Store {
   }
 
   audit(entry: AuditEntry): Promise<void> {
-    return this.auditLog.audit(entry);
+    return this.local.audit(entry);
   }
 
   queryAudit(query: AuditQuery): Promise<AuditEntry[]> {
-    return this.auditLog.queryAudit(query);
+    return this.local.queryAudit(query);
   }
 
-  /** The local audit trail only: decision and learned records in Redis expire by their TTL. */
+  /** The local store only (audit, challenges): decision and learned records in Redis expire by their TTL. */
   prune(before: number): Promise<number> {
-    return this.auditLog.prune(before);
+    return this.local.prune(before);
+  }
+
+  // Challenge state: this instance's own until phase 2 (see the top of this file).
+  createChallenge(c: ChallengeRecord): Promise<void> {
+    return this.local.createChallenge(c);
+  }
+  getChallenge(id: string): Promise<ChallengeRecord | null> {
+    return this.local.getChallenge(id);
+  }
+  recordAttempt(id: string, result: AttemptResult, now: number): Promise<AttemptOutcome | null> {
+    return this.local.recordAttempt(id, result, now);
+  }
+  recordDelivery(id: string, delivery: ChallengeDelivery): Promise<boolean> {
+    return this.local.recordDelivery(id, delivery);
+  }
+  expireChallenges(now: number, limit: number): Promise<ChallengeRecord[]> {
+    return this.local.expireChallenges(now, limit);
+  }
+  getTotp(userId: string): Promise<TotpRecord | null> {
+    return this.local.getTotp(userId);
+  }
+  putTotp(record: TotpRecord): Promise<void> {
+    return this.local.putTotp(record);
+  }
+  deleteTotp(userId: string): Promise<boolean> {
+    return this.local.deleteTotp(userId);
+  }
+  useTotpStep(userId: string, step: number): Promise<boolean> {
+    return this.local.useTotpStep(userId, step);
+  }
+  replaceRecoveryCodes(userId: string, hashes: string[], now: number): Promise<void> {
+    return this.local.replaceRecoveryCodes(userId, hashes, now);
+  }
+  useRecoveryCode(userId: string, hash: string, now: number): Promise<boolean> {
+    return this.local.useRecoveryCode(userId, hash, now);
+  }
+  addTrustedDevice(d: TrustedDevice): Promise<void> {
+    return this.local.addTrustedDevice(d);
+  }
+  listTrustedDevices(userId: string, now: number): Promise<TrustedDevice[]> {
+    return this.local.listTrustedDevices(userId, now);
+  }
+  revokeTrustedDevices(userId: string, id?: string): Promise<number> {
+    return this.local.revokeTrustedDevices(userId, id);
   }
 
   async close(): Promise<void> {
     // QUIT lets answers in flight arrive; a Redis that does not answer it is simply dropped.
     if (this.client.status === 'ready') await this.client.quit().catch(() => undefined);
     this.client.disconnect();
-    await this.auditLog.close();
+    await this.local.close();
   }
 }

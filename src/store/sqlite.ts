@@ -3,8 +3,20 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { LRUCache } from 'lru-cache';
 import { RateLimiterSQLite, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { nextAttemptState } from './attempt.js';
 import { learnProfile, unlearnProfile, type LearnedRecord, type Observation, type Profile } from '../profile/profile.js';
-import type { AuditEntry, AuditQuery, DecisionRecord, Store } from './store.js';
+import type {
+  AttemptOutcome,
+  AttemptResult,
+  AuditEntry,
+  AuditQuery,
+  ChallengeDelivery,
+  ChallengeRecord,
+  DecisionRecord,
+  Store,
+  TotpRecord,
+  TrustedDevice,
+} from './store.js';
 
 type Db = Database.Database;
 
@@ -26,6 +38,21 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX audit_ref ON audit(ref);
    CREATE TABLE rlf_counters (key TEXT PRIMARY KEY, points INTEGER NOT NULL DEFAULT 0, expire INTEGER);
    CREATE INDEX rlf_counters_expire ON rlf_counters(expire);`,
+  // Step-up challenges and second factors. No column holds a code, secret or token in clear.
+  `CREATE TABLE challenges (
+     id TEXT PRIMARY KEY, decision_id TEXT NOT NULL, user_id TEXT NOT NULL, ip TEXT NOT NULL, device_id TEXT,
+     channel TEXT NOT NULL, destination TEXT, phone TEXT, email TEXT, provider TEXT, provider_ref TEXT, code_hash TEXT,
+     status TEXT NOT NULL, attempts INTEGER NOT NULL, max_attempts INTEGER NOT NULL, sends INTEGER NOT NULL,
+     created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, verified_at INTEGER);
+   CREATE INDEX challenges_expires ON challenges(expires_at);
+   CREATE INDEX challenges_pending ON challenges(status, expires_at);
+   CREATE TABLE totp (user_id TEXT PRIMARY KEY, secret_enc TEXT NOT NULL, confirmed INTEGER NOT NULL, last_step INTEGER NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE TABLE recovery_codes (user_id TEXT NOT NULL, hash TEXT NOT NULL, created_at INTEGER NOT NULL, used_at INTEGER, PRIMARY KEY (user_id, hash)) WITHOUT ROWID;
+   CREATE TABLE trusted_devices (
+     id TEXT PRIMARY KEY, user_id TEXT NOT NULL, device_id TEXT NOT NULL, label TEXT NOT NULL, ip TEXT NOT NULL,
+     created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE INDEX trusted_devices_user ON trusted_devices(user_id);
+   CREATE INDEX trusted_devices_expires ON trusted_devices(expires_at);`,
 ];
 
 export interface SqliteStoreOptions {
@@ -59,6 +86,9 @@ export class SqliteStore implements Store {
   /** Decision rows of the open batch by decision id, so learning can mark them before they are inserted. */
   private readonly pendingDecisions = new Map<string, unknown[]>();
   private readonly auditInserts = new Map<number, Statement>();
+  private readonly attemptTx: (id: string, result: AttemptResult, now: number) => AttemptOutcome | null;
+  private readonly replaceRecoveryTx: (userId: string, hashes: string[], now: number) => void;
+  private readonly expireTx: (now: number, limit: number) => ChallengeRecord[];
 
   constructor(opts: SqliteStoreOptions) {
     if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
@@ -78,7 +108,45 @@ export class SqliteStore implements Store {
       clearLearned: db.prepare("UPDATE audit SET learned = NULL WHERE ref = ? AND kind = 'decision'"),
       getDecision: db.prepare("SELECT * FROM audit WHERE ref = ? AND kind = 'decision' ORDER BY seq LIMIT 1"),
       pruneAudit: db.prepare('DELETE FROM audit WHERE time < ?'),
+      pruneChallenges: db.prepare('DELETE FROM challenges WHERE expires_at < ?'),
+      pruneTrusted: db.prepare('DELETE FROM trusted_devices WHERE expires_at < ?'),
+      putChallenge: db.prepare(
+        `INSERT INTO challenges (id, decision_id, user_id, ip, device_id, channel, destination, phone, email, provider, provider_ref, code_hash,
+           status, attempts, max_attempts, sends, created_at, expires_at, verified_at)
+         VALUES (@id, @decisionId, @userId, @ip, @deviceId, @channel, @destination, @phone, @email, @provider, @providerRef, @codeHash,
+           @status, @attempts, @maxAttempts, @sends, @createdAt, @expiresAt, @verifiedAt)`,
+      ),
+      getChallenge: db.prepare('SELECT * FROM challenges WHERE id = ?'),
+      setChallengeState: db.prepare('UPDATE challenges SET status = ?, attempts = ?, verified_at = ? WHERE id = ?'),
+      setDelivery: db.prepare(
+        `UPDATE challenges SET channel = @channel, destination = @destination, provider = @provider, provider_ref = @providerRef,
+           code_hash = @codeHash, expires_at = @expiresAt, sends = sends + 1 WHERE id = @id AND status = 'pending'`,
+      ),
+      dueChallenges: db.prepare("SELECT * FROM challenges WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?"),
+      expireChallenge: db.prepare("UPDATE challenges SET status = 'expired' WHERE id = ? AND status = 'pending'"),
+      getTotp: db.prepare('SELECT * FROM totp WHERE user_id = ?'),
+      putTotp: db.prepare(
+        `INSERT INTO totp (user_id, secret_enc, confirmed, last_step, created_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(user_id) DO UPDATE SET secret_enc = excluded.secret_enc, confirmed = excluded.confirmed, last_step = excluded.last_step, created_at = excluded.created_at`,
+      ),
+      delTotp: db.prepare('DELETE FROM totp WHERE user_id = ?'),
+      useTotpStep: db.prepare('UPDATE totp SET last_step = ? WHERE user_id = ? AND last_step < ?'),
+      delRecovery: db.prepare('DELETE FROM recovery_codes WHERE user_id = ?'),
+      putRecovery: db.prepare('INSERT OR IGNORE INTO recovery_codes (user_id, hash, created_at) VALUES (?, ?, ?)'),
+      useRecovery: db.prepare('UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND hash = ? AND used_at IS NULL'),
+      putTrusted: db.prepare('INSERT INTO trusted_devices (id, user_id, device_id, label, ip, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      listTrusted: db.prepare('SELECT * FROM trusted_devices WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC'),
+      revokeTrusted: db.prepare('DELETE FROM trusted_devices WHERE user_id = ? AND id = ?'),
+      revokeAllTrusted: db.prepare('DELETE FROM trusted_devices WHERE user_id = ?'),
     };
+    this.attemptTx = db.transaction((id: string, result: AttemptResult, now: number) => this.attempt(id, result, now));
+    this.expireTx = db.transaction((now: number, limit: number) =>
+      (this.stmt.dueChallenges!.all(now, limit) as ChallengeRow[]).filter((r) => this.stmt.expireChallenge!.run(r.id).changes === 1).map((r) => challengeFromRow({ ...r, status: 'expired' })),
+    );
+    this.replaceRecoveryTx = db.transaction((userId: string, hashes: string[], now: number) => {
+      this.stmt.delRecovery!.run(userId);
+      for (const h of hashes) this.stmt.putRecovery!.run(userId, h, now);
+    });
 
     // Both run inside the batch transaction (see write()), which makes each of them atomic.
     // What a decision taught is marked on its own audit row: no second write per login.
@@ -297,8 +365,80 @@ export class SqliteStore implements Store {
   async prune(before: number): Promise<number> {
     return this.write(() => {
       this.flushAudit();
-      return this.stmt.pruneAudit!.run(before).changes;
+      return this.stmt.pruneAudit!.run(before).changes + this.stmt.pruneChallenges!.run(before).changes + this.stmt.pruneTrusted!.run(before).changes;
     });
+  }
+
+  // Challenge state. Every change joins the current batch (write()), so it is committed
+  // before the caller answers; each is one statement or one transaction, hence atomic.
+
+  async createChallenge(c: ChallengeRecord): Promise<void> {
+    await this.write(() => this.stmt.putChallenge!.run(c));
+  }
+
+  async getChallenge(id: string): Promise<ChallengeRecord | null> {
+    const row = this.stmt.getChallenge!.get(id) as ChallengeRow | undefined;
+    return row ? challengeFromRow(row) : null;
+  }
+
+  async recordAttempt(id: string, result: AttemptResult, now: number): Promise<AttemptOutcome | null> {
+    return this.write(() => this.attemptTx(id, result, now));
+  }
+
+  /** Runs inside attemptTx: read, decide the next state, write; SQLite serializes writers. */
+  private attempt(id: string, result: AttemptResult, now: number): AttemptOutcome | null {
+    const row = this.stmt.getChallenge!.get(id) as ChallengeRow | undefined;
+    if (!row) return null;
+    const c = challengeFromRow(row);
+    const next = nextAttemptState(c, result, now);
+    if (next.status !== c.status || next.attempts !== c.attempts) this.stmt.setChallengeState!.run(next.status, next.attempts, next.verifiedAt, id);
+    return next.outcome;
+  }
+
+  async recordDelivery(id: string, d: ChallengeDelivery): Promise<boolean> {
+    return this.write(() => this.stmt.setDelivery!.run({ id, ...d }).changes === 1);
+  }
+
+  async expireChallenges(now: number, limit: number): Promise<ChallengeRecord[]> {
+    return this.write(() => this.expireTx(now, limit));
+  }
+
+  async getTotp(userId: string): Promise<TotpRecord | null> {
+    const row = this.stmt.getTotp!.get(userId) as { user_id: string; secret_enc: string; confirmed: number; last_step: number; created_at: number } | undefined;
+    return row ? { userId: row.user_id, secretEnc: row.secret_enc, confirmed: row.confirmed === 1, lastStep: row.last_step, createdAt: row.created_at } : null;
+  }
+
+  async putTotp(r: TotpRecord): Promise<void> {
+    await this.write(() => this.stmt.putTotp!.run(r.userId, r.secretEnc, r.confirmed ? 1 : 0, r.lastStep, r.createdAt));
+  }
+
+  async deleteTotp(userId: string): Promise<boolean> {
+    return this.write(() => this.stmt.delTotp!.run(userId).changes === 1);
+  }
+
+  async useTotpStep(userId: string, step: number): Promise<boolean> {
+    return this.write(() => this.stmt.useTotpStep!.run(step, userId, step).changes === 1);
+  }
+
+  async replaceRecoveryCodes(userId: string, hashes: string[], now: number): Promise<void> {
+    await this.write(() => this.replaceRecoveryTx(userId, hashes, now));
+  }
+
+  async useRecoveryCode(userId: string, hash: string, now: number): Promise<boolean> {
+    return this.write(() => this.stmt.useRecovery!.run(now, userId, hash).changes === 1);
+  }
+
+  async addTrustedDevice(d: TrustedDevice): Promise<void> {
+    await this.write(() => this.stmt.putTrusted!.run(d.id, d.userId, d.deviceId, d.label, d.ip, d.createdAt, d.expiresAt));
+  }
+
+  async listTrustedDevices(userId: string, now: number): Promise<TrustedDevice[]> {
+    const rows = this.stmt.listTrusted!.all(userId, now) as { id: string; user_id: string; device_id: string; label: string; ip: string; created_at: number; expires_at: number }[];
+    return rows.map((r) => ({ id: r.id, userId: r.user_id, deviceId: r.device_id, label: r.label, ip: r.ip, createdAt: r.created_at, expiresAt: r.expires_at }));
+  }
+
+  async revokeTrustedDevices(userId: string, id?: string): Promise<number> {
+    return this.write(() => (id === undefined ? this.stmt.revokeAllTrusted!.run(userId) : this.stmt.revokeTrusted!.run(userId, id)).changes);
   }
 
   async close(): Promise<void> {
@@ -319,6 +459,52 @@ interface AuditRow {
   rules: string;
   rules_version: string | null;
   detail: string | null;
+}
+
+interface ChallengeRow {
+  id: string;
+  decision_id: string;
+  user_id: string;
+  ip: string;
+  device_id: string | null;
+  channel: ChallengeRecord['channel'];
+  destination: string | null;
+  phone: string | null;
+  email: string | null;
+  provider: string | null;
+  provider_ref: string | null;
+  code_hash: string | null;
+  status: ChallengeRecord['status'];
+  attempts: number;
+  max_attempts: number;
+  sends: number;
+  created_at: number;
+  expires_at: number;
+  verified_at: number | null;
+}
+
+function challengeFromRow(r: ChallengeRow): ChallengeRecord {
+  return {
+    id: r.id,
+    decisionId: r.decision_id,
+    userId: r.user_id,
+    ip: r.ip,
+    deviceId: r.device_id,
+    channel: r.channel,
+    destination: r.destination,
+    phone: r.phone,
+    email: r.email,
+    provider: r.provider,
+    providerRef: r.provider_ref,
+    codeHash: r.code_hash,
+    status: r.status,
+    attempts: r.attempts,
+    maxAttempts: r.max_attempts,
+    sends: r.sends,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    verifiedAt: r.verified_at,
+  };
 }
 
 function fromRow(r: AuditRow): AuditEntry {
