@@ -93,6 +93,11 @@ describe.skipIf(redisServerSkip !== null)(skippedTitle('when Redis goes away', r
     expect(d.body.reasons.at(-1)).toEqual({ rule: 'riskgate.store_unavailable', points: 0, message: 'state store unreachable or failing: decided without history (fail-closed: at least a challenge)' });
     // Refused connections fail at once, well within the timeout.
     expect(d.ms).toBeLessThan(200);
+    // The challenge cannot be issued (its limits are in Redis): the answer goes out without one, not as a 500.
+    const withPhone = await decide({ ...home, phone: '+4791234567' });
+    expect(withPhone.status).toBe(200);
+    expect(withPhone.body.action).toBe('challenge');
+    expect(withPhone.body.challenge).toBeUndefined();
     const f = await post('/v1/login-failures', { userId: 'alice', ip: IP.germany });
     expect(rulesOf(f)).toContain('riskgate.store_unavailable');
     expect((await post(`/v1/decisions/${String(d.body.decisionId)}/feedback`, { outcome: 'passed_challenge' })).status).toBe(503);
@@ -100,7 +105,7 @@ describe.skipIf(redisServerSkip !== null)(skippedTitle('when Redis goes away', r
     expect(await health()).toEqual({ status: 503, body: { status: 'degraded', store: 'redis', rulesVersion: expect.any(String), redis: 'unreachable', failMode: 'closed' } });
     const m = await metrics();
     expect(m).toContain('riskgate_store_up 0');
-    expect(m).toContain('riskgate_store_fallbacks_total{endpoint="decisions",mode="closed"} 1');
+    expect(m).toContain('riskgate_store_fallbacks_total{endpoint="decisions",mode="closed"} 2');
     expect(m).toContain('riskgate_store_fallbacks_total{endpoint="login-failures",mode="closed"} 1');
     // The audit trail is local: the fallback decision is in it, with its reason.
     const audit = await fetch(`${server!.url}/v1/audit?ref=${String(d.body.decisionId)}`, { headers: { authorization: `Bearer ${KEY}` } });

@@ -2,7 +2,7 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
-import type { Engine } from '../engine/engine.js';
+import type { Decision, Engine } from '../engine/engine.js';
 import { StoreUnavailableError } from '../engine/store-guard.js';
 import { InputError, RefusedError } from '../errors.js';
 import type { RuleHolder } from '../rules/holder.js';
@@ -52,6 +52,21 @@ export interface AppOptions {
   plugins?: FastifyPluginAsync[];
   /** Extra fields for /healthz (store health), and whether it is healthy. */
   health?: () => Promise<{ ok: boolean; [k: string]: unknown }>;
+}
+
+/**
+ * In the store's fail mode a challenge can often not be issued either (its limits and state
+ * live in the same store): the decision then goes out without one, as when the user has no
+ * second factor, rather than as a 500. Outside the fail mode every error stays an error.
+ */
+async function issueChallenge(issue: NonNullable<AppOptions['issueChallenge']>, d: Decision, body: DecisionRequest, log: FastifyBaseLogger): Promise<ChallengeInfo | undefined> {
+  try {
+    return await issue(d.decisionId, body);
+  } catch (err) {
+    if (d.fallback === null || err instanceof RefusedError || err instanceof InputError) throw err;
+    log.warn({ err, decisionId: d.decisionId }, 'challenge not issued: the state store is unavailable');
+    return undefined;
+  }
 }
 
 export class HttpError extends Error {
@@ -143,7 +158,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
           const started = process.hrtime.bigint();
           opts.checkDecision?.(req.body);
           const d = await opts.engine.decide(req.body);
-          const challenge = d.action === 'challenge' && opts.issueChallenge ? await opts.issueChallenge(d.decisionId, req.body) : undefined;
+          const challenge = d.action === 'challenge' && opts.issueChallenge ? await issueChallenge(opts.issueChallenge, d, req.body, req.log) : undefined;
           metrics.decision(d, Number(process.hrtime.bigint() - started) / 1e9);
           return { decisionId: d.decisionId, action: d.action, score: d.score, reasons: d.reasons, rulesVersion: d.rulesVersion, ...(challenge ? { challenge } : {}) };
         },
