@@ -146,7 +146,7 @@ describe.skipIf(redisSkip !== null)(skippedTitle('several instances on one Redis
       build = join(tmpdir(), `riskgate-build-${process.pid}`);
       const tsc = spawnSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', join(REPO, 'tsconfig.json'), '--outDir', join(build, 'dist')], { encoding: 'utf8' });
       if (tsc.status !== 0) throw new Error(`build failed: ${tsc.stdout}${tsc.stderr}`);
-    });
+    }, 120_000); // a full compile: seconds alone, much longer on a machine busy with other tests
     afterAll(() => rm(build, { recursive: true, force: true }));
 
     it('loses no acknowledged failure count', async () => {
@@ -200,6 +200,6 @@ describe.skipIf(redisSkip !== null)(skippedTitle('several instances on one Redis
         child.kill('SIGKILL');
         await exited;
       }
-    });
+    }, 60_000);
   });
 });
