@@ -130,8 +130,11 @@ async function main() {
     const result = await load(rg.url, measured);
     const rss = peakRssMb(rg.proc.pid!);
     // Answers from the fail mode are 200s too: a run that needed it measured the wrong thing.
-    const fallbacks = /^riskgate_store_fallbacks_total\{[^}]*\} (\d+)/m.exec(await (await fetch(`${rg.url}/metrics`)).text());
+    const metricsText = await (await fetch(`${rg.url}/metrics`)).text();
+    const fallbacks = /^riskgate_store_fallbacks_total\{[^}]*\} (\d+)/m.exec(metricsText);
     if (fallbacks) console.error(`warning: riskgate (${store}) answered ${fallbacks[1]} requests in its store fail mode`);
+    const storeErrors = /^riskgate_store_errors_total\{[^}]*\} (\d+)/m.exec(metricsText);
+    if (storeErrors) console.error(`warning: riskgate (${store}) had ${storeErrors[1]} store steps fail or time out`);
     rg.proc.kill('SIGTERM');
     await new Promise((r) => rg.proc.once('exit', r));
     if (result.errors || result.non2xx) console.error(`warning: riskgate (${store}) run had ${result.errors} errors and ${result.non2xx} non-2xx answers`);
