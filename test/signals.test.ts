@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FailureCounters } from '../src/signals/attempts.js';
+import { FailureCounters, NO_FAILURES } from '../src/signals/attempts.js';
 import { travelFrom } from '../src/signals/geo.js';
 import { compileList } from '../src/signals/lists.js';
 import { parseIp } from '../src/signals/network.js';
@@ -78,6 +78,22 @@ describe('failure counters', () => {
     // 40 minutes on, the 30-minute window (read at 7.5-minute resolution) has let them go; the hour has not.
     expect(await c.read(who, t0 + 45 * 60_000)).toMatchObject({ user_30m: 0, user_24h: 3, ip_1h: 4 });
     expect(await c.read({ userId: 'someone-else', ip: '8.8.8.8' }, now)).toMatchObject({ user_30m: 0, ip_1h: 0 });
+    await store.close();
+  });
+
+  it('read every window on the injected clock, never the limiter\'s real-time expiry', async () => {
+    // A replay runs days of failures within a second of real time: it must count as the server would.
+    const store = new SqliteStore({ path: ':memory:' });
+    const c = new FailureCounters(store.limiter);
+    const t0 = Date.parse('2026-03-02T08:00:00Z');
+    const HOUR = 3_600_000;
+    await c.record({ userId: 'u1', ip: '5.9.0.1' }, t0);
+    // The same user failing again from the same address two hours on is a distinct user of that hour.
+    expect(await c.record({ userId: 'u1', ip: '5.9.0.1' }, t0 + 2 * HOUR)).toMatchObject({ ip_users_1h: 1, ip_1h: 1, ip_24h: 2 });
+    // Within the hour's epoch, the pair counts once.
+    expect(await c.record({ userId: 'u1', ip: '5.9.0.1' }, t0 + 2 * HOUR + 60_000)).toMatchObject({ ip_users_1h: 1, ip_1h: 2 });
+    // Two days on, nothing is young enough to count: the gate closes on the injected clock too.
+    expect(await c.read({ userId: 'u1', ip: '5.9.0.1' }, t0 + 48 * HOUR)).toEqual(NO_FAILURES);
     await store.close();
   });
 });

@@ -30,6 +30,12 @@ export interface EngineOptions {
   trust?: TrustVerifier;
   /** Called when a login is confirmed fraudulent, after its learning was taken back (revokes trust). */
   onConfirmedFraud?: (record: DecisionRecord) => Promise<void>;
+  /**
+   * Write decisions and failures to the store's audit trail (default true). Offline replay turns
+   * it off: its decisions file is the record, and millions of audit rows would only cost time
+   * and disk. Such a decision cannot be found by id later: `passChallenge` takes its record.
+   */
+  audit?: boolean;
 }
 
 export interface Decision {
@@ -45,6 +51,8 @@ export interface Decision {
   learned: boolean;
   signals: Signals;
   evaluation: Evaluation;
+  /** What the store keeps of the decision (and what a passed challenge teaches). */
+  record: DecisionRecord;
 }
 
 export interface FailureResult {
@@ -52,6 +60,8 @@ export interface FailureResult {
   action: Action;
   score: number;
   reasons: Reason[];
+  /** Rules without which the attempt would not have been blocked. */
+  decisive: string[];
   counts: AttemptCounts;
   rulesVersion: string;
 }
@@ -83,9 +93,11 @@ export class Engine {
   private readonly opts: EngineOptions;
   private readonly geo: GeoLookup;
   private readonly userAgents: UserAgentParser;
+  private readonly auditing: boolean;
 
   constructor(opts: EngineOptions) {
     this.opts = opts;
+    this.auditing = opts.audit ?? true;
     this.store = opts.store;
     this.counters = new FailureCounters(opts.store.limiter);
     this.geo = opts.geo ?? geoipLite;
@@ -115,7 +127,7 @@ export class Engine {
       rulesVersion: a.rules.version,
       observation: a.observation,
     };
-    await this.store.saveDecision(record);
+    if (this.auditing) await this.store.saveDecision(record);
     // A login teaches the profile only once it is let through; a challenge teaches when passed.
     const learned = ev.action === 'allow' ? await this.store.learn(attempt.userId, decisionId, a.observation) : false;
     return {
@@ -130,6 +142,7 @@ export class Engine {
       learned,
       signals: a.signals,
       evaluation: ev,
+      record,
     };
   }
 
@@ -141,19 +154,22 @@ export class Engine {
     const a = await this.assess({ ...f, ip: net.ip }, counts, now);
     const reasons = reasonsOf(a.evaluation);
     const blocked = a.evaluation.action === 'block';
-    await this.store.audit({
-      time: now,
-      kind: 'failure',
-      ref: null,
-      userId: f.userId,
-      ip: net.ip,
-      action: blocked ? 'block' : 'allow',
-      score: a.evaluation.score,
-      rules: reasons.map((r) => r.rule),
-      rulesVersion: a.rules.version,
-      detail: { counts, deviceId: f.deviceId ?? null },
-    });
-    return { blocked, action: a.evaluation.action, score: a.evaluation.score, reasons, counts, rulesVersion: a.rules.version };
+    if (this.auditing) {
+      await this.store.audit({
+        time: now,
+        kind: 'failure',
+        ref: null,
+        userId: f.userId,
+        ip: net.ip,
+        action: blocked ? 'block' : 'allow',
+        score: a.evaluation.score,
+        rules: reasons.map((r) => r.rule),
+        rulesVersion: a.rules.version,
+        detail: { counts, deviceId: f.deviceId ?? null },
+      });
+    }
+    const decisive = blocked ? decisiveRules(a.evaluation, a.rules.thresholds) : [];
+    return { blocked, action: a.evaluation.action, score: a.evaluation.score, reasons, decisive, counts, rulesVersion: a.rules.version };
   }
 
   /** What happened after a decision, from the login service (or an analyst). */
@@ -201,9 +217,12 @@ export class Engine {
     await this.store.learn(attempt.userId, randomUUID(), a.observation);
   }
 
-  /** A challenge for this decision was verified: the login now teaches the profile. */
-  async passChallenge(decisionId: string): Promise<boolean> {
-    const record = await this.store.getDecision(decisionId);
+  /**
+   * A challenge for this decision was verified: the login now teaches the profile. Takes the
+   * decision's id, or its record when the caller holds it (replay, which keeps no audit trail).
+   */
+  async passChallenge(decision: string | DecisionRecord): Promise<boolean> {
+    const record = typeof decision === 'string' ? await this.store.getDecision(decision) : decision;
     if (!record) return false;
     return this.store.learn(record.userId, record.id, record.observation);
   }
