@@ -240,7 +240,9 @@ export class Engine {
       attempt.trustToken && this.opts.trust ? this.opts.trust.verify(attempt.trustToken, attempt.userId, deviceId, now) : false,
     ]);
     const hour = localHour(now, homeTimeZone(profile) ?? geo?.tz ?? null);
-    const signals = gatherSignals({ attempt, deviceId, net, ua, geo, profile, counts, trusted, hour, now, rules });
+    // Only recordFailure hands in the counts it has just recorded: the attempt is a wrong password.
+    const failed = knownCounts !== null;
+    const signals = gatherSignals({ attempt, deviceId, net, ua, geo, profile, counts, trusted, hour, now, rules, failed });
     return { now, rules, net, signals, observation: observe(now, deviceId, ua, net, geo, hour), evaluation: evaluate(rules, signals) };
   }
 }
@@ -257,6 +259,7 @@ interface SignalInputs {
   hour: number;
   now: number;
   rules: RuleSet;
+  failed: boolean;
 }
 
 function gatherSignals(i: SignalInputs): Signals {
@@ -264,7 +267,7 @@ function gatherSignals(i: SignalInputs): Signals {
   const subject = { ip: i.net.ip, userId: i.attempt.userId, deviceId: i.deviceId ?? '', country: i.geo?.country ?? '' };
   for (const l of i.rules.lists) lists[l.name] = l.test(subject);
   return {
-    request: { action: i.attempt.action ?? 'login', ip: i.net.ip, user_id: i.attempt.userId, device_id: i.deviceId ?? '' },
+    request: { action: i.attempt.action ?? 'login', ip: i.net.ip, user_id: i.attempt.userId, device_id: i.deviceId ?? '', failed: i.failed },
     user: userSignals(i.profile, i.now),
     device: deviceSignals(i.deviceId, i.ua, i.trusted, i.profile, i.now),
     network: networkSignals(i.net, i.profile, i.now),

@@ -19,6 +19,7 @@ export const SIGNAL_SCHEMA = {
     ip: { type: 'string', doc: 'Client address, canonical form.' },
     user_id: { type: 'string', doc: 'The user the attempt is for.' },
     device_id: { type: 'string', doc: 'Device identifier sent by the client, "" when none.' },
+    failed: { type: 'bool', doc: 'The attempt is a wrong password (a login failure), not a login the password let through: rules can block attempts without blocking logins.' },
   },
   user: {
     known: { type: 'bool', doc: 'The user has at least one learned login. False is the cold-start case: nothing to compare with.' },
