@@ -10,6 +10,7 @@ export const count = (n: number) => int.format(n);
 export const percent = (r: number | null) => (r === null ? '–' : `${(r * 100).toFixed(2)}%`);
 export const ratio = (r: Rate) => `${percent(r.rate)} (${count(r.count)} of ${count(r.of)})`;
 const share = (n: number, of: number) => (of ? percent(n / of) : '–');
+const plural = (n: number, noun: string) => `${count(n)} ${noun}${n === 1 ? '' : 's'}`;
 
 /** Columns padded to their widest cell; numbers (and anything ending in %) right-aligned. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[], indent = '  '): string[] {
@@ -23,6 +24,17 @@ function rulesLine(s: Summary): string {
   return `rules ${s.rules.version} from ${s.rules.dir} (challenge at ${s.rules.thresholds.challenge}, block at ${s.rules.thresholds.block})`;
 }
 
+/** Friction, catch per attack kind, failures blocked per label: the lines README quotes. */
+export function keyFigures(s: Summary): string[] {
+  return [
+    `Friction: ${ratio(s.friction)} of legitimate successful logins stepped up`,
+    `Catch:    ${ratio(s.catch)} of attack successful logins stepped up`,
+    ...Object.entries(s.catch.byKind).map(([kind, r]) => `  ${kind}: ${ratio(r)}`),
+    'Failed attempts blocked:',
+    ...Object.entries(s.failuresBlocked).map(([label, r]) => `  ${label}: ${ratio(r)}`),
+  ];
+}
+
 function figures(s: Summary): string[] {
   const out: string[] = [];
   const a = s.actions;
@@ -34,13 +46,7 @@ function figures(s: Summary): string[] {
     ['label', 'logins', 'allow', 'challenge', 'block', 'failures', 'blocked'],
     s.labels.map((l) => [l.label, count(l.logins), share(l.allow, l.logins), share(l.challenge, l.logins), share(l.block, l.logins), count(l.failures), share(l.failuresBlocked, l.failures)]),
   ));
-  if (s.labels.length > 0) {
-    out.push('', `Friction: ${ratio(s.friction)} of legitimate successful logins stepped up`);
-    out.push(`Catch:    ${ratio(s.catch)} of attack successful logins stepped up`);
-    for (const [kind, r] of Object.entries(s.catch.byKind)) out.push(`  ${kind}: ${ratio(r)}`);
-    out.push('Failed attempts blocked:');
-    for (const [label, r] of Object.entries(s.failuresBlocked)) out.push(`  ${label}: ${ratio(r)}`);
-  }
+  if (s.labels.length > 0) out.push('', ...keyFigures(s));
   out.push('', 'Rules (fired: the rule matched; decided: without it the action would have been lower)', ...table(
     ['rule', 'fired', 'decided', 'fired on failures', 'decided on failures'],
     s.ruleHits.map((r) => [r.shadow ? `${r.id} (shadow)` : r.id, count(r.fired), r.shadow ? '–' : count(r.decided), count(r.firedOnFailures), r.shadow ? '–' : count(r.decidedOnFailures)]),
@@ -80,13 +86,13 @@ export function formatSummary(r: ReplayResult): string {
   out.push(`Replayed ${count(r.run.events)} events from ${r.run.files.map((f) => f.path).join(', ')} in ${r.run.seconds.toFixed(1)} s (${count(Math.round(r.run.eventsPerSecond))} events/s)`);
   out.push(rulesLine(s));
   out.push(
-    `Counted ${count(e.counted)} events (${count(e.logins)} logins, ${count(e.failures)} failures)` +
+    `Counted ${plural(e.counted, 'event')} (${plural(e.logins, 'login')}, ${plural(e.failures, 'failure')})` +
       (r.run.warmupDays > 0 ? ` from ${e.countedFrom}, after a warm-up of ${r.run.warmupDays} days` : '') +
       `; challenged ${r.run.challengedAttacksPass ? 'logins all pass' : 'legitimate logins pass, attacks fail'}`,
   );
   const sk = r.run.skipped;
   if (sk.bad || sk.outOfOrder) {
-    out.push(`Skipped ${count(sk.bad)} bad lines and ${count(sk.outOfOrder)} out of time order${sk.bad + sk.outOfOrder > sk.examples.length ? `; the first ${sk.examples.length}:` : ':'}`);
+    out.push(`Skipped ${plural(sk.bad, 'bad line')} and ${plural(sk.outOfOrder, 'line')} out of time order${sk.bad + sk.outOfOrder > sk.examples.length ? `; the first ${sk.examples.length}:` : ':'}`);
     for (const x of sk.examples) out.push(`  ${x}`);
   }
   out.push('', ...figures(s));

@@ -44,6 +44,8 @@ interface Device {
   /** How many versions behind the latest release it runs. */
   lag: number;
   work: boolean;
+  /** Logins made with it: a phishing page sees the browser the victim uses most. */
+  uses: number;
 }
 
 interface Trip {
@@ -62,7 +64,7 @@ export interface UserInfo {
   area: HomeArea;
   isp: Isp;
   carrier: Carrier;
-  /** The user's devices at a given time: what a targeted attacker copies. */
+  /** The user agent of the device the user logs in with most, at `time`: what a phishing page captures and a targeted attacker copies. */
   agentAt(time: number): string;
 }
 
@@ -129,11 +131,11 @@ export class LegitUser implements UserInfo {
     if (kind === 'computer') platform = work ? rng.weighted<Platform>([[PLATFORMS.chromeWindows, 0.6], [PLATFORMS.edgeWindows, 0.4]]) : rng.weighted(COMPUTERS);
     else if (kind === 'phone') platform = rng.chance(this.area.iphoneShare) ? PLATFORMS.iphone : rng.chance(0.75) ? PLATFORMS.androidChrome : PLATFORMS.samsung;
     else platform = rng.chance(0.7) ? PLATFORMS.ipad : PLATFORMS.androidTablet;
-    return { id: `d-${rng.hex(12)}`, platform, kind, lag: rng.weighted([[0, 6], [1, 3], [2, 1]] as const), work };
+    return { id: `d-${rng.hex(12)}`, platform, kind, lag: rng.weighted([[0, 6], [1, 3], [2, 1]] as const), work, uses: 0 };
   }
 
   agentAt(time: number): string {
-    const d = this.devices.find((x) => x.kind === 'computer' && !x.work) ?? this.devices[0]!;
+    const d = this.devices.reduce((best, x) => (x.uses > best.uses ? x : best));
     return userAgentAt(d.platform, time, d.lag);
   }
 
@@ -233,6 +235,7 @@ export class LegitUser implements UserInfo {
       }
     }
     if (rng.chance(LEGIT_RATES.idResetPerLogin[device.kind])) device.id = `d-${rng.hex(12)}`;
+    device.uses++;
     const base = { userId: this.id, ip, userAgent: userAgentAt(device.platform, time, device.lag), deviceId: device.id, label: 'legit' };
 
     if (rng.chance(LEGIT_RATES.forgottenPerLogin)) {
