@@ -56,22 +56,22 @@ describe('HTML report', () => {
         const url = pathToFileURL(file).href;
         await page.goto(url, { waitUntil: 'load' });
 
-        const charts = await page.evaluate((ids) => {
-          return ids.map((id) => {
-            const svg = document.querySelector(`#${id} svg`);
-            const box = svg?.getBoundingClientRect();
-            return {
-              id,
-              width: box?.width ?? 0,
-              height: box?.height ?? 0,
-              bars: svg?.querySelectorAll('rect.bar').length ?? 0,
-              curve: svg?.querySelectorAll('path.curve').length ?? 0,
-              points: svg?.querySelectorAll('circle.point').length ?? 0,
-              current: svg?.querySelectorAll('circle.current').length ?? 0,
-              markers: svg?.querySelectorAll('line.marker').length ?? 0,
-            };
+        const charts = [];
+        for (const id of CHARTS) {
+          const svg = page.locator(`#${id} svg`);
+          const box = await svg.boundingBox();
+          const n = (selector: string) => svg.locator(selector).count();
+          charts.push({
+            id,
+            width: box?.width ?? 0,
+            height: box?.height ?? 0,
+            bars: await n('rect.bar'),
+            curve: await n('path.curve'),
+            points: await n('circle.point'),
+            current: await n('circle.current'),
+            markers: await n('line.marker'),
           });
-        }, CHARTS);
+        }
         const headings = await page.locator('h2').allTextContents();
 
         expect(problems).toEqual([]);
