@@ -12,6 +12,8 @@ import { replay } from './replay.js';
 import { renderReport } from './report.js';
 import { formatSummary, summaryJson } from './summary.js';
 
+class Interrupted extends Error {}
+
 const usage = (message: string): CommandOutput => ({
   code: 2,
   stdout: [],
@@ -63,6 +65,11 @@ export async function replayCommand(args: string[]): Promise<CommandOutput> {
   if (Array.isArray(compare)) return { code: 1, stdout: [], stderr: compare };
 
   const bar = new ProgressBar();
+  // Ctrl-C stops the replay cleanly: temporary state and partial files are removed.
+  const stop = new AbortController();
+  const interrupt = () => stop.abort(new Interrupted());
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
   let result;
   try {
     result = await replay({
@@ -74,8 +81,10 @@ export async function replayCommand(args: string[]): Promise<CommandOutput> {
       challengedAttacksPass: values['challenged-attacks-pass'],
       warmupMs,
       onProgress: bar.update,
+      signal: stop.signal,
     });
   } catch (e) {
+    if (e instanceof Interrupted) return { code: 130, stdout: [], stderr: ['riskgate replay: interrupted; nothing was written.'] };
     if (!(e instanceof ReplayInputError)) throw e;
     return {
       code: 1,
@@ -83,6 +92,8 @@ export async function replayCommand(args: string[]): Promise<CommandOutput> {
       stderr: [e.message, 'riskgate replay: stopped at this line; nothing was written. Fix the input, or run with --skip-bad to skip and count bad lines.'],
     };
   } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
     bar.done();
   }
   if (values.report) writeWhole(values.report, renderReport(result));

@@ -29,6 +29,8 @@ export interface ReplayOptions {
   stateDir?: string | undefined;
   geo?: GeoLookup | undefined;
   onProgress?: ((p: Progress) => void) | undefined;
+  /** Stops the replay (Ctrl-C): it throws the signal's reason and leaves nothing behind. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface Progress {
@@ -81,8 +83,10 @@ class Lane {
   ) {
     this.engine = new Engine({ store, rules: () => rules, clock: () => this.now, audit: false, ...(geo ? { geo } : {}) });
     this.metrics = new Metrics(window);
-    // A throwaway file: no crash safety is needed, so no journal and no fsync.
-    store.db.pragma('journal_mode = OFF');
+    // A throwaway file: no crash safety is needed, so no fsync, and the rollback journal (kept
+    // only for savepoints) in memory. SQLite leaves WAL mode only through a rollback mode.
+    store.db.pragma('journal_mode = DELETE');
+    store.db.pragma('journal_mode = MEMORY');
     store.db.pragma('synchronous = OFF');
     store.db.pragma('cache_size = -65536');
     store.db.exec('BEGIN');
@@ -175,6 +179,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         perFile[ev.file]!++;
       }
       events += batch.length;
+      o.signal?.throwIfAborted();
       for (const lane of lanes) await lane.settle(batch.length);
       o.onProgress?.({ bytes: bytes.reduce((x, y) => x + y, 0), totalBytes, events });
     }

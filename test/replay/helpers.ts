@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate, type GenerateOptions } from '../../src/replay/generate/generate.js';
@@ -9,8 +9,23 @@ export const MIN = 60_000;
 export const HOUR = 60 * MIN;
 export const DAY = 24 * HOUR;
 
+const made: string[] = [];
+
+/** A temporary directory, removed by `removeTempDirs` (call it in afterAll). */
 export async function tempDir(): Promise<string> {
-  return mkdtemp(join(tmpdir(), 'riskgate-replay-test-'));
+  const dir = await mkdtemp(join(tmpdir(), 'riskgate-replay-test-'));
+  made.push(dir);
+  return dir;
+}
+
+/** Removes `dir` with the temporary directories (e.g. a copy of the rules). */
+export function removeLater(dir: string): string {
+  made.push(dir);
+  return dir;
+}
+
+export async function removeTempDirs(): Promise<void> {
+  await Promise.all(made.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 }
 
 export interface Ev {

@@ -1,20 +1,19 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { splitCsvRecord } from '../../src/replay/csv.js';
 import { formatProblem, ReplayInputError, type LoginEvent, type Problem } from '../../src/replay/event.js';
 import { readEvents } from '../../src/replay/input.js';
 import { mergeByTime } from '../../src/replay/merge.js';
 import { parseIsoTime, parseRbaTime } from '../../src/replay/timestamps.js';
+import { removeTempDirs, tempDir } from './helpers.js';
 
-const RBA_SAMPLE = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'rba-sample.csv');
+const RBA_SAMPLE = join(import.meta.dirname, '..', 'fixtures', 'rba', 'rba-sample.csv');
 const RBA_HEADER =
   'index,Login Timestamp,User ID,Round-Trip Time [ms],IP Address,Country,Region,City,ASN,User Agent String,Browser Name and Version,OS Name and Version,Device Type,Login Successful,Is Attack IP,Is Account Takeover';
 
 async function file(name: string, text: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'riskgate-readers-'));
-  const path = join(dir, name);
+  const path = join(await tempDir(), name);
   await writeFile(path, text);
   return path;
 }
@@ -36,6 +35,8 @@ async function read(path: string, o: { strict?: boolean; chunk?: number } = {}):
 
 const line = (o: Record<string, unknown>) => JSON.stringify(o);
 const ok = { time: '2026-03-02T08:15:00.000Z', userId: 'u0042', ip: '81.167.144.58', userAgent: 'Mozilla/5.0', deviceId: 'd-91c2', outcome: 'success' };
+
+afterAll(removeTempDirs);
 
 describe('JSONL reader', () => {
   it('reads DESIGN §2.2 events, with their line numbers; labels default to legit', async () => {

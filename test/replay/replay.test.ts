@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayCommand } from '../../src/replay/command.js';
 import { ProgressBar } from '../../src/replay/progress.js';
 import { replay } from '../../src/replay/replay.js';
 import { loadRuleSet } from '../../src/rules/compile.js';
 import type { RuleSet } from '../../src/rules/ruleset.js';
 import { copyRules, IP, RULES_DIR, UA } from '../helpers.js';
-import { DAY, HOUR, jsonl, MIN, smallStream, T0, tempDir, type Ev } from './helpers.js';
+import { DAY, HOUR, jsonl, MIN, removeLater, removeTempDirs, smallStream, T0, tempDir, type Ev } from './helpers.js';
 
 let rules: RuleSet;
 beforeAll(async () => {
@@ -26,6 +26,8 @@ async function decisions(path: string): Promise<Record<string, unknown>[]> {
     .split('\n')
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
+
+afterAll(removeTempDirs);
 
 describe('replay', () => {
   it('writes one decision per input event, in input order, exactly as DESIGN §2.4 says, replaying across files in time order', async () => {
@@ -95,7 +97,7 @@ describe('replay', () => {
   it('is deterministic, and a compared rule set does not change the main one', async () => {
     const dir = await tempDir();
     const file = await smallStream(dir);
-    const other = await copyRules();
+    const other = removeLater(await copyRules());
     const one = await replay({ files: [file], rules, warmupMs: 7 * DAY });
     const two = await replay({ files: [file], rules, warmupMs: 7 * DAY, compare: await loadRuleSet(other) });
     expect(two.summary).toEqual(one.summary);
@@ -107,7 +109,7 @@ describe('replay', () => {
     const dir = await tempDir();
     const file = await smallStream(dir);
     // The copy takes back a tuning of the defaults: a new device on a new subnet of a known provider counts medium again.
-    const other = await copyRules();
+    const other = removeLater(await copyRules());
     const path = join(other, 'device.yaml');
     const text = await readFile(path, 'utf8');
     const modified = text.replace(/(id: device\.new_on_known_provider[\s\S]*?severity: )high/, '$1medium');

@@ -3,12 +3,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { replay } from '../../src/replay/replay.js';
 import { renderReport } from '../../src/replay/report.js';
 import { loadRuleSet } from '../../src/rules/compile.js';
 import { copyRules, RULES_DIR } from '../helpers.js';
-import { DAY, smallStream, tempDir } from './helpers.js';
+import { DAY, removeLater, removeTempDirs, smallStream, tempDir } from './helpers.js';
 
 /** Debian's Chromium (apt-get install chromium); never a browser downloaded by npm. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -16,6 +16,8 @@ const HAVE_CHROMIUM = existsSync(CHROMIUM);
 if (!HAVE_CHROMIUM) console.warn(`report test SKIPPED: ${CHROMIUM} is missing (apt-get install chromium); .ci/run installs it`);
 
 const CHARTS = ['chart-scores', 'chart-threshold', 'chart-timeline', 'chart-failures', 'chart-rules'];
+
+afterAll(removeTempDirs);
 
 describe('HTML report', () => {
   it('is one self-contained file: no script, no external resource', async () => {
@@ -33,7 +35,7 @@ describe('HTML report', () => {
       const dir = await tempDir();
       const stream = await smallStream(dir);
       const rules = await loadRuleSet(RULES_DIR);
-      const r = await replay({ files: [stream], rules, warmupMs: 7 * DAY, compare: await loadRuleSet(await copyRules()) });
+      const r = await replay({ files: [stream], rules, warmupMs: 7 * DAY, compare: await loadRuleSet(removeLater(await copyRules())) });
       const file = join(dir, 'report.html');
       await writeFile(file, renderReport(r));
 

@@ -16,8 +16,8 @@ const MINUTE_MS = 60_000;
 
 export const ATTACK_RATES = {
   stuffing: {
-    /** Campaigns over the period, per 1,000 users. */
-    campaignsPer1000Users: 1.5,
+    /** Campaigns a week, whatever the size of the site: a bigger site is on bigger lists, not on more of them. */
+    campaignsPerWeek: 0.5,
     /** Accounts on the combo list, per user of the site (most lists are for many sites). */
     listPerUser: [1.5, 4] as const,
     /** Share of listed accounts that exist here. */
@@ -80,7 +80,7 @@ function botAddress(rng: Random): string {
 
 export function credentialStuffing(rng: Random, ctx: AttackContext, out: GenEvent[]): void {
   const R = ATTACK_RATES.stuffing;
-  const campaigns = per1000(R.campaignsPer1000Users, ctx.users.length);
+  const campaigns = Math.max(1, Math.round((R.campaignsPerWeek * (ctx.end - ctx.start)) / (7 * DAY_MS)));
   for (let c = 0; c < campaigns; c++) {
     const r = rng.fork(`campaign-${c}`);
     const start = r.uniform(ctx.start + DAY_MS, ctx.end - DAY_MS);

@@ -35,16 +35,18 @@ export async function generateCommand(args: string[]): Promise<CommandOutput> {
   const events = generate({ seed: values.seed, users: users as number, days: days as number, start: start! });
   const sink = values.out ? createWriteStream(values.out) : process.stdout;
   let chunk = '';
+  const flush = async () => {
+    // Respect back-pressure: a million events must not pile up in the stream's buffer.
+    if (!sink.write(chunk)) await once(sink, 'drain');
+    chunk = '';
+  };
   for (const e of events) {
     chunk += `${eventLine(e)}\n`;
-    if (chunk.length > 1 << 20 && !sink.write(chunk)) {
-      chunk = '';
-      await once(sink, 'drain');
-    } else if (chunk.length > 1 << 20) chunk = '';
+    if (chunk.length >= 1 << 20) await flush();
   }
-  if (chunk) sink.write(chunk);
-  if (values.out) {
-    (sink as ReturnType<typeof createWriteStream>).end();
+  if (chunk) await flush();
+  if (sink !== process.stdout) {
+    sink.end();
     await once(sink, 'finish');
   }
   const labels = new Map<string, number>();
