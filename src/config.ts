@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import Type, { type Static } from 'typebox';
+import { ChannelSchema, PROVIDER_SCHEMAS, ProviderTypeSchema } from './challenge/providers/config.js';
 import { formatDiagnostic } from './rules/diagnostics.js';
 import { YamlSource } from './rules/source.js';
 import { validateAgainst } from './rules/validate.js';
@@ -18,6 +19,45 @@ export const ConfigSchema = Type.Object(
         {
           level: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
           requests: Type.Optional(Type.Boolean()),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    delivery: Type.Optional(
+      Type.Object(
+        {
+          /** Fallback order of the channels. */
+          order: Type.Optional(Type.Array(ChannelSchema, { minItems: 1, uniqueItems: true })),
+          timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 60_000 })),
+          /** The text sent; {code}, {issuer} and {minutes} are replaced. */
+          message: Type.Optional(Type.String({ minLength: 1, maxLength: 300, pattern: '\\{code\\}' })),
+          /** Each entry is checked against the schema of its type (src/challenge/providers/config.ts). */
+          providers: Type.Optional(Type.Array(Type.Object({ type: ProviderTypeSchema }, { additionalProperties: true }))),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    challenges: Type.Optional(
+      Type.Object(
+        {
+          codeLength: Type.Optional(Type.Integer({ minimum: 4, maximum: 10 })),
+          ttlSeconds: Type.Optional(Type.Integer({ minimum: 30, maximum: 3600 })),
+          maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
+          maxSends: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
+          trustDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 })),
+          /** The issuer shown in authenticator apps and messages. */
+          issuer: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+          limits: Type.Optional(
+            Type.Object(
+              {
+                perUserPerHour: Type.Optional(Type.Integer({ minimum: 1 })),
+                perPhonePerHour: Type.Optional(Type.Integer({ minimum: 1 })),
+                perCountryPerHour: Type.Optional(Type.Integer({ minimum: 1 })),
+                verifyPerIpPerHour: Type.Optional(Type.Integer({ minimum: 1 })),
+              },
+              { additionalProperties: false },
+            ),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -51,6 +91,11 @@ export interface ConfigOverrides {
   rules?: string | undefined;
 }
 
+/** Each delivery provider against the schema of its own type, with file:line:col. */
+function validateProviders(src: YamlSource, file: ConfigFile) {
+  return (file.delivery?.providers ?? []).flatMap((p, i) => validateAgainst(src, PROVIDER_SCHEMAS[p.type], p, ['delivery', 'providers', i]));
+}
+
 /** Reads the config file (if named), applies command-line overrides; a bad file names file:line:col. */
 export function loadConfig(o: ConfigOverrides): Config {
   let file: ConfigFile = {};
@@ -58,6 +103,7 @@ export function loadConfig(o: ConfigOverrides): Config {
     if (!existsSync(o.config)) throw new ConfigError(`${o.config}: config file not found`);
     const src = new YamlSource(o.config, readFileSync(o.config, 'utf8'));
     const problems = [...src.diagnostics, ...(src.data === undefined ? [] : validateAgainst(src, ConfigSchema, src.data ?? {}))];
+    if (!problems.length) problems.push(...validateProviders(src, (src.data ?? {}) as ConfigFile));
     if (problems.length) throw new ConfigError(problems.map(formatDiagnostic).join('\n'));
     file = (src.data ?? {}) as ConfigFile;
   }

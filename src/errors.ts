@@ -13,3 +13,18 @@ export class InputError extends Error {
     this.name = 'InputError';
   }
 }
+
+/**
+ * A request that cannot be served now, for a reason with a stable code: a limit reached, a
+ * challenge no longer open, a provider down. Not a fault of riskgate; the HTTP layer answers
+ * with the status of its code.
+ */
+export class RefusedError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RefusedError';
+  }
+}

@@ -2,7 +2,8 @@ import pino, { type Logger } from 'pino';
 
 /**
  * Log paths that may carry secrets. pino compiles them once when the logger is made; the
- * values never reach the output. Codes, recovery codes, trust tokens, TOTP secrets, API keys.
+ * values never reach the output. Codes, recovery codes, trust tokens, TOTP secrets (and the
+ * otpauth URI and QR code that carry them), API keys.
  */
 export const REDACT_PATHS = [
   'req.headers.authorization',
@@ -15,6 +16,9 @@ export const REDACT_PATHS = [
   'token',
   'apiKey',
   'password',
+  'codes',
+  'otpauthUri',
+  'qr',
   '*.code',
   '*.recoveryCode',
   '*.trustToken',
@@ -22,6 +26,9 @@ export const REDACT_PATHS = [
   '*.token',
   '*.apiKey',
   '*.password',
+  '*.codes',
+  '*.otpauthUri',
+  '*.qr',
 ];
 
 export function createLogger(level = 'info', destination?: pino.DestinationStream): Logger {

@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { startServer } from '../src/server.js';
-import { IP, RULES_DIR, UA } from './helpers.js';
+import { appendFile, writeFile } from 'node:fs/promises';
+import { RuleSetError } from '../src/rules/diagnostics.js';
+import { IP, RULES_DIR, UA, copyRules } from './helpers.js';
 
 describe('a real listening server', () => {
   it('generates an API key on first start, prints it once, keeps only its hash, and decides over TCP', async () => {
@@ -58,5 +60,53 @@ describe('a real listening server', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('rules at start and on SIGHUP', () => {
+  it('refuses to start on a broken rule set, listing every problem', async () => {
+    const rules = await copyRules();
+    await writeFile(join(rules, 'bad.yaml'), 'rules:\n  - id: bad.one\n    severity: nope\n    when: geo.nope\n    message: x\n');
+    const data = await mkdtemp(join(tmpdir(), 'riskgate-data-'));
+    const err = await startServer({ config: loadConfig({ data, rules, port: '0' }), env: {}, logger: createLogger('silent'), announce: () => {} }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RuleSetError);
+    expect((err as RuleSetError).diagnostics.map((d) => d.code)).toEqual(['RG120', 'RG201']);
+  });
+
+  it('reloads on SIGHUP, and keeps the last good set when the new one is broken', async () => {
+    const rules = await copyRules();
+    const data = await mkdtemp(join(tmpdir(), 'riskgate-data-'));
+    const lines: string[] = [];
+    const logger = createLogger('info', new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
+    const server = await startServer({ config: loadConfig({ data, rules, port: '0' }), env: { RISKGATE_API_KEYS: 'k' }, logger, announce: () => {}, handleSignals: true });
+    try {
+      const first = server.rules.current().version;
+      const reloaded = new Promise((r) => server.rules.onReload(r));
+      await appendFile(join(rules, 'lists.yaml'), '\n  - id: lists.shadow_example\n    severity: low\n    shadow: true\n    when: geo.country == "JP"\n    message: shadow\n');
+      process.kill(process.pid, 'SIGHUP');
+      expect(await reloaded).toMatchObject({ ok: true, changed: true });
+      const second = server.rules.current().version;
+      expect(second).not.toBe(first);
+
+      const refused = new Promise((r) => server.rules.onReload(r));
+      await writeFile(join(rules, 'broken.yaml'), 'rules: [');
+      process.kill(process.pid, 'SIGHUP');
+      expect(await refused).toMatchObject({ ok: false });
+      expect(server.rules.current().version).toBe(second);
+      expect(lines.join('')).toMatch(/rules reload refused; previous rules stay active/);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('logs', () => {
+  it('redact secrets wherever they appear in a logged object', () => {
+    const lines: string[] = [];
+    const logger = createLogger('info', new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
+    logger.info({ code: '123456', body: { recoveryCode: 'abcd-efgh', trustToken: 'tt.sig', secret: 'JBSWY3DP' }, req: { headers: { authorization: 'Bearer rg_secret' } } }, 'verify');
+    const out = lines.join('');
+    for (const secret of ['123456', 'abcd-efgh', 'tt.sig', 'JBSWY3DP', 'rg_secret']) expect(out).not.toContain(secret);
+    expect(out).toContain('[redacted]');
   });
 });

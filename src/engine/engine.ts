@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { homeTimeZone, type Observation, type Profile } from '../profile/profile.js';
 import { decisiveRules, evaluate, reasonsOf, type Evaluation } from '../rules/evaluate.js';
 import type { RuleSet } from '../rules/ruleset.js';
@@ -13,6 +12,7 @@ import { userSignals } from '../signals/user.js';
 import { UserAgentParser, type UserAgentInfo } from '../signals/useragent.js';
 import type { DecisionRecord, Store } from '../store/store.js';
 import { InputError } from '../errors.js';
+import { uuidv7 } from './ids.js';
 import type { Action, Clock, FeedbackOutcome, LoginAttempt, LoginFailure, Reason } from '../types.js';
 
 /** Trust tokens ("trust this device"), provided by the challenge module. */
@@ -111,7 +111,7 @@ export class Engine {
   async decide(attempt: LoginAttempt): Promise<Decision> {
     const a = await this.assess(attempt, null);
     const { evaluation: ev } = a;
-    const decisionId = randomUUID();
+    const decisionId = uuidv7(a.now);
     const reasons = reasonsOf(ev);
     const shadow = ev.shadow.map((h) => ({ rule: h.rule.id, points: h.points, message: h.message }));
     const record: DecisionRecord = {
@@ -127,9 +127,12 @@ export class Engine {
       rulesVersion: a.rules.version,
       observation: a.observation,
     };
-    if (this.auditing) await this.store.saveDecision(record);
     // A login teaches the profile only once it is let through; a challenge teaches when passed.
-    const learned = ev.action === 'allow' ? await this.store.learn(attempt.userId, decisionId, a.observation) : false;
+    // Both writes are issued together, so a store that group-commits puts them in one commit.
+    const [, learned] = await Promise.all([
+      this.auditing ? this.store.saveDecision(record) : undefined,
+      ev.action === 'allow' ? this.store.learn(attempt.userId, decisionId, a.observation) : false,
+    ]);
     return {
       decisionId,
       time: a.now,
@@ -214,7 +217,7 @@ export class Engine {
    */
   async teach(attempt: LoginAttempt): Promise<void> {
     const a = await this.assess(attempt, null);
-    await this.store.learn(attempt.userId, randomUUID(), a.observation);
+    await this.store.learn(attempt.userId, uuidv7(a.now), a.observation);
   }
 
   /**
@@ -264,7 +267,7 @@ interface SignalInputs {
 
 function gatherSignals(i: SignalInputs): Signals {
   const lists: Record<string, boolean> = {};
-  const subject = { ip: i.net.ip, userId: i.attempt.userId, deviceId: i.deviceId ?? '', country: i.geo?.country ?? '' };
+  const subject = { addr: i.net.addr, userId: i.attempt.userId, deviceId: i.deviceId ?? '', country: i.geo?.country ?? '' };
   for (const l of i.rules.lists) lists[l.name] = l.test(subject);
   return {
     request: { action: i.attempt.action ?? 'login', ip: i.net.ip, user_id: i.attempt.userId, device_id: i.deviceId ?? '', failed: i.failed },

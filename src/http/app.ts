@@ -3,7 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/engine.js';
-import { InputError } from '../errors.js';
+import { InputError, RefusedError } from '../errors.js';
 import type { RuleHolder } from '../rules/holder.js';
 import type { Clock } from '../types.js';
 import { ApiKeys } from './auth.js';
@@ -43,6 +43,8 @@ export interface AppOptions {
   logger?: Logger | false;
   /** Log one line per request (off by default: it sits on every login). */
   logRequests?: boolean;
+  /** Refuses a decision request the challenge module could not serve (an invalid phone number), before anything is decided or stored. */
+  checkDecision?: (request: DecisionRequest) => void;
   /** Turns a "challenge" decision into a challenge for the user (the challenge module). */
   issueChallenge?: (decisionId: string, request: DecisionRequest) => Promise<ChallengeInfo | undefined>;
   /** More routes (the challenge module's), registered under the same auth and error handling. */
@@ -83,6 +85,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: !opts.logRequests }),
     bodyLimit: BODY_LIMIT,
     return503OnClosing: true,
+    // Route schemas hold the real limits (user ids up to 256 characters); the router's default of 100 would cut them short.
+    routerOptions: { maxParamLength: 320 },
+    // Router errors (a path parameter past that length, a malformed URL) get the API's error shape, not Fastify's.
+    frameworkErrors: (err, _req, reply) => sendError(reply, 'INVALID_REQUEST', err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : 'the URL is malformed'),
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -96,7 +102,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof HttpError) return sendError(reply, err.code, err.message, err.details);
-    if (err instanceof InputError) return sendError(reply, err.code, err.message);
+    if (err instanceof InputError || err instanceof RefusedError) return sendError(reply, err.code, err.message);
     if (err.validation) return sendError(reply, 'INVALID_REQUEST', err.message);
     switch (err.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -130,9 +136,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
       v1.post(
         '/decisions',
-        { schema: { tags: ['decisions'], summary: 'Allow, challenge or block a login', security: [{ apiKey: [] }], body: DecisionRequest, response: { 200: DecisionResponse, ...errors } } },
+        { schema: { tags: ['decisions'], summary: 'Allow, challenge or block a login', security: [{ apiKey: [] }], body: DecisionRequest, response: { 200: DecisionResponse, ...errors, 429: ErrorBody } } },
         async (req) => {
           const started = process.hrtime.bigint();
+          opts.checkDecision?.(req.body);
           const d = await opts.engine.decide(req.body);
           const challenge = d.action === 'challenge' && opts.issueChallenge ? await opts.issueChallenge(d.decisionId, req.body) : undefined;
           metrics.decision(d, Number(process.hrtime.bigint() - started) / 1e9);

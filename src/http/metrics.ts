@@ -20,6 +20,37 @@ export class Metrics {
   readonly rulesInfo = new Gauge({ name: 'riskgate_rules_info', help: 'The active rule set (value 1).', labelNames: ['version'], registers: [this.registry] });
   readonly lastReloadFailed = new Gauge({ name: 'riskgate_rules_last_reload_failed', help: '1 when the last reload was refused and older rules are still active.', registers: [this.registry] });
 
+  readonly challenges = new Counter({
+    name: 'riskgate_challenges_total',
+    help: 'Challenges by channel and outcome: issued, undelivered, verified, locked, expired.',
+    labelNames: ['channel', 'outcome'],
+    registers: [this.registry],
+  });
+  readonly challengeSends = new Counter({
+    name: 'riskgate_challenge_sends_total',
+    help: 'Tries to deliver a code, by channel, provider and result (sent, failed, timeout, rejected, rate_limited).',
+    labelNames: ['channel', 'provider', 'result'],
+    registers: [this.registry],
+  });
+  readonly challengeFallbacks = new Counter({
+    name: 'riskgate_challenge_fallbacks_total',
+    help: 'Deliveries that fell back past a failed provider or channel, by the channel that took the code ("none" when none did).',
+    labelNames: ['channel'],
+    registers: [this.registry],
+  });
+  readonly challengeVerifications = new Counter({
+    name: 'riskgate_challenge_verifications_total',
+    help: 'Answers to verify attempts, by status.',
+    labelNames: ['status'],
+    registers: [this.registry],
+  });
+  readonly verifySuccessRatio = new Gauge({
+    name: 'riskgate_challenge_verify_success_ratio',
+    help: 'Share of verify attempts answered "verified" since start (the rate over time: riskgate_challenge_verifications_total).',
+    registers: [this.registry],
+  });
+  private readonly verifyCounts = { verified: 0, all: 0 };
+
   constructor(defaultMetrics = true) {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }
@@ -30,6 +61,13 @@ export class Metrics {
     for (const r of d.reasons) this.ruleHits.inc({ rule: r.rule, mode: 'enforce' });
     for (const r of d.shadow) this.ruleHits.inc({ rule: r.rule, mode: 'shadow' });
     for (const e of d.evaluation.errors) this.ruleErrors.inc({ rule: e.rule });
+  }
+
+  verification(status: string): void {
+    this.challengeVerifications.inc({ status });
+    this.verifyCounts.all += 1;
+    if (status === 'verified') this.verifyCounts.verified += 1;
+    this.verifySuccessRatio.set(this.verifyCounts.verified / this.verifyCounts.all);
   }
 
   activeRules(version: string): void {

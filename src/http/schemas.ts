@@ -38,7 +38,15 @@ export type DecisionRequest = Static<typeof DecisionRequest>;
 export const Reason = Type.Object({ rule: Type.String(), points: Type.Number(), message: Type.String() });
 
 export const Challenge = Type.Object(
-  { id: Type.String(), channel: Type.String(), expiresAt: Type.String() },
+  {
+    id: Type.String(),
+    channel: Type.String({ description: 'totp, sms, whatsapp, voice or email.' }),
+    expiresAt: Type.String(),
+    delivered: Type.Optional(Type.Boolean({ description: 'False when no provider could send the code: call /resend.' })),
+    destination: Type.Optional(Type.Union([Type.String({ description: 'Where the code went, masked.' }), Type.Null()])),
+    attemptsLeft: Type.Optional(Type.Integer()),
+    channels: Type.Optional(Type.Array(Type.String(), { description: 'Channels /resend can move to, in fallback order.' })),
+  },
   { additionalProperties: true, description: 'Present when action is "challenge".' },
 );
 

@@ -56,8 +56,6 @@ export interface ReplayResult {
   compare?: { summary: Summary; charts: ChartData; differences: Differences };
 }
 
-/** Events per SQLite transaction: one commit per batch instead of one per statement. */
-const COMMIT_EVERY = 4096;
 const DAY_MS = 86_400_000;
 const MAX_EXAMPLES = 10;
 
@@ -65,12 +63,10 @@ const MAX_EXAMPLES = 10;
  * One rule set's replay: the same Engine as the server, on its own SQLite state, its clock
  * set to each event's time. Decisions are not written to an audit trail (the decisions file
  * is the record), and the state spills to a temporary file so that millions of users fit in
- * bounded memory: SQLite keeps only its page cache in memory.
+ * bounded memory: only SQLite's page cache and the store's cache of profiles stay in memory.
  */
 class Lane {
   private now = 0;
-  private lastPrune = -Infinity;
-  private uncommitted = 0;
   readonly engine: Engine;
   readonly metrics: Metrics;
 
@@ -83,13 +79,14 @@ class Lane {
   ) {
     this.engine = new Engine({ store, rules: () => rules, clock: () => this.now, audit: false, ...(geo ? { geo } : {}) });
     this.metrics = new Metrics(window);
-    // A throwaway file: no crash safety is needed, so no fsync, and the rollback journal (kept
-    // only for savepoints) in memory. SQLite leaves WAL mode only through a rollback mode.
+    // A throwaway file only this process opens: no crash safety (no fsync, the rollback journal
+    // in memory; SQLite leaves WAL only through a rollback mode), and an exclusive lock held
+    // throughout, so that the many small transactions do not each lock and revalidate the file.
     store.db.pragma('journal_mode = DELETE');
     store.db.pragma('journal_mode = MEMORY');
     store.db.pragma('synchronous = OFF');
+    store.db.pragma('locking_mode = EXCLUSIVE');
     store.db.pragma('cache_size = -65536');
-    store.db.exec('BEGIN');
   }
 
   async step(ev: LoginEvent): Promise<Verdict> {
@@ -112,22 +109,7 @@ class Lane {
     return { action: f.blocked ? 'block' : 'allow', score: f.score, fired: f.reasons.map((r) => r.rule), decisive: f.decisive, shadow: [], forced: false };
   }
 
-  /** Commits the open transaction now and then, and drops what only confirmed-fraud feedback would need. */
-  async settle(events: number): Promise<void> {
-    this.uncommitted += events;
-    if (this.uncommitted < COMMIT_EVERY) return;
-    this.uncommitted = 0;
-    if (this.now - this.lastPrune >= DAY_MS) {
-      // Replay never unlearns, so the records that would let it are kept a day, not forever.
-      await this.store.prune(this.now - DAY_MS);
-      this.lastPrune = this.now;
-    }
-    this.store.db.exec('COMMIT');
-    this.store.db.exec('BEGIN');
-  }
-
   async close(): Promise<void> {
-    if (this.store.db.open && this.store.db.inTransaction) this.store.db.exec('COMMIT');
     await this.store.close();
   }
 }
@@ -180,7 +162,6 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
       }
       events += batch.length;
       o.signal?.throwIfAborted();
-      for (const lane of lanes) await lane.settle(batch.length);
       o.onProgress?.({ bytes: bytes.reduce((x, y) => x + y, 0), totalBytes, events });
     }
     writer?.commit();

@@ -9,6 +9,7 @@ import { RuleSetError, type Diagnostic } from './diagnostics.js';
 import { ListSchema, PolicySchema, RuleFileSchema, RuleSchema, type ListDoc, type PolicyDoc, type RuleDoc, type RuleFileDoc } from './format.js';
 import type { CompiledRule, RuleContext, RuleSet } from './ruleset.js';
 import { YamlSource } from './source.js';
+import { compileNative } from './native.js';
 import { compileTemplate, placeholders } from './template.js';
 import { validateAgainst } from './validate.js';
 
@@ -164,6 +165,7 @@ export function compileRuleSet(dir: string, sources: readonly YamlSource[]): Rul
       }
 
       let condition: CompiledRule['condition'] | undefined;
+      let interpreted: CompiledRule['condition'] | undefined;
       try {
         const check = env.check(r.when) as { valid: boolean; type?: string; error?: CelProblem };
         if (!check.valid) {
@@ -173,7 +175,9 @@ export function compileRuleSet(dir: string, sources: readonly YamlSource[]): Rul
         } else if (check.type !== 'bool') {
           diags.push(src.diag(at('when'), 'RG202', `condition must be a bool, but it is ${check.type}`));
         } else {
-          condition = env.parse(r.when) as unknown as CompiledRule['condition'];
+          const parsed = env.parse(r.when) as unknown as CompiledRule['condition'] & { ast: unknown };
+          interpreted = parsed;
+          condition = compileNative(parsed.ast) ?? parsed;
         }
       } catch (err) {
         const e = err as CelProblem;
@@ -194,6 +198,7 @@ export function compileRuleSet(dir: string, sources: readonly YamlSource[]): Rul
           shadow: r.shadow ?? false,
           standalone: r.standalone ?? true,
           condition,
+          native: condition !== interpreted,
           message: compileTemplate(r.message),
           file: src.file,
           line: src.position(at('id')).line,
@@ -210,6 +215,8 @@ export function compileRuleSet(dir: string, sources: readonly YamlSource[]): Rul
   const digest = hash.digest('hex');
   const label = policy.version ?? null;
   const families = FAMILY_NAMES.map((f) => [f, FAMILY_CLASSES.get(f)!] as const);
+  // Natively compiled conditions and messages read plain objects; only interpreted CEL needs typed ones.
+  const typed = rules.some((r) => !r.native);
   return Object.freeze({
     version: label ? `${label}@${digest.slice(0, 12)}` : digest.slice(0, 12),
     label,
@@ -221,6 +228,7 @@ export function compileRuleSet(dir: string, sources: readonly YamlSource[]): Rul
     severities: Object.freeze({ ...severities }),
     thresholds: Object.freeze({ ...policy.thresholds }),
     context(signals: Signals): RuleContext {
+      if (!typed) return signals as unknown as RuleContext;
       const ctx: RuleContext = {};
       for (const [name, cls] of families) ctx[name] = new cls(signals[name]);
       ctx[LISTS_FAMILY] = new listsClass(signals.lists);

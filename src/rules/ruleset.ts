@@ -16,6 +16,8 @@ export interface CompiledRule {
   /** false: its points count only when a standalone rule with points fired too. */
   readonly standalone: boolean;
   readonly condition: (ctx: RuleContext) => unknown;
+  /** The condition runs as a JavaScript closure (src/rules/native.ts), not in the CEL interpreter. */
+  readonly native: boolean;
   readonly message: Template;
   readonly file: string;
   readonly line: number;

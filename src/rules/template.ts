@@ -12,11 +12,14 @@ export function placeholders(text: string): { path: string; offset: number }[] {
   return [...text.matchAll(PLACEHOLDER)].map((m) => ({ path: m[1]!, offset: m.index }));
 }
 
+// toLocaleString builds a formatter per call; these are built once.
+const NUMBER_FORMATS = [0, 1, 2].map((digits) => new Intl.NumberFormat('en-US', { maximumFractionDigits: digits }));
+
 export function formatValue(v: unknown): string {
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) return String(v);
     const digits = Math.abs(v) >= 10 || Number.isInteger(v) ? 0 : Math.abs(v) >= 1 ? 1 : 2;
-    return v.toLocaleString('en-US', { maximumFractionDigits: digits });
+    return NUMBER_FORMATS[digits]!.format(v);
   }
   if (typeof v === 'bigint') return v.toLocaleString('en-US');
   if (v === '' || v === undefined || v === null) return 'unknown';

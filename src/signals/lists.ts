@@ -1,9 +1,11 @@
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
 export type ListMatch = 'ip' | 'user' | 'device' | 'country';
 
 export interface ListSubject {
-  ip: string;
+  /** The address as ipaddr.js parsed it (IPv4-mapped IPv6 already unwrapped). */
+  addr: ipaddr.IPv4 | ipaddr.IPv6;
   userId: string;
   deviceId: string;
   country: string;
@@ -16,6 +18,8 @@ export interface CompiledList {
   test(s: ListSubject): boolean;
 }
 
+type Block = [ipaddr.IPv4 | ipaddr.IPv6, number];
+
 /**
  * Compiles a named list once at load. `ip` lists take addresses and CIDR blocks (IPv4 and
  * IPv6); the others take exact values (countries case-insensitively). Returns the values
@@ -24,26 +28,30 @@ export interface CompiledList {
 export function compileList(name: string, match: ListMatch, values: readonly string[]): { list: CompiledList; invalid: number[] } {
   const invalid: number[] = [];
   if (match === 'ip') {
-    const block = new BlockList();
+    const v4: Block[] = [];
+    const v6: Block[] = [];
     values.forEach((raw, i) => {
-      const [addr, bits, extra] = raw.trim().split('/');
+      const text = raw.trim();
+      const [addr, bits, extra] = text.split('/');
       const kind = isIP(addr ?? '');
-      const type = kind === 6 ? 'ipv6' : 'ipv4';
-      const prefix = bits === undefined ? undefined : Number(bits);
-      if (kind === 0 || extra !== undefined || (prefix !== undefined && (!/^\d+$/.test(bits!) || prefix > (kind === 6 ? 128 : 32)))) {
+      const prefix = bits === undefined ? (kind === 6 ? 128 : 32) : Number(bits);
+      if (kind === 0 || extra !== undefined || (bits !== undefined && !/^\d+$/.test(bits)) || prefix > (kind === 6 ? 128 : 32)) {
         invalid.push(i);
-      } else if (prefix === undefined) {
-        block.addAddress(addr!, type);
-      } else {
-        block.addSubnet(addr!, prefix, type);
+        return;
       }
+      const parsed = ipaddr.parse(addr!);
+      (parsed.kind() === 'ipv4' ? v4 : v6).push([parsed, prefix]);
     });
     return {
       list: {
         name,
         match,
         size: values.length,
-        test: (s) => block.check(s.ip, isIP(s.ip) === 6 ? 'ipv6' : 'ipv4'),
+        test: (s) => {
+          const blocks = s.addr.kind() === 'ipv4' ? v4 : v6;
+          for (const b of blocks) if ((s.addr as ipaddr.IPv4).match(b as [ipaddr.IPv4, number])) return true;
+          return false;
+        },
       },
       invalid,
     };

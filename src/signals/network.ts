@@ -14,6 +14,8 @@ export interface NetworkInfo {
   range: string;
   /** Private, loopback, link-local, carrier-grade NAT, reserved... anything not routable on the internet. */
   private: boolean;
+  /** The parsed address, for CIDR lists. */
+  addr: ipaddr.IPv4 | ipaddr.IPv6;
 }
 
 /** Parses and classifies an address; throws InputError for anything that is not an IPv4 or IPv6 address. */
@@ -31,6 +33,7 @@ export function parseIp(raw: string): NetworkInfo {
       subnet: `${o[0]}.${o[1]}.${o[2]}.0/24`,
       range: `${o[0]}.${o[1]}.0.0/16`,
       private: isPrivate,
+      addr,
     };
   }
   const p = (addr as ipaddr.IPv6).parts.map((n) => n.toString(16));
@@ -40,6 +43,7 @@ export function parseIp(raw: string): NetworkInfo {
     subnet: `${p[0]}:${p[1]}:${p[2]}::/48`,
     range: `${p[0]}:${p[1]}::/32`,
     private: isPrivate,
+    addr,
   };
 }
 

@@ -1,36 +1,76 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { LRUCache } from 'lru-cache';
 import { RateLimiterSQLite, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { nextAttemptState } from './attempt.js';
 import { learnProfile, unlearnProfile, type LearnedRecord, type Observation, type Profile } from '../profile/profile.js';
-import type { AuditEntry, AuditQuery, DecisionRecord, Store } from './store.js';
+import type {
+  AttemptOutcome,
+  AttemptResult,
+  AuditEntry,
+  AuditQuery,
+  ChallengeDelivery,
+  ChallengeRecord,
+  DecisionRecord,
+  Store,
+  TotpRecord,
+  TrustedDevice,
+} from './store.js';
 
 type Db = Database.Database;
+
+const AUDIT_CHUNK = 32;
+/** Index of the `learned` column in a pending audit row. */
+const LEARNED_COLUMN = 10;
 type Statement = Database.Statement;
 
 const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE profiles (user_id TEXT PRIMARY KEY, doc TEXT NOT NULL, updated INTEGER NOT NULL) WITHOUT ROWID;
-   CREATE TABLE learned (decision_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, time INTEGER NOT NULL, doc TEXT NOT NULL) WITHOUT ROWID;
-   CREATE INDEX learned_time ON learned(time);
+  `CREATE TABLE profiles (user_id TEXT PRIMARY KEY, doc TEXT NOT NULL, updated INTEGER NOT NULL);
    CREATE TABLE audit (
      seq INTEGER PRIMARY KEY AUTOINCREMENT,
      time INTEGER NOT NULL, kind TEXT NOT NULL, ref TEXT, user_id TEXT, ip TEXT,
-     action TEXT, score REAL, rules TEXT NOT NULL, rules_version TEXT, detail TEXT);
+     action TEXT, score REAL, rules TEXT NOT NULL, rules_version TEXT, detail TEXT,
+     -- decisions only: NULL until the login taught the profile, then {"previousLast":...} to unlearn it
+     learned TEXT);
    CREATE INDEX audit_time ON audit(time);
    CREATE INDEX audit_user ON audit(user_id, time);
    CREATE INDEX audit_ref ON audit(ref);
    CREATE TABLE rlf_counters (key TEXT PRIMARY KEY, points INTEGER NOT NULL DEFAULT 0, expire INTEGER);
    CREATE INDEX rlf_counters_expire ON rlf_counters(expire);`,
+  // Step-up challenges and second factors. No column holds a code, secret or token in clear.
+  `CREATE TABLE challenges (
+     id TEXT PRIMARY KEY, decision_id TEXT NOT NULL, user_id TEXT NOT NULL, ip TEXT NOT NULL, device_id TEXT,
+     channel TEXT NOT NULL, destination TEXT, phone TEXT, email TEXT, provider TEXT, provider_ref TEXT, code_hash TEXT,
+     status TEXT NOT NULL, attempts INTEGER NOT NULL, max_attempts INTEGER NOT NULL, sends INTEGER NOT NULL,
+     created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, verified_at INTEGER);
+   CREATE INDEX challenges_expires ON challenges(expires_at);
+   CREATE INDEX challenges_pending ON challenges(status, expires_at);
+   CREATE TABLE totp (user_id TEXT PRIMARY KEY, secret_enc TEXT NOT NULL, confirmed INTEGER NOT NULL, last_step INTEGER NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE TABLE recovery_codes (user_id TEXT NOT NULL, hash TEXT NOT NULL, created_at INTEGER NOT NULL, used_at INTEGER, PRIMARY KEY (user_id, hash)) WITHOUT ROWID;
+   CREATE TABLE trusted_devices (
+     id TEXT PRIMARY KEY, user_id TEXT NOT NULL, device_id TEXT NOT NULL, label TEXT NOT NULL, ip TEXT NOT NULL,
+     created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE INDEX trusted_devices_user ON trusted_devices(user_id);
+   CREATE INDEX trusted_devices_expires ON trusted_devices(expires_at);`,
 ];
 
 export interface SqliteStoreOptions {
   /** A file path, or ":memory:" for tests and rule tests. */
   path: string;
+  /** Parsed profiles kept in memory (one process owns a data directory). */
+  profileCache?: number;
 }
 
 /**
- * The embedded default store: one SQLite file in WAL mode through better-sqlite3. Statements
- * are prepared once; each operation that changes a profile is one transaction.
+ * The embedded default store: one SQLite file in WAL mode through better-sqlite3, owned by
+ * one process. Statements are prepared once; each operation that changes a profile is one
+ * transaction (a savepoint).
+ *
+ * Writes are group-committed: the first write of an event-loop turn opens a transaction,
+ * every write of that turn joins it, and it commits at the end of the turn. A write's
+ * promise resolves only after its commit, so whatever a caller acknowledges is on disk,
+ * while a burst of concurrent logins shares one commit instead of paying one each.
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
@@ -40,6 +80,15 @@ export class SqliteStore implements Store {
   private readonly limiters = new Map<string, RateLimiterAbstract>();
   private readonly learnTx: (userId: string, decisionId: string, obs: Observation) => boolean;
   private readonly unlearnTx: (decisionId: string) => boolean;
+  private readonly profiles: LRUCache<string, Profile>;
+  private batch: { done: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | null = null;
+  private readonly pendingAudit: unknown[][] = [];
+  /** Decision rows of the open batch by decision id, so learning can mark them before they are inserted. */
+  private readonly pendingDecisions = new Map<string, unknown[]>();
+  private readonly auditInserts = new Map<number, Statement>();
+  private readonly attemptTx: (id: string, result: AttemptResult, now: number) => AttemptOutcome | null;
+  private readonly replaceRecoveryTx: (userId: string, hashes: string[], now: number) => void;
+  private readonly expireTx: (now: number, limit: number) => ChallengeRecord[];
 
   constructor(opts: SqliteStoreOptions) {
     if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
@@ -48,36 +97,84 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     migrate(this.db);
+    this.profiles = new LRUCache({ max: opts.profileCache ?? 20_000 });
 
     const db = this.db;
     this.stmt = {
       getProfile: db.prepare('SELECT doc FROM profiles WHERE user_id = ?'),
       putProfile: db.prepare('INSERT INTO profiles (user_id, doc, updated) VALUES (?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET doc = excluded.doc, updated = excluded.updated'),
-      getLearned: db.prepare('SELECT user_id, doc FROM learned WHERE decision_id = ?'),
-      putLearned: db.prepare('INSERT INTO learned (decision_id, user_id, time, doc) VALUES (?, ?, ?, ?)'),
-      delLearned: db.prepare('DELETE FROM learned WHERE decision_id = ?'),
-      audit: db.prepare('INSERT INTO audit (time, kind, ref, user_id, ip, action, score, rules, rules_version, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      markLearned: db.prepare("UPDATE audit SET learned = ? WHERE ref = ? AND kind = 'decision' AND learned IS NULL"),
+      getLearned: db.prepare("SELECT user_id, detail, learned FROM audit WHERE ref = ? AND kind = 'decision'"),
+      clearLearned: db.prepare("UPDATE audit SET learned = NULL WHERE ref = ? AND kind = 'decision'"),
       getDecision: db.prepare("SELECT * FROM audit WHERE ref = ? AND kind = 'decision' ORDER BY seq LIMIT 1"),
       pruneAudit: db.prepare('DELETE FROM audit WHERE time < ?'),
-      pruneLearned: db.prepare('DELETE FROM learned WHERE time < ?'),
+      pruneChallenges: db.prepare('DELETE FROM challenges WHERE expires_at < ?'),
+      pruneTrusted: db.prepare('DELETE FROM trusted_devices WHERE expires_at < ?'),
+      putChallenge: db.prepare(
+        `INSERT INTO challenges (id, decision_id, user_id, ip, device_id, channel, destination, phone, email, provider, provider_ref, code_hash,
+           status, attempts, max_attempts, sends, created_at, expires_at, verified_at)
+         VALUES (@id, @decisionId, @userId, @ip, @deviceId, @channel, @destination, @phone, @email, @provider, @providerRef, @codeHash,
+           @status, @attempts, @maxAttempts, @sends, @createdAt, @expiresAt, @verifiedAt)`,
+      ),
+      getChallenge: db.prepare('SELECT * FROM challenges WHERE id = ?'),
+      setChallengeState: db.prepare('UPDATE challenges SET status = ?, attempts = ?, verified_at = ? WHERE id = ?'),
+      setDelivery: db.prepare(
+        `UPDATE challenges SET channel = @channel, destination = @destination, provider = @provider, provider_ref = @providerRef,
+           code_hash = @codeHash, expires_at = @expiresAt, sends = sends + 1 WHERE id = @id AND status = 'pending'`,
+      ),
+      dueChallenges: db.prepare("SELECT * FROM challenges WHERE status = 'pending' AND expires_at <= ? ORDER BY expires_at LIMIT ?"),
+      expireChallenge: db.prepare("UPDATE challenges SET status = 'expired' WHERE id = ? AND status = 'pending'"),
+      getTotp: db.prepare('SELECT * FROM totp WHERE user_id = ?'),
+      putTotp: db.prepare(
+        `INSERT INTO totp (user_id, secret_enc, confirmed, last_step, created_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(user_id) DO UPDATE SET secret_enc = excluded.secret_enc, confirmed = excluded.confirmed, last_step = excluded.last_step, created_at = excluded.created_at`,
+      ),
+      delTotp: db.prepare('DELETE FROM totp WHERE user_id = ?'),
+      useTotpStep: db.prepare('UPDATE totp SET last_step = ? WHERE user_id = ? AND last_step < ?'),
+      delRecovery: db.prepare('DELETE FROM recovery_codes WHERE user_id = ?'),
+      putRecovery: db.prepare('INSERT OR IGNORE INTO recovery_codes (user_id, hash, created_at) VALUES (?, ?, ?)'),
+      useRecovery: db.prepare('UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND hash = ? AND used_at IS NULL'),
+      putTrusted: db.prepare('INSERT INTO trusted_devices (id, user_id, device_id, label, ip, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      listTrusted: db.prepare('SELECT * FROM trusted_devices WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC'),
+      revokeTrusted: db.prepare('DELETE FROM trusted_devices WHERE user_id = ? AND id = ?'),
+      revokeAllTrusted: db.prepare('DELETE FROM trusted_devices WHERE user_id = ?'),
     };
+    this.attemptTx = db.transaction((id: string, result: AttemptResult, now: number) => this.attempt(id, result, now));
+    this.expireTx = db.transaction((now: number, limit: number) =>
+      (this.stmt.dueChallenges!.all(now, limit) as ChallengeRow[]).filter((r) => this.stmt.expireChallenge!.run(r.id).changes === 1).map((r) => challengeFromRow({ ...r, status: 'expired' })),
+    );
+    this.replaceRecoveryTx = db.transaction((userId: string, hashes: string[], now: number) => {
+      this.stmt.delRecovery!.run(userId);
+      for (const h of hashes) this.stmt.putRecovery!.run(userId, h, now);
+    });
 
-    this.learnTx = db.transaction((userId: string, decisionId: string, obs: Observation) => {
-      if (this.stmt.getLearned!.get(decisionId)) return false;
+    // Both run inside the batch transaction (see write()), which makes each of them atomic.
+    // What a decision taught is marked on its own audit row: no second write per login.
+    this.learnTx = (userId: string, decisionId: string, obs: Observation) => {
       const current = this.readProfile(userId);
-      const record: LearnedRecord = { observation: obs, previousLast: current?.last ?? null };
-      this.stmt.putProfile!.run(userId, JSON.stringify(learnProfile(current, obs)), obs.time);
-      this.stmt.putLearned!.run(decisionId, userId, obs.time, JSON.stringify(record));
+      const mark = JSON.stringify({ previousLast: current?.last ?? null });
+      const pending = this.pendingDecisions.get(decisionId);
+      if (pending) {
+        if (pending[LEARNED_COLUMN] !== null) return false;
+        pending[LEARNED_COLUMN] = mark;
+      } else if (this.stmt.markLearned!.run(mark, decisionId).changes === 0 && this.stmt.getLearned!.get(decisionId)) {
+        return false; // that decision already taught the profile
+      }
+      // (No decision row at all: a login taught directly, by Engine.teach. It cannot be unlearned.)
+      this.putProfile(userId, learnProfile(current, obs), obs.time);
       return true;
-    });
-    this.unlearnTx = db.transaction((decisionId: string) => {
-      const row = this.stmt.getLearned!.get(decisionId) as { user_id: string; doc: string } | undefined;
-      if (!row) return false;
+    };
+    this.unlearnTx = (decisionId: string) => {
+      this.flushAudit();
+      const row = this.stmt.getLearned!.get(decisionId) as { user_id: string; detail: string; learned: string | null } | undefined;
+      if (!row || row.learned === null) return false;
       const current = this.readProfile(row.user_id);
-      if (current) this.stmt.putProfile!.run(row.user_id, JSON.stringify(unlearnProfile(current, JSON.parse(row.doc) as LearnedRecord)), current.lastSeen);
-      this.stmt.delLearned!.run(decisionId);
+      const { observation } = JSON.parse(row.detail) as { observation: Observation };
+      const { previousLast } = JSON.parse(row.learned) as Pick<LearnedRecord, 'previousLast'>;
+      if (current) this.putProfile(row.user_id, unlearnProfile(current, { observation, previousLast }), current.lastSeen);
+      this.stmt.clearLearned!.run(decisionId);
       return true;
-    });
+    };
 
     // rate-limiter-flexible prepares its SQL on every call; hand it a client that prepares once.
     const cached = new Map<string, Statement>();
@@ -87,7 +184,11 @@ export class SqliteStore implements Store {
         if (!s) cached.set(sql, (s = db.prepare(sql)));
         return s;
       },
-      transaction: <T extends (...args: never[]) => unknown>(fn: T) => db.transaction(fn),
+      // Counting a failure joins the current batch: its promise resolves once committed.
+      transaction:
+        <A extends unknown[], R>(fn: (...args: A) => R) =>
+        (...args: A) =>
+          this.write(() => db.transaction(fn)(...args)),
     };
     this.limiter = (name, durationSec) => {
       const key = `${name}:${durationSec}`;
@@ -108,25 +209,102 @@ export class SqliteStore implements Store {
     };
   }
 
-  private readProfile(userId: string): Profile | null {
-    const row = this.stmt.getProfile!.get(userId) as { doc: string } | undefined;
-    return row ? (JSON.parse(row.doc) as Profile) : null;
+  /**
+   * Runs `fn` (synchronous SQL) inside the current batch transaction, opening one if needed;
+   * the promise settles when the batch commits (or fails to).
+   */
+  private write<T>(fn: () => T): Promise<T> {
+    if (!this.batch) {
+      this.db.exec('BEGIN');
+      let resolve!: () => void;
+      let reject!: (e: unknown) => void;
+      const done = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+      this.batch = { done, resolve, reject };
+      setImmediate(() => this.commit());
+    }
+    let result: T;
+    try {
+      result = fn();
+    } catch (e) {
+      // A statement failed halfway through an operation: undo the whole batch rather than keep half of it.
+      this.fail(e);
+      throw e;
+    }
+    return this.batch.done.then(() => result);
   }
 
+  private fail(e: unknown): void {
+    const batch = this.batch;
+    this.batch = null;
+    this.pendingAudit.length = 0;
+    this.pendingDecisions.clear();
+    if (this.db.inTransaction) this.db.exec('ROLLBACK');
+    this.profiles.clear(); // it may hold profiles that were never committed
+    batch?.reject(e);
+  }
+
+  private commit(): void {
+    const batch = this.batch;
+    if (!batch) return;
+    try {
+      this.flushAudit();
+      this.db.exec('COMMIT');
+      this.batch = null;
+      batch.resolve();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  /** Audit rows of a batch go in with multi-row INSERTs: one statement per AUDIT_CHUNK rows. */
+  private flushAudit(): void {
+    const rows = this.pendingAudit;
+    let i = 0;
+    for (; i + AUDIT_CHUNK <= rows.length; i += AUDIT_CHUNK) this.auditInsert(AUDIT_CHUNK).run(rows.slice(i, i + AUDIT_CHUNK).flat());
+    if (i < rows.length) this.auditInsert(rows.length - i).run(rows.slice(i).flat());
+    rows.length = 0;
+    this.pendingDecisions.clear();
+  }
+
+  private auditInsert(n: number): Statement {
+    let st = this.auditInserts.get(n);
+    if (!st) {
+      st = this.db.prepare(`INSERT INTO audit (time, kind, ref, user_id, ip, action, score, rules, rules_version, detail, learned) VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`);
+      this.auditInserts.set(n, st);
+    }
+    return st;
+  }
+
+  private readProfile(userId: string): Profile | null {
+    const hit = this.profiles.get(userId);
+    if (hit) return hit;
+    const row = this.stmt.getProfile!.get(userId) as { doc: string } | undefined;
+    if (!row) return null;
+    const p = JSON.parse(row.doc) as Profile;
+    this.profiles.set(userId, p);
+    return p;
+  }
+
+  private putProfile(userId: string, p: Profile, time: number): void {
+    this.stmt.putProfile!.run(userId, JSON.stringify(p), time);
+    this.profiles.set(userId, p);
+  }
+
+  /** The returned profile is shared with the cache: callers must not modify it. */
   async getProfile(userId: string): Promise<Profile | null> {
     return this.readProfile(userId);
   }
 
   async learn(userId: string, decisionId: string, observation: Observation): Promise<boolean> {
-    return this.learnTx(userId, decisionId, observation);
+    return this.write(() => this.learnTx(userId, decisionId, observation));
   }
 
   async unlearn(decisionId: string): Promise<boolean> {
-    return this.unlearnTx(decisionId);
+    return this.write(() => this.unlearnTx(decisionId));
   }
 
   async saveDecision(r: DecisionRecord): Promise<void> {
-    this.writeAudit({
+    return this.write(() => this.writeAudit({
       time: r.time,
       kind: 'decision',
       ref: r.id,
@@ -137,10 +315,11 @@ export class SqliteStore implements Store {
       rules: r.reasons.map((x) => x.rule),
       rulesVersion: r.rulesVersion,
       detail: { requestAction: r.requestAction, reasons: r.reasons, shadow: r.shadow, observation: r.observation },
-    });
+    }));
   }
 
   async getDecision(id: string): Promise<DecisionRecord | null> {
+    this.flushAudit(); // rows of the open batch are visible to this connection once inserted
     const row = this.stmt.getDecision!.get(id) as AuditRow | undefined;
     if (!row) return null;
     const detail = JSON.parse(row.detail ?? '{}') as { requestAction: string; reasons: DecisionRecord['reasons']; shadow: string[]; observation: Observation };
@@ -160,14 +339,17 @@ export class SqliteStore implements Store {
   }
 
   async audit(e: AuditEntry): Promise<void> {
-    this.writeAudit(e);
+    return this.write(() => this.writeAudit(e));
   }
 
   private writeAudit(e: AuditEntry): void {
-    this.stmt.audit!.run(e.time, e.kind, e.ref, e.userId, e.ip, e.action, e.score, JSON.stringify(e.rules), e.rulesVersion, e.detail ? JSON.stringify(e.detail) : null);
+    const row = [e.time, e.kind, e.ref, e.userId, e.ip, e.action, e.score, JSON.stringify(e.rules), e.rulesVersion, e.detail ? JSON.stringify(e.detail) : null, null];
+    this.pendingAudit.push(row);
+    if (e.kind === 'decision' && e.ref) this.pendingDecisions.set(e.ref, row);
   }
 
   async queryAudit(q: AuditQuery): Promise<AuditEntry[]> {
+    this.flushAudit();
     const where: string[] = [];
     const args: unknown[] = [];
     if (q.userId !== undefined) (where.push('user_id = ?'), args.push(q.userId));
@@ -181,10 +363,86 @@ export class SqliteStore implements Store {
   }
 
   async prune(before: number): Promise<number> {
-    return this.db.transaction(() => this.stmt.pruneAudit!.run(before).changes + this.stmt.pruneLearned!.run(before).changes)();
+    return this.write(() => {
+      this.flushAudit();
+      return this.stmt.pruneAudit!.run(before).changes + this.stmt.pruneChallenges!.run(before).changes + this.stmt.pruneTrusted!.run(before).changes;
+    });
+  }
+
+  // Challenge state. Every change joins the current batch (write()), so it is committed
+  // before the caller answers; each is one statement or one transaction, hence atomic.
+
+  async createChallenge(c: ChallengeRecord): Promise<void> {
+    await this.write(() => this.stmt.putChallenge!.run(c));
+  }
+
+  async getChallenge(id: string): Promise<ChallengeRecord | null> {
+    const row = this.stmt.getChallenge!.get(id) as ChallengeRow | undefined;
+    return row ? challengeFromRow(row) : null;
+  }
+
+  async recordAttempt(id: string, result: AttemptResult, now: number): Promise<AttemptOutcome | null> {
+    return this.write(() => this.attemptTx(id, result, now));
+  }
+
+  /** Runs inside attemptTx: read, decide the next state, write; SQLite serializes writers. */
+  private attempt(id: string, result: AttemptResult, now: number): AttemptOutcome | null {
+    const row = this.stmt.getChallenge!.get(id) as ChallengeRow | undefined;
+    if (!row) return null;
+    const c = challengeFromRow(row);
+    const next = nextAttemptState(c, result, now);
+    if (next.status !== c.status || next.attempts !== c.attempts) this.stmt.setChallengeState!.run(next.status, next.attempts, next.verifiedAt, id);
+    return next.outcome;
+  }
+
+  async recordDelivery(id: string, d: ChallengeDelivery): Promise<boolean> {
+    return this.write(() => this.stmt.setDelivery!.run({ id, ...d }).changes === 1);
+  }
+
+  async expireChallenges(now: number, limit: number): Promise<ChallengeRecord[]> {
+    return this.write(() => this.expireTx(now, limit));
+  }
+
+  async getTotp(userId: string): Promise<TotpRecord | null> {
+    const row = this.stmt.getTotp!.get(userId) as { user_id: string; secret_enc: string; confirmed: number; last_step: number; created_at: number } | undefined;
+    return row ? { userId: row.user_id, secretEnc: row.secret_enc, confirmed: row.confirmed === 1, lastStep: row.last_step, createdAt: row.created_at } : null;
+  }
+
+  async putTotp(r: TotpRecord): Promise<void> {
+    await this.write(() => this.stmt.putTotp!.run(r.userId, r.secretEnc, r.confirmed ? 1 : 0, r.lastStep, r.createdAt));
+  }
+
+  async deleteTotp(userId: string): Promise<boolean> {
+    return this.write(() => this.stmt.delTotp!.run(userId).changes === 1);
+  }
+
+  async useTotpStep(userId: string, step: number): Promise<boolean> {
+    return this.write(() => this.stmt.useTotpStep!.run(step, userId, step).changes === 1);
+  }
+
+  async replaceRecoveryCodes(userId: string, hashes: string[], now: number): Promise<void> {
+    await this.write(() => this.replaceRecoveryTx(userId, hashes, now));
+  }
+
+  async useRecoveryCode(userId: string, hash: string, now: number): Promise<boolean> {
+    return this.write(() => this.stmt.useRecovery!.run(now, userId, hash).changes === 1);
+  }
+
+  async addTrustedDevice(d: TrustedDevice): Promise<void> {
+    await this.write(() => this.stmt.putTrusted!.run(d.id, d.userId, d.deviceId, d.label, d.ip, d.createdAt, d.expiresAt));
+  }
+
+  async listTrustedDevices(userId: string, now: number): Promise<TrustedDevice[]> {
+    const rows = this.stmt.listTrusted!.all(userId, now) as { id: string; user_id: string; device_id: string; label: string; ip: string; created_at: number; expires_at: number }[];
+    return rows.map((r) => ({ id: r.id, userId: r.user_id, deviceId: r.device_id, label: r.label, ip: r.ip, createdAt: r.created_at, expiresAt: r.expires_at }));
+  }
+
+  async revokeTrustedDevices(userId: string, id?: string): Promise<number> {
+    return this.write(() => (id === undefined ? this.stmt.revokeAllTrusted!.run(userId) : this.stmt.revokeTrusted!.run(userId, id)).changes);
   }
 
   async close(): Promise<void> {
+    this.commit();
     if (this.db.open) this.db.close();
   }
 }
@@ -201,6 +459,52 @@ interface AuditRow {
   rules: string;
   rules_version: string | null;
   detail: string | null;
+}
+
+interface ChallengeRow {
+  id: string;
+  decision_id: string;
+  user_id: string;
+  ip: string;
+  device_id: string | null;
+  channel: ChallengeRecord['channel'];
+  destination: string | null;
+  phone: string | null;
+  email: string | null;
+  provider: string | null;
+  provider_ref: string | null;
+  code_hash: string | null;
+  status: ChallengeRecord['status'];
+  attempts: number;
+  max_attempts: number;
+  sends: number;
+  created_at: number;
+  expires_at: number;
+  verified_at: number | null;
+}
+
+function challengeFromRow(r: ChallengeRow): ChallengeRecord {
+  return {
+    id: r.id,
+    decisionId: r.decision_id,
+    userId: r.user_id,
+    ip: r.ip,
+    deviceId: r.device_id,
+    channel: r.channel,
+    destination: r.destination,
+    phone: r.phone,
+    email: r.email,
+    provider: r.provider,
+    providerRef: r.provider_ref,
+    codeHash: r.code_hash,
+    status: r.status,
+    attempts: r.attempts,
+    maxAttempts: r.max_attempts,
+    sends: r.sends,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    verifiedAt: r.verified_at,
+  };
 }
 
 function fromRow(r: AuditRow): AuditEntry {

@@ -43,12 +43,127 @@ export interface AuditQuery {
   limit?: number | undefined;
 }
 
+/** Where a challenge's code goes; "totp" is answered from the user's authenticator app. */
+export type Channel = 'sms' | 'whatsapp' | 'voice' | 'email';
+export type ChallengeChannel = Channel | 'totp';
+
+/**
+ * A step-up challenge. Codes made by riskgate are kept only as `codeHash` (HMAC with a server
+ * key, bound to the challenge id); codes made by a verify service stay with that provider and
+ * `providerRef` names them there. `status` only moves forward from "pending".
+ */
+export interface ChallengeRecord {
+  id: string;
+  decisionId: string;
+  userId: string;
+  /** The address and device of the login, for the per-IP verify limit and the trust token. */
+  ip: string;
+  deviceId: string | null;
+  channel: ChallengeChannel;
+  /** Where the code went (E.164 phone or e-mail address); null for TOTP. */
+  destination: string | null;
+  /** Destinations the login service gave, kept for /resend on another channel. */
+  phone: string | null;
+  email: string | null;
+  /** Provider that delivered (or, for a verify service, made) the current code. */
+  provider: string | null;
+  providerRef: string | null;
+  codeHash: string | null;
+  status: 'pending' | 'verified' | 'locked' | 'expired';
+  attempts: number;
+  maxAttempts: number;
+  sends: number;
+  createdAt: number;
+  expiresAt: number;
+  verifiedAt: number | null;
+}
+
+/** What a resend changes: where the new code went and until when it is good. Never the attempts. */
+export interface ChallengeDelivery {
+  channel: ChallengeChannel;
+  destination: string | null;
+  provider: string | null;
+  providerRef: string | null;
+  codeHash: string | null;
+  expiresAt: number;
+}
+
+/** The answer a verify attempt is recorded as; the store turns it into the challenge's new state. */
+export type AttemptResult = 'verified' | 'invalid' | 'locked' | 'expired';
+
+export interface AttemptOutcome {
+  /** "used": the challenge had already been verified. */
+  status: 'verified' | 'invalid' | 'locked' | 'expired' | 'used';
+  attempts: number;
+  maxAttempts: number;
+}
+
+/** A user's TOTP enrolment. The secret is encrypted (AES-256-GCM) before it reaches the store. */
+export interface TotpRecord {
+  userId: string;
+  secretEnc: string;
+  confirmed: boolean;
+  /** The last time step whose code was accepted: no code of this step or older is accepted again. */
+  lastStep: number;
+  createdAt: number;
+}
+
+/** A device the user chose to trust. Only the id is kept: the token itself is signed, never stored. */
+export interface TrustedDevice {
+  id: string;
+  userId: string;
+  deviceId: string;
+  label: string;
+  ip: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/**
+ * What challenges need from a store. Every method is one atomic step, so that several riskgate
+ * instances on one Redis never lose an attempt, reuse a recovery code or accept a TOTP step twice.
+ */
+export interface ChallengeStore {
+  /** Stores a new challenge (its id is new). */
+  createChallenge(c: ChallengeRecord): Promise<void>;
+  getChallenge(id: string): Promise<ChallengeRecord | null>;
+  /**
+   * One verify attempt, in one atomic step: a challenge no longer pending answers its state
+   * ("used" once verified) unchanged; past `expiresAt` it becomes expired; otherwise "invalid"
+   * adds one attempt and locks at `maxAttempts`, and the other results set that status.
+   * Null when there is no such challenge.
+   */
+  recordAttempt(id: string, result: AttemptResult, now: number): Promise<AttemptOutcome | null>;
+  /** A new code was sent for a pending challenge: replaces its delivery, adds one send, keeps the attempts. False when not pending. */
+  recordDelivery(id: string, delivery: ChallengeDelivery): Promise<boolean>;
+  /** Marks up to `limit` pending challenges whose `expiresAt` has passed as expired and returns them: each is returned once, by one caller. */
+  expireChallenges(now: number, limit: number): Promise<ChallengeRecord[]>;
+
+  getTotp(userId: string): Promise<TotpRecord | null>;
+  /** Creates or replaces the user's enrolment. */
+  putTotp(record: TotpRecord): Promise<void>;
+  deleteTotp(userId: string): Promise<boolean>;
+  /** Accepts a TOTP time step only if it is later than the last accepted one (compare-and-set); false is a replay. */
+  useTotpStep(userId: string, step: number): Promise<boolean>;
+
+  /** Replaces all of the user's recovery codes (hashes) with a new set, in one step. */
+  replaceRecoveryCodes(userId: string, hashes: string[], now: number): Promise<void>;
+  /** Marks one unused recovery code used; false when there is no such unused code. Single use under concurrency. */
+  useRecoveryCode(userId: string, hash: string, now: number): Promise<boolean>;
+
+  addTrustedDevice(d: TrustedDevice): Promise<void>;
+  /** The user's trusted devices that have not expired at `now`. */
+  listTrustedDevices(userId: string, now: number): Promise<TrustedDevice[]>;
+  /** Revokes one trusted device of the user, or all of them without `id`; returns how many. */
+  revokeTrustedDevices(userId: string, id?: string): Promise<number>;
+}
+
 /**
  * The state interface every store implements (SQLite embedded, Redis for several instances).
  * Everything is async so that a networked store fits; everything that changes a profile is
  * atomic per user, so two concurrent logins of one user never lose an update.
  */
-export interface Store {
+export interface Store extends ChallengeStore {
   readonly kind: string;
 
   getProfile(userId: string): Promise<Profile | null>;
@@ -63,7 +178,7 @@ export interface Store {
 
   audit(entry: AuditEntry): Promise<void>;
   queryAudit(query: AuditQuery): Promise<AuditEntry[]>;
-  /** Deletes audit entries and decision records older than `before`; returns how many. */
+  /** Deletes audit entries, decision records and challenges older than `before`; returns how many. */
   prune(before: number): Promise<number>;
 
   /** rate-limiter-flexible limiters kept in this store (failure counters, abuse limits). */

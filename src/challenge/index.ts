@@ -1,0 +1,78 @@
+import type { ConfigFile } from '../config.js';
+import type { Engine } from '../engine/engine.js';
+import type { Metrics } from '../http/metrics.js';
+import type { Store } from '../store/store.js';
+import type { Clock } from '../types.js';
+import { Delivery } from './delivery.js';
+import type { Keys } from './keys.js';
+import { AbuseLimits, DEFAULT_LIMITS } from './limits.js';
+import type { ProviderConfig } from './providers/config.js';
+import { ALL_CHANNELS, makeProvider } from './providers/index.js';
+import type { Provider } from './providers/provider.js';
+import { ChallengeService, type ChallengeSettings } from './service.js';
+import { TrustTokens } from './trust.js';
+
+const CHALLENGE_DEFAULTS = {
+  codeLength: 6,
+  ttlSeconds: 300,
+  maxAttempts: 5,
+  maxSends: 5,
+  trustDays: 30,
+  issuer: 'riskgate',
+  message: '{code} is your {issuer} verification code. It expires in {minutes} minutes.',
+} as const;
+
+/** The dev default when riskgate.yaml names no provider: every channel into the outbox. */
+const DEFAULT_PROVIDERS: ProviderConfig[] = [{ type: 'outbox' }];
+
+function settingsFrom(file: ConfigFile): ChallengeSettings & { trustDays: number } {
+  const c = file.challenges ?? {};
+  return {
+    codeLength: c.codeLength ?? CHALLENGE_DEFAULTS.codeLength,
+    ttlSeconds: c.ttlSeconds ?? CHALLENGE_DEFAULTS.ttlSeconds,
+    maxAttempts: c.maxAttempts ?? CHALLENGE_DEFAULTS.maxAttempts,
+    maxSends: c.maxSends ?? CHALLENGE_DEFAULTS.maxSends,
+    issuer: c.issuer ?? CHALLENGE_DEFAULTS.issuer,
+    trustDays: c.trustDays ?? CHALLENGE_DEFAULTS.trustDays,
+  };
+}
+
+export interface ChallengeSetup {
+  store: Store;
+  keys: Keys;
+  clock: Clock;
+  metrics: Metrics;
+  /** riskgate.yaml, for `delivery` and `challenges`. */
+  file: ConfigFile;
+  env: NodeJS.ProcessEnv;
+  /** Where the outbox provider prints codes (development). */
+  console?: ((line: string) => void) | undefined;
+  /** Providers made by the caller instead of from the file (tests). */
+  providers?: Provider[] | undefined;
+}
+
+/**
+ * The challenge module, in two steps because the engine needs the trust tokens and the
+ * service needs the engine: `trust` first, then `service(engine)`.
+ */
+export function setupChallenges(s: ChallengeSetup): { trust: TrustTokens; providers: Provider[]; service: (engine: Engine) => ChallengeService } {
+  const settings = settingsFrom(s.file);
+  const trust = new TrustTokens(s.store, s.keys, settings.trustDays);
+  // loadConfig has checked each entry against the schema of its type.
+  const configured = (s.file.delivery?.providers as ProviderConfig[] | undefined) ?? DEFAULT_PROVIDERS;
+  const providers = s.providers ?? configured.map((p) => makeProvider(p, { env: s.env, clock: s.clock, console: s.console, timeoutMs: s.file.delivery?.timeoutMs }));
+  const delivery = new Delivery({
+    providers,
+    order: s.file.delivery?.order ?? ALL_CHANNELS,
+    message: s.file.delivery?.message ?? CHALLENGE_DEFAULTS.message,
+    issuer: settings.issuer,
+    codeLength: settings.codeLength,
+    ttlSeconds: settings.ttlSeconds,
+  });
+  const limits = new AbuseLimits(s.store.limiter, { ...DEFAULT_LIMITS, ...s.file.challenges?.limits });
+  return {
+    trust,
+    providers,
+    service: (engine) => new ChallengeService({ store: s.store, engine, keys: s.keys, delivery, trust, limits, metrics: s.metrics, clock: s.clock, settings }),
+  };
+}

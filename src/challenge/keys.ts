@@ -1,0 +1,81 @@
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '../config.js';
+
+/** What each derived key is for; a key is never used for two purposes. */
+type Purpose = 'code' | 'recovery' | 'trust' | 'totp';
+
+/**
+ * The server secret and the keys derived from it (HKDF-SHA256, one per purpose): HMAC keys
+ * for one-time codes, recovery codes and trust tokens, and the AES-256-GCM key that encrypts
+ * TOTP secrets at rest. The secret comes from the environment (RISKGATE_SECRET).
+ */
+export class Keys {
+  private readonly keys: Record<Purpose, Buffer>;
+
+  constructor(secret: Buffer) {
+    if (secret.length < 32) throw new Error('RISKGATE_SECRET must hold at least 32 bytes (64 hex digits or 44 base64 characters)');
+    const derive = (p: Purpose) => Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), `riskgate/${p}/v1`, 32));
+    this.keys = { code: derive('code'), recovery: derive('recovery'), trust: derive('trust'), totp: derive('totp') };
+  }
+
+  /** Keyed hash of `parts`, joined unambiguously; hex. */
+  mac(purpose: Exclude<Purpose, 'totp'>, ...parts: string[]): string {
+    const h = createHmac('sha256', this.keys[purpose]);
+    for (const p of parts) h.update(`${Buffer.byteLength(p)}:${p};`);
+    return h.digest('hex');
+  }
+
+  /** Constant-time comparison of two hex MACs. */
+  static same(a: string, b: string): boolean {
+    const x = Buffer.from(a, 'hex');
+    const y = Buffer.from(b, 'hex');
+    return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
+  }
+
+  /** AES-256-GCM with a random nonce; `context` (the user id) is authenticated, so a ciphertext moved to another user fails. */
+  encrypt(plain: string, context: string): string {
+    const iv = randomBytes(12);
+    const c = createCipheriv('aes-256-gcm', this.keys.totp, iv);
+    c.setAAD(Buffer.from(context));
+    const body = Buffer.concat([c.update(plain, 'utf8'), c.final()]);
+    return ['v1', iv.toString('base64url'), body.toString('base64url'), c.getAuthTag().toString('base64url')].join('.');
+  }
+
+  decrypt(sealed: string, context: string): string {
+    const [v, iv, body, tag] = sealed.split('.');
+    if (v !== 'v1' || !iv || body === undefined || !tag) throw new Error('not a sealed value');
+    const d = createDecipheriv('aes-256-gcm', this.keys.totp, Buffer.from(iv, 'base64url'));
+    d.setAAD(Buffer.from(context));
+    d.setAuthTag(Buffer.from(tag, 'base64url'));
+    return Buffer.concat([d.update(Buffer.from(body, 'base64url')), d.final()]).toString('utf8');
+  }
+}
+
+export const SECRET_FILE = 'secret.key';
+
+/** Reads a secret given as hex (64+ digits) or base64. */
+function parseSecret(text: string): Buffer {
+  const t = text.trim();
+  return /^[0-9a-fA-F]{64,}$/.test(t) ? Buffer.from(t, 'hex') : Buffer.from(t, 'base64');
+}
+
+/**
+ * RISKGATE_SECRET from the environment; without it (development), a secret generated once
+ * into the data directory (mode 0600), so codes and tokens survive a restart. `generated`
+ * tells the caller to warn: a production server should take its secret from the environment.
+ */
+export function resolveSecret(env: NodeJS.ProcessEnv, dataDir: string): { keys: Keys; generated: boolean } {
+  if (env.RISKGATE_SECRET) {
+    const secret = parseSecret(env.RISKGATE_SECRET);
+    if (secret.length < 32) throw new ConfigError('RISKGATE_SECRET must hold at least 32 bytes: 64 hex digits or 44 base64 characters (openssl rand -hex 32)');
+    return { keys: new Keys(secret), generated: false };
+  }
+  const file = join(dataDir, SECRET_FILE);
+  if (existsSync(file)) return { keys: new Keys(parseSecret(readFileSync(file, 'utf8'))), generated: true };
+  const secret = randomBytes(32);
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, `${secret.toString('hex')}\n`, { mode: 0o600 });
+  return { keys: new Keys(secret), generated: true };
+}

@@ -1,0 +1,387 @@
+import { randomUUID } from 'node:crypto';
+import type { Engine } from '../engine/engine.js';
+import { InputError, RefusedError } from '../errors.js';
+import { parseIp } from '../signals/network.js';
+import type { Metrics } from '../http/metrics.js';
+import type { AttemptResult, Channel, ChallengeChannel, ChallengeRecord, Store, TrustedDevice } from '../store/store.js';
+import type { Clock } from '../types.js';
+import { makeRecoveryCode, normalizeCode, normalizeRecoveryCode, withoutCode } from './codes.js';
+import type { Delivery, DeliveryOutcome, Destinations, SendGate } from './delivery.js';
+import { Keys } from './keys.js';
+import type { AbuseLimits } from './limits.js';
+import { maskDestination, normalizePhone } from './phone.js';
+import { matchingStep, newEnrolment, type TotpEnrolment } from './totp.js';
+import type { TrustTokens } from './trust.js';
+
+const RECOVERY_CODES = 10;
+
+export interface ChallengeSettings {
+  codeLength: number;
+  ttlSeconds: number;
+  maxAttempts: number;
+  maxSends: number;
+  issuer: string;
+}
+
+/** What the login service sends about the user with a decision. */
+export interface ChallengeRequest {
+  userId: string;
+  ip: string;
+  deviceId?: string | undefined;
+  phone?: string | undefined;
+  country?: string | undefined;
+  email?: string | undefined;
+}
+
+/** A challenge as the API shows it: where the code went, never the code. */
+export type ChallengeView = {
+  id: string;
+  channel: ChallengeChannel;
+  expiresAt: string;
+  delivered: boolean;
+  destination: string | null;
+  attemptsLeft: number;
+  /** The channels /resend can move to, in fallback order. */
+  channels: Channel[];
+};
+
+export interface VerifyInput {
+  code?: string | undefined;
+  recoveryCode?: string | undefined;
+  trustDevice?: boolean | undefined;
+  /** The end user's address, when it differs from the login's (the per-IP verify limit). */
+  ip?: string | undefined;
+}
+
+export interface VerifyAnswer {
+  status: 'verified' | 'invalid' | 'expired' | 'locked' | 'used';
+  attemptsLeft: number;
+  trustToken?: string;
+}
+
+export interface ChallengeServiceOptions {
+  store: Store;
+  engine: Engine;
+  keys: Keys;
+  delivery: Delivery;
+  trust: TrustTokens;
+  limits: AbuseLimits;
+  metrics: Metrics;
+  clock: Clock;
+  settings: ChallengeSettings;
+}
+
+const AUDIT_OF_STATUS: Record<VerifyAnswer['status'], string> = {
+  verified: 'challenge.verified',
+  invalid: 'challenge.failed',
+  expired: 'challenge.expired',
+  locked: 'challenge.locked',
+  used: 'challenge.reused',
+};
+
+/**
+ * The step-up: issues a challenge for a "challenge" decision (TOTP when the user has it,
+ * otherwise a code through the delivery fallback), verifies answers, resends, and keeps the
+ * user's second factors. Framework-free: the HTTP routes call one method each.
+ */
+export class ChallengeService {
+  constructor(private readonly o: ChallengeServiceOptions) {}
+
+  /** Refuses a phone number before anything is decided, stored or sent. */
+  checkRequest(r: ChallengeRequest): void {
+    if (r.phone) normalizePhone(r.phone, r.country);
+  }
+
+  /** A challenge for a "challenge" decision, or undefined when the user has no second factor riskgate can use. */
+  async issue(decisionId: string, r: ChallengeRequest): Promise<ChallengeView | undefined> {
+    const { store, delivery, settings } = this.o;
+    const now = this.o.clock();
+    const ip = parseIp(r.ip).ip;
+    const dest: Destinations = { phone: r.phone ? normalizePhone(r.phone, r.country) : null, email: r.email ?? null };
+    const totp = await store.getTotp(r.userId);
+    const channels = delivery.channels(dest);
+    const base = { ref: decisionId, userId: r.userId, ip };
+    if (!totp?.confirmed && channels.length === 0) {
+      await this.audit('challenge.unavailable', base, { reason: 'no confirmed TOTP, and no phone or e-mail with a configured provider' });
+      return undefined;
+    }
+    if (!(await this.o.limits.take('perUserPerHour', r.userId, now))) {
+      await this.audit('challenge.rate_limited', base, { limit: 'perUserPerHour' });
+      throw new RefusedError('CHALLENGE_RATE_LIMITED', 'too many challenges for this user in the last hour; try again later');
+    }
+
+    const id = randomUUID();
+    const c: ChallengeRecord = {
+      id,
+      decisionId,
+      userId: r.userId,
+      ip,
+      deviceId: r.deviceId ?? null,
+      channel: 'totp',
+      destination: null,
+      phone: dest.phone?.e164 ?? null,
+      email: dest.email,
+      provider: null,
+      providerRef: null,
+      codeHash: null,
+      status: 'pending',
+      attempts: 0,
+      maxAttempts: settings.maxAttempts,
+      sends: 0,
+      createdAt: now,
+      expiresAt: now + settings.ttlSeconds * 1000,
+      verifiedAt: null,
+    };
+    let delivered = true;
+    if (!totp?.confirmed) {
+      const out = await delivery.deliver(id, channels, dest, this.gate(now, dest));
+      if (!out.ok && out.attempts.every((a) => a.result === 'limit')) {
+        // riskgate's own limits refused every channel (SMS pumping, a flood to one number): nothing to verify later.
+        await this.audit('challenge.rate_limited', base, { limits: out.attempts.map((a) => a.detail) });
+        throw new RefusedError('CHALLENGE_RATE_LIMITED', 'too many codes sent to this destination in the last hour; try again later');
+      }
+      delivered = out.ok;
+      Object.assign(c, out.ok ? this.deliveryFields(id, out, c.expiresAt) : { channel: channels[0]! });
+      c.sends = out.ok ? 1 : 0;
+      await store.createChallenge(c);
+      await this.recordSends(c, out);
+    } else {
+      await store.createChallenge(c);
+    }
+    await this.audit('challenge.created', { ref: id, userId: c.userId, ip: c.ip }, { decisionId, channel: c.channel, delivered, expiresAt: new Date(c.expiresAt).toISOString() });
+    this.o.metrics.challenges.inc({ channel: c.channel, outcome: delivered ? 'issued' : 'undelivered' });
+    return this.view(c, delivered, channels);
+  }
+
+  async verify(id: string, input: VerifyInput): Promise<VerifyAnswer> {
+    const { store } = this.o;
+    if ((input.code === undefined) === (input.recoveryCode === undefined)) {
+      throw new InputError('INVALID_REQUEST', 'send either `code` or `recoveryCode`');
+    }
+    const ip = input.ip === undefined ? undefined : parseIp(input.ip).ip;
+    const c = await this.challenge(id);
+    const now = this.o.clock();
+    if (!(await this.o.limits.take('verifyPerIpPerHour', ip ?? c.ip, now))) {
+      await this.audit('challenge.rate_limited', { ref: id, userId: c.userId, ip: ip ?? c.ip }, { limit: 'verifyPerIpPerHour' });
+      throw new RefusedError('VERIFY_RATE_LIMITED', 'too many verify attempts from this address in the last hour');
+    }
+    // A challenge that is no longer open answers its state; no code is looked at, no recovery code spent.
+    const open = c.status === 'pending' && now < c.expiresAt && c.attempts < c.maxAttempts;
+    let result: AttemptResult = 'expired';
+    if (open) result = input.recoveryCode !== undefined ? await this.useRecoveryCode(c.userId, input.recoveryCode, now) : await this.checkCode(c, input.code!, now);
+    const out = (await store.recordAttempt(id, result, now))!;
+
+    const answer: VerifyAnswer = { status: out.status, attemptsLeft: Math.max(0, out.maxAttempts - out.attempts) };
+    const method = input.recoveryCode !== undefined ? 'recovery_code' : c.channel;
+    await this.audit(AUDIT_OF_STATUS[out.status], { ref: id, userId: c.userId, ip: ip ?? c.ip }, { method, attempts: out.attempts, maxAttempts: out.maxAttempts });
+    this.o.metrics.verification(out.status);
+    if (open && out.status !== 'invalid') this.o.metrics.challenges.inc({ channel: c.channel, outcome: out.status });
+
+    if (out.status === 'verified') {
+      await this.o.engine.passChallenge(c.decisionId);
+      if (input.trustDevice) answer.trustToken = await this.trustDevice(c, now);
+    }
+    return answer;
+  }
+
+  /** Sends a new code, on `channel` or the next channel in the fallback order; the wrong-attempt count stays. */
+  async resend(id: string, channel?: Channel): Promise<ChallengeView> {
+    const { store, delivery, settings } = this.o;
+    const c = await this.challenge(id);
+    const now = this.o.clock();
+    if (c.status !== 'pending' || now >= c.expiresAt || c.attempts >= c.maxAttempts) {
+      const state = c.status === 'pending' ? (now >= c.expiresAt ? 'expired' : 'locked') : c.status;
+      throw new RefusedError('CHALLENGE_CLOSED', `the challenge is ${state}; nothing to resend`);
+    }
+    if (c.sends >= settings.maxSends) throw new RefusedError('RESEND_LIMIT', `this challenge was already sent ${c.sends} times`);
+    const dest: Destinations = { phone: c.phone ? normalizePhone(c.phone) : null, email: c.email };
+    const channels = delivery.channels(dest);
+    if (channel !== undefined && !channels.includes(channel)) throw new RefusedError('CHANNEL_UNAVAILABLE', `this challenge cannot be sent by ${channel}`);
+    if (channels.length === 0) throw new RefusedError('CHANNEL_UNAVAILABLE', 'this challenge has no phone number or e-mail address to send to');
+    const start = channel !== undefined ? channels.indexOf(channel) : (channels.indexOf(c.channel as Channel) + 1) % channels.length;
+    const order = [...channels.slice(start), ...channels.slice(0, start)];
+
+    const out = await delivery.deliver(id, order, dest, this.gate(now, dest));
+    const next = out.ok ? { ...c, ...this.deliveryFields(id, out, now + settings.ttlSeconds * 1000) } : c;
+    await this.recordSends(c, out);
+    await this.audit('challenge.resent', { ref: id, userId: c.userId, ip: c.ip }, { from: c.channel, to: out.ok ? out.channel : null, delivered: out.ok });
+    if (!out.ok) {
+      this.o.metrics.challenges.inc({ channel: order[0]!, outcome: 'undelivered' });
+      if (out.attempts.every((a) => a.result === 'rate_limited' || a.result === 'limit')) throw new RefusedError('CHALLENGE_RATE_LIMITED', 'every channel is rate-limited for this destination now; try again later');
+      throw new RefusedError('DELIVERY_FAILED', `no provider could send the code (${out.attempts.length} tried); the challenge stays pending`);
+    }
+    const { channel: ch, destination, provider, providerRef, codeHash, expiresAt } = next;
+    if (!(await store.recordDelivery(id, { channel: ch, destination, provider, providerRef, codeHash, expiresAt }))) {
+      throw new RefusedError('CHALLENGE_CLOSED', 'the challenge was answered while the new code was being sent');
+    }
+    return this.view({ ...next, sends: c.sends + 1 }, true, channels);
+  }
+
+  /**
+   * Closes challenges that expired unanswered, so the audit trail and metrics hold every
+   * expiry, not only those someone tried to answer late. The server runs it every minute.
+   */
+  async expireDue(batch = 500): Promise<number> {
+    const expired = await this.o.store.expireChallenges(this.o.clock(), batch);
+    for (const c of expired) {
+      await this.audit('challenge.expired', { ref: c.id, userId: c.userId, ip: c.ip }, { channel: c.channel, attempts: c.attempts, unanswered: true });
+      this.o.metrics.challenges.inc({ channel: c.channel, outcome: 'expired' });
+    }
+    return expired.length;
+  }
+
+  /** `account` is the name the authenticator app shows; the user id by default. */
+  async enrolTotp(userId: string, account?: string): Promise<TotpEnrolment> {
+    const existing = await this.o.store.getTotp(userId);
+    if (existing?.confirmed) throw new RefusedError('TOTP_ALREADY_ENROLLED', 'the user already has a confirmed authenticator; delete it first');
+    const now = this.o.clock();
+    const e = await newEnrolment(this.o.settings.issuer, account ?? userId);
+    await this.o.store.putTotp({ userId, secretEnc: this.o.keys.encrypt(e.secret, userId), confirmed: false, lastStep: 0, createdAt: now });
+    await this.audit('totp.enrolled', { ref: null, userId, ip: null }, null);
+    return e;
+  }
+
+  async confirmTotp(userId: string, code: string): Promise<{ status: 'confirmed' | 'invalid' }> {
+    const { store } = this.o;
+    const rec = await store.getTotp(userId);
+    if (!rec) throw new RefusedError('TOTP_NOT_ENROLLED', 'no authenticator enrolment for this user');
+    if (rec.confirmed) throw new RefusedError('TOTP_ALREADY_ENROLLED', 'the enrolment is already confirmed');
+    const now = this.o.clock();
+    if (!(await this.o.limits.take('verifyPerIpPerHour', `totp-confirm|${userId}`, now))) {
+      throw new RefusedError('VERIFY_RATE_LIMITED', 'too many confirmation attempts for this user in the last hour');
+    }
+    const step = matchingStep(this.o.keys.decrypt(rec.secretEnc, userId), normalizeCode(code), now);
+    const ok = step !== null && (await store.useTotpStep(userId, step));
+    if (ok) await store.putTotp({ ...rec, confirmed: true, lastStep: step });
+    await this.audit(ok ? 'totp.confirmed' : 'totp.confirm_failed', { ref: null, userId, ip: null }, null);
+    return { status: ok ? 'confirmed' : 'invalid' };
+  }
+
+  async deleteTotp(userId: string): Promise<void> {
+    if (!(await this.o.store.deleteTotp(userId))) throw new RefusedError('TOTP_NOT_ENROLLED', 'no authenticator enrolment for this user');
+    await this.audit('totp.deleted', { ref: null, userId, ip: null }, null);
+  }
+
+  /** A new set of recovery codes, shown this once; the old set stops working. */
+  async newRecoveryCodes(userId: string): Promise<string[]> {
+    const codes = Array.from({ length: RECOVERY_CODES }, makeRecoveryCode);
+    await this.o.store.replaceRecoveryCodes(userId, codes.map((code) => this.recoveryHash(userId, code)), this.o.clock());
+    await this.audit('recovery.generated', { ref: null, userId, ip: null }, { count: codes.length });
+    return codes;
+  }
+
+  trustedDevices(userId: string): Promise<TrustedDevice[]> {
+    return this.o.trust.list(userId, this.o.clock());
+  }
+
+  async revokeTrustedDevice(userId: string, id: string): Promise<void> {
+    if (!(await this.o.trust.revoke(userId, id))) throw new RefusedError('TRUSTED_DEVICE_NOT_FOUND', 'no trusted device with this id for this user');
+    await this.audit('trust.revoked', { ref: id, userId, ip: null }, { reason: 'api' });
+  }
+
+  /** Confirmed fraud: every device the user trusted may be the attacker's. */
+  async revokeAllTrust(userId: string, decisionId: string): Promise<number> {
+    const n = await this.o.trust.revoke(userId);
+    await this.audit('trust.revoked', { ref: decisionId, userId, ip: null }, { reason: 'confirmed_fraud', count: n });
+    return n;
+  }
+
+  private async challenge(id: string): Promise<ChallengeRecord> {
+    const c = await this.o.store.getChallenge(id);
+    if (!c) throw new RefusedError('CHALLENGE_NOT_FOUND', 'no challenge with this id');
+    return c;
+  }
+
+  private async checkCode(c: ChallengeRecord, input: string, now: number): Promise<AttemptResult> {
+    const code = normalizeCode(input);
+    if (c.channel === 'totp') {
+      const totp = await this.o.store.getTotp(c.userId);
+      if (!totp?.confirmed) return 'invalid';
+      const step = matchingStep(this.o.keys.decrypt(totp.secretEnc, c.userId), code, now);
+      // The store refuses a step already used: a code seen once (over the shoulder, in a log) is spent.
+      return step !== null && (await this.o.store.useTotpStep(c.userId, step)) ? 'verified' : 'invalid';
+    }
+    const service = this.o.delivery.providers.find((p) => p.name === c.provider);
+    if (service?.kind === 'verify' && c.providerRef) {
+      const r = await service.check(c.providerRef, code);
+      if (r.result === 'approved') return 'verified';
+      if (r.result === 'denied') return 'invalid';
+      if (r.result !== 'error') return r.result;
+      await this.audit('challenge.check_failed', { ref: c.id, userId: c.userId, ip: c.ip }, { provider: service.name, reason: r.reason, detail: withoutCode(r.detail, code) });
+      throw new RefusedError('PROVIDER_UNAVAILABLE', `the verify service ${service.name} could not check the code (${r.reason}); the attempt was not counted`);
+    }
+    // riskgate's own code: compare keyed hashes in constant time; the id in the MAC binds the code to this challenge.
+    return c.codeHash !== null && Keys.same(this.o.keys.mac('code', c.id, code), c.codeHash) ? 'verified' : 'invalid';
+  }
+
+  private async useRecoveryCode(userId: string, code: string, now: number): Promise<AttemptResult> {
+    const used = await this.o.store.useRecoveryCode(userId, this.recoveryHash(userId, code), now);
+    if (used) await this.audit('recovery.used', { ref: null, userId, ip: null }, null);
+    return used ? 'verified' : 'invalid';
+  }
+
+  private recoveryHash(userId: string, code: string): string {
+    return this.o.keys.mac('recovery', userId, normalizeRecoveryCode(code));
+  }
+
+  private async trustDevice(c: ChallengeRecord, now: number): Promise<string | undefined> {
+    if (!c.deviceId) {
+      await this.audit('trust.refused', { ref: c.id, userId: c.userId, ip: c.ip }, { reason: 'the login carried no deviceId to bind the token to' });
+      return undefined;
+    }
+    const decision = await this.o.store.getDecision(c.decisionId);
+    const issued = await this.o.trust.issue(c.userId, c.deviceId, decision?.observation.family ?? '', c.ip, now);
+    await this.audit('trust.issued', { ref: issued.device.id, userId: c.userId, ip: c.ip }, { challengeId: c.id, expiresAt: new Date(issued.device.expiresAt).toISOString() });
+    return issued.token;
+  }
+
+  /** Abuse limits per phone number (once per round) and per destination country (each send), checked before a send to a phone. */
+  private gate(now: number, dest: Destinations): SendGate {
+    let phoneTaken = false;
+    return async (channel, to) => {
+      if (channel === 'email' || !dest.phone) return null;
+      if (!phoneTaken) {
+        if (!(await this.o.limits.take('perPhonePerHour', to, now))) return 'perPhonePerHour';
+        phoneTaken = true;
+      }
+      const country = dest.phone.country;
+      return (await this.o.limits.take('perCountryPerHour', country, now)) ? null : `perCountryPerHour (${country})`;
+    };
+  }
+
+  private deliveryFields(id: string, out: Extract<DeliveryOutcome, { ok: true }>, expiresAt: number) {
+    return {
+      channel: out.channel,
+      destination: out.to,
+      provider: out.provider.name,
+      providerRef: out.ref,
+      codeHash: out.code === null ? null : this.o.keys.mac('code', id, out.code),
+      expiresAt,
+    };
+  }
+
+  private async recordSends(c: ChallengeRecord, out: DeliveryOutcome): Promise<void> {
+    const m = this.o.metrics;
+    for (const a of out.attempts) {
+      m.challengeSends.inc({ channel: a.channel, provider: a.provider, result: a.result });
+      await this.audit('challenge.sent', { ref: c.id, userId: c.userId, ip: c.ip }, { channel: a.channel, provider: a.provider, result: a.result, ...(a.detail ? { detail: a.detail } : {}) });
+    }
+    if (out.attempts.length > 1 || !out.ok) m.challengeFallbacks.inc({ channel: out.ok ? out.channel : 'none' });
+  }
+
+  private view(c: ChallengeRecord, delivered: boolean, channels: Channel[]): ChallengeView {
+    return {
+      id: c.id,
+      channel: c.channel,
+      expiresAt: new Date(c.expiresAt).toISOString(),
+      delivered,
+      destination: c.destination ? maskDestination(c.destination) : null,
+      attemptsLeft: Math.max(0, c.maxAttempts - c.attempts),
+      channels,
+    };
+  }
+
+  private audit(kind: string, at: { ref: string | null; userId: string; ip: string | null }, detail: Record<string, unknown> | null): Promise<void> {
+    return this.o.store.audit({ time: this.o.clock(), kind, ref: at.ref, userId: at.userId, ip: at.ip, action: null, score: null, rules: [], rulesVersion: null, detail });
+  }
+}

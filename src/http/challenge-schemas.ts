@@ -1,0 +1,64 @@
+import Type, { type Static } from 'typebox';
+
+/** Request and response schemas of the challenge routes (DESIGN §2.1). */
+
+const Id = Type.String({ minLength: 1, maxLength: 64 });
+const UserId = Type.String({ minLength: 1, maxLength: 256 });
+const ChannelName = Type.Union([Type.Literal('sms'), Type.Literal('whatsapp'), Type.Literal('voice'), Type.Literal('email')]);
+
+export const ChallengeParams = Type.Object({ id: Id });
+export const UserParams = Type.Object({ userId: UserId });
+export const TrustedDeviceParams = Type.Object({ userId: UserId, id: Id });
+
+export const VerifyRequest = Type.Object(
+  {
+    code: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'The code the user typed (or from the authenticator app).' })),
+    recoveryCode: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'One of the user\'s recovery codes, instead of `code`.' })),
+    trustDevice: Type.Optional(Type.Boolean({ description: 'On success, return a trust token for the login\'s device.' })),
+    ip: Type.Optional(Type.String({ minLength: 2, maxLength: 64, description: 'The end user\'s address, when it is not the login\'s; verify attempts are limited per address.' })),
+  },
+  { additionalProperties: false },
+);
+export type VerifyRequest = Static<typeof VerifyRequest>;
+
+export const VerifyResponse = Type.Object({
+  status: Type.Union([Type.Literal('verified'), Type.Literal('invalid'), Type.Literal('expired'), Type.Literal('locked'), Type.Literal('used')]),
+  attemptsLeft: Type.Integer(),
+  trustToken: Type.Optional(Type.String({ description: 'Present with trustDevice on success: send it with the next decisions from this device.' })),
+});
+
+export const ResendRequest = Type.Object({ channel: Type.Optional(ChannelName) }, { additionalProperties: false });
+export type ResendRequest = Static<typeof ResendRequest>;
+
+export const ChallengeResponse = Type.Object({
+  id: Type.String(),
+  channel: Type.String(),
+  expiresAt: Type.String(),
+  delivered: Type.Boolean(),
+  destination: Type.Union([Type.String(), Type.Null()]),
+  attemptsLeft: Type.Integer(),
+  channels: Type.Array(Type.String()),
+});
+
+export const TotpEnrolRequest = Type.Object(
+  { account: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'The name the authenticator app shows (an e-mail address, say); the user id by default.' })) },
+  { additionalProperties: false },
+);
+
+export const TotpEnrolResponse = Type.Object({
+  secret: Type.String({ description: 'Base32, for typing into the app by hand.' }),
+  otpauthUri: Type.String(),
+  qr: Type.String({ description: 'The otpauth URI as a PNG QR code (data: URL).' }),
+});
+
+export const TotpConfirmRequest = Type.Object({ code: Type.String({ minLength: 1, maxLength: 32 }) }, { additionalProperties: false });
+export const TotpConfirmResponse = Type.Object({ status: Type.Union([Type.Literal('confirmed'), Type.Literal('invalid')]) });
+export const DeletedResponse = Type.Object({ status: Type.Literal('deleted') });
+
+export const RecoveryCodesResponse = Type.Object({ codes: Type.Array(Type.String(), { description: 'Shown once; only their hashes are kept.' }) });
+
+export const TrustedDevicesResponse = Type.Object({
+  devices: Type.Array(
+    Type.Object({ id: Type.String(), deviceId: Type.String(), label: Type.String(), ip: Type.String(), createdAt: Type.String(), expiresAt: Type.String() }),
+  ),
+});
