@@ -79,14 +79,6 @@ class Lane {
   ) {
     this.engine = new Engine({ store, rules: () => rules, clock: () => this.now, audit: false, ...(geo ? { geo } : {}) });
     this.metrics = new Metrics(window);
-    // A throwaway file only this process opens: no crash safety (no fsync, the rollback journal
-    // in memory; SQLite leaves WAL only through a rollback mode), and an exclusive lock held
-    // throughout, so that the many small transactions do not each lock and revalidate the file.
-    store.db.pragma('journal_mode = DELETE');
-    store.db.pragma('journal_mode = MEMORY');
-    store.db.pragma('synchronous = OFF');
-    store.db.pragma('locking_mode = EXCLUSIVE');
-    store.db.pragma('cache_size = -65536');
   }
 
   async step(ev: LoginEvent): Promise<Verdict> {
@@ -142,7 +134,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   let events = 0;
   try {
     for (const [i, rules] of [o.rules, o.compare].entries()) {
-      if (rules) lanes.push(new Lane(new SqliteStore({ path: join(stateDir, `state-${i}.db`) }), rules, window, attacksPass, o.geo));
+      if (rules) lanes.push(new Lane(new SqliteStore({ path: join(stateDir, `state-${i}.db`), ephemeral: true }), rules, window, attacksPass, o.geo));
     }
     const [main, other] = lanes as [Lane, Lane | undefined];
     const differences = other ? new DifferenceLog((i) => o.files[i]!) : null;
