@@ -2,12 +2,19 @@
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.js';
+import { replayCommand } from './replay/command.js';
+import { generateCommand } from './replay/generate/command.js';
 import { rulesCheck, rulesTest, type CommandOutput } from './rules/commands.js';
 import { formatDiagnostic, RuleSetError } from './rules/diagnostics.js';
 import { startServer } from './server.js';
 
 const USAGE = `usage:
   riskgate serve [--port 3000] [--host 127.0.0.1] [--data ./data] [--rules ./rules] [--config riskgate.yaml]
+  riskgate replay FILE... [--rules DIR] [--out decisions.jsonl] [--json] [--compare DIR] [--report report.html]
+                  [--warmup 14d] [--skip-bad] [--challenged-attacks-pass]
+                                 recorded logins (JSONL or RBA-dataset CSV) through the engine, offline
+  riskgate generate [--seed 1] [--users 2000] [--days 42] [--start 2026-03-02] [--out FILE]
+                                 a seeded, labelled stream of realistic logins and attacks (JSONL)
   riskgate rules check [DIR]     every problem as file:line:col: CODE message; exit 1 if any
   riskgate rules test [DIR]      run the *_test.yaml suites beside the rules; exit 1 if any fails`;
 
@@ -48,6 +55,8 @@ async function serve(args: string[]): Promise<number> {
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === 'serve') return serve(rest);
+  if (cmd === 'replay') return print(await replayCommand(rest));
+  if (cmd === 'generate') return print(await generateCommand(rest));
   if (cmd === 'rules' && (rest[0] === 'check' || rest[0] === 'test')) {
     const dir = rest[1] ?? './rules';
     return print(await (rest[0] === 'check' ? rulesCheck(dir) : rulesTest(dir)));

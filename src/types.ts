@@ -12,6 +12,9 @@ export function maxAction(a: Action, b: Action): Action {
 /** Milliseconds since the epoch. The engine is always handed one; it never reads Date.now(). */
 export type Clock = () => number;
 
+/** Longest values the engine takes (the HTTP schemas and replay's readers both hold inputs to them). */
+export const INPUT_LIMITS = { userId: 256, userAgent: 2048, deviceId: 256 } as const;
+
 /** A login whose password was accepted (or a sensitive action), as the login service reports it. */
 export interface LoginAttempt {
   userId: string;

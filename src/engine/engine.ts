@@ -38,6 +38,12 @@ export interface EngineOptions {
   storeFailure?: StoreFailurePolicy;
   /** Store failures and recoveries, for logs, metrics and health. */
   onStoreEvent?: (e: StoreEvent) => void;
+  /**
+   * Write decisions and failures to the store's audit trail (default true). Offline replay turns
+   * it off: its decisions file is the record, and millions of audit rows would only cost time
+   * and disk. Such a decision cannot be found by id later: `passChallenge` takes its record.
+   */
+  audit?: boolean;
 }
 
 export interface Decision {
@@ -55,6 +61,8 @@ export interface Decision {
   evaluation: Evaluation;
   /** The fail mode that decided, when the store could not be read; null normally. */
   fallback: StoreFailMode | null;
+  /** What the store keeps of the decision (and what a passed challenge teaches). */
+  record: DecisionRecord;
 }
 
 export interface FailureResult {
@@ -62,6 +70,8 @@ export interface FailureResult {
   action: Action;
   score: number;
   reasons: Reason[];
+  /** Rules without which the attempt would not have been blocked. */
+  decisive: string[];
   counts: AttemptCounts;
   rulesVersion: string;
   /** The fail mode that decided, when the failure could not be counted; null normally. */
@@ -108,9 +118,11 @@ export class Engine {
   private readonly geo: GeoLookup;
   private readonly userAgents: UserAgentParser;
   private readonly guard: StoreGuard;
+  private readonly auditing: boolean;
 
   constructor(opts: EngineOptions) {
     this.opts = opts;
+    this.auditing = opts.audit ?? true;
     this.store = opts.store;
     this.counters = new FailureCounters(opts.store.limiter);
     this.geo = opts.geo ?? geoipLite;
@@ -149,7 +161,7 @@ export class Engine {
         // and only when it was judged against the history it would change. Both writes are issued
         // together, so a store that group-commits puts them in one commit.
         [, learned] = await Promise.all([
-          this.store.saveDecision(record),
+          this.auditing ? this.store.saveDecision(record) : undefined,
           a.action === 'allow' && !a.unavailable ? this.store.learn(attempt.userId, decisionId, a.observation) : false,
         ]);
       });
@@ -171,6 +183,7 @@ export class Engine {
       signals: a.signals,
       evaluation: ev,
       fallback: a.unavailable ? this.guard.mode : null,
+      record,
     };
   }
 
@@ -190,21 +203,24 @@ export class Engine {
     if (a.unavailable) reasons.push(this.fallbackReason(a.unavailable, 'this failure may not have been counted; decided without history'));
     const blocked = a.action === 'block';
     const counts = a.signals.attempts;
-    await this.bestEffort(() =>
-      this.store.audit({
-        time: now,
-        kind: 'failure',
-        ref: null,
-        userId: f.userId,
-        ip: net.ip,
-        action: blocked ? 'block' : 'allow',
-        score: a.evaluation.score,
-        rules: reasons.map((r) => r.rule),
-        rulesVersion: a.rules.version,
-        detail: { counts, deviceId: f.deviceId ?? null },
-      }),
-    );
-    return { blocked, action: a.action, score: a.evaluation.score, reasons, counts, rulesVersion: a.rules.version, fallback: a.unavailable ? this.guard.mode : null };
+    if (this.auditing) {
+      await this.bestEffort(() =>
+        this.store.audit({
+          time: now,
+          kind: 'failure',
+          ref: null,
+          userId: f.userId,
+          ip: net.ip,
+          action: blocked ? 'block' : 'allow',
+          score: a.evaluation.score,
+          rules: reasons.map((r) => r.rule),
+          rulesVersion: a.rules.version,
+          detail: { counts, deviceId: f.deviceId ?? null },
+        }),
+      );
+    }
+    const decisive = blocked ? decisiveRules(a.evaluation, a.rules.thresholds) : [];
+    return { blocked, action: a.action, score: a.evaluation.score, reasons, decisive, counts, rulesVersion: a.rules.version, fallback: a.unavailable ? this.guard.mode : null };
   }
 
   /** What happened after a decision, from the login service (or an analyst). */
@@ -256,10 +272,13 @@ export class Engine {
     await this.guard.run(() => this.store.learn(attempt.userId, uuidv7(a.now), a.observation));
   }
 
-  /** A challenge for this decision was verified: the login now teaches the profile. */
-  async passChallenge(decisionId: string): Promise<boolean> {
+  /**
+   * A challenge for this decision was verified: the login now teaches the profile. Takes the
+   * decision's id, or its record when the caller holds it (replay, which keeps no audit trail).
+   */
+  async passChallenge(decision: string | DecisionRecord): Promise<boolean> {
     return this.guard.run(async () => {
-      const record = await this.store.getDecision(decisionId);
+      const record = typeof decision === 'string' ? await this.store.getDecision(decision) : decision;
       if (!record) return false;
       return this.store.learn(record.userId, record.id, record.observation);
     });
@@ -295,7 +314,9 @@ export class Engine {
     }
     const { profile, counts, trusted } = history;
     const hour = localHour(now, homeTimeZone(profile) ?? geo?.tz ?? null);
-    const signals = gatherSignals({ attempt, deviceId, net, ua, geo, profile, counts, trusted, hour, now, rules });
+    // Only recordFailure hands in what recording the failure gave: the attempt is a wrong password.
+    const failed = known !== undefined;
+    const signals = gatherSignals({ attempt, deviceId, net, ua, geo, profile, counts, trusted, hour, now, rules, failed });
     const evaluation = evaluate(rules, signals);
     const action = unavailable ? this.guard.fallbackAction(evaluation.action) : evaluation.action;
     return { now, rules, net, signals, observation: observe(now, deviceId, ua, net, geo, hour), evaluation, action, unavailable };
@@ -332,6 +353,7 @@ interface SignalInputs {
   hour: number;
   now: number;
   rules: RuleSet;
+  failed: boolean;
 }
 
 function gatherSignals(i: SignalInputs): Signals {
@@ -339,7 +361,7 @@ function gatherSignals(i: SignalInputs): Signals {
   const subject = { addr: i.net.addr, userId: i.attempt.userId, deviceId: i.deviceId ?? '', country: i.geo?.country ?? '' };
   for (const l of i.rules.lists) lists[l.name] = l.test(subject);
   return {
-    request: { action: i.attempt.action ?? 'login', ip: i.net.ip, user_id: i.attempt.userId, device_id: i.deviceId ?? '' },
+    request: { action: i.attempt.action ?? 'login', ip: i.net.ip, user_id: i.attempt.userId, device_id: i.deviceId ?? '', failed: i.failed },
     user: userSignals(i.profile, i.now),
     device: deviceSignals(i.deviceId, i.ua, i.trusted, i.profile, i.now),
     network: networkSignals(i.net, i.profile, i.now),

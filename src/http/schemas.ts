@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { INPUT_LIMITS } from '../types.js';
 
 /** Request and response schemas of the HTTP API (DESIGN §2.1); they drive validation, serialization and /docs/json. */
 
@@ -13,10 +14,10 @@ export const ErrorBody = Type.Object(
   { $id: 'Error', description: 'Every error answer.' },
 );
 
-const UserId = Type.String({ minLength: 1, maxLength: 256, description: 'The login service\'s id for the user.' });
+const UserId = Type.String({ minLength: 1, maxLength: INPUT_LIMITS.userId, description: 'The login service\'s id for the user.' });
 const Ip = Type.String({ minLength: 2, maxLength: 64, description: 'Client IPv4 or IPv6 address.' });
-const UserAgent = Type.String({ maxLength: 2048, description: 'The client\'s User-Agent header.' });
-const DeviceId = Type.String({ minLength: 1, maxLength: 256, description: 'Stable device identifier or fingerprint hash from the client.' });
+const UserAgent = Type.String({ maxLength: INPUT_LIMITS.userAgent, description: 'The client\'s User-Agent header.' });
+const DeviceId = Type.String({ minLength: 1, maxLength: INPUT_LIMITS.deviceId, description: 'Stable device identifier or fingerprint hash from the client.' });
 
 export const DecisionRequest = Type.Object(
   {

@@ -170,7 +170,7 @@ async function runTest(rules: RuleSet, suite: TestSuite, index: number, geo?: Ge
   const result: TestResult = { file: suite.source.file, ...pos, name: t.name, passed: false, problems: [] };
   const now = parseTime(t.now ?? suite.now ?? '', null)!;
   let clock = now;
-  const store = new SqliteStore({ path: ':memory:' });
+  const store = new SqliteStore({ path: ':memory:', ephemeral: true });
   const engine = new Engine({ store, rules: () => rules, clock: () => clock, ...(geo ? { geo } : {}) });
   const user = t.user ?? 'test-user';
   const withUser = (a: AttemptDoc) => ({ ...a, userId: a.userId ?? user });

@@ -10,6 +10,7 @@ import type { FamilySignals } from './schema.js';
  * of the last W to W + W/4, never fewer. It can be read with 5 keys, and one that errs on the
  * side of a step-up. Keys carry the bucket number computed from the injected clock, so tests
  * and replay are deterministic; the limiter's own expiry (real time) only reclaims space.
+ * Nothing may depend on that expiry for its meaning: a replay runs weeks of logins in seconds.
  */
 
 export type AttemptCounts = FamilySignals<'attempts'>;
@@ -58,10 +59,14 @@ function bucketSeconds(w: Window): number {
   return w.seconds / RESOLUTION;
 }
 
+const MINUTE_MS = MINUTE * 1000;
+/** How long after its last failure a subject can still have one in some window. */
+const GATE_SECONDS = W24H.seconds + bucketSeconds(W24H) + MINUTE;
+
 export class FailureCounters {
   private readonly buckets = new Map<string, RateLimiterAbstract>();
   private readonly pairs = new Map<string, RateLimiterAbstract>();
-  /** Present while a subject has any failure young enough to count: most reads stop here. */
+  /** The minute of a subject's last failure: a subject with none young enough to count stops here, as most do. */
   private readonly gate: RateLimiterAbstract;
 
   constructor(makeLimiter: LimiterFactory) {
@@ -71,7 +76,7 @@ export class FailureCounters {
       }
     }
     for (const w of COUNTERS.ip_users) this.pairs.set(w.name, makeLimiter(`pair_${w.name}`, w.seconds));
-    this.gate = makeLimiter('fail_gate', W24H.seconds + bucketSeconds(W24H) + MINUTE);
+    this.gate = makeLimiter('fail_gate', GATE_SECONDS);
   }
 
   /** Counts one failed password and returns the counts including it. */
@@ -84,24 +89,26 @@ export class FailureCounters {
     add('ip', s.ip);
     if (s.deviceId) add('device', s.deviceId);
     for (const w of COUNTERS.ip_users) {
-      // A user counts once per window per address: only the first failure of the pair opens it.
+      // A user counts once per address and window epoch (fixed windows of W on the injected
+      // clock): only the first failure of the pair in the epoch opens it, in one atomic step.
+      // A user failing on both sides of an epoch boundary counts twice, erring towards a step-up.
+      const pair = `${s.ip}|${s.userId}|${Math.floor(now / (w.seconds * 1000))}`;
       ops.push(
         this.pairs
           .get(w.name)!
-          .penalty(`${s.ip}|${s.userId}`, 1)
+          .penalty(pair, 1)
           .then((res) => (res.consumedPoints === 1 ? this.limiter(w).penalty(bucketKey('ip_users', s.ip, w, now), 1) : undefined)),
       );
     }
-    const gateSeconds = W24H.seconds + bucketSeconds(W24H);
-    for (const key of gateKeys(s)) ops.push(this.gate.set(key, 1, gateSeconds));
+    for (const key of gateKeys(s)) ops.push(this.gate.set(key, Math.floor(now / MINUTE_MS), GATE_SECONDS));
     await Promise.all(ops);
     return this.read(s, now);
   }
 
   async read(s: FailureSubjects, now: number): Promise<AttemptCounts> {
     const keys = gateKeys(s);
-    const open = await Promise.all(keys.map((k) => this.gate.get(k)));
-    if (open.every((g) => g === null)) return NO_FAILURES;
+    const open = (await Promise.all(keys.map((k) => this.gate.get(k)))).map((g) => g !== null && now - g.consumedPoints * MINUTE_MS <= GATE_SECONDS * 1000);
+    if (!open.some(Boolean)) return NO_FAILURES;
     const [userOpen, ipOpen, deviceOpen] = open;
     const out = { ...NO_FAILURES };
     const jobs: Promise<void>[] = [];

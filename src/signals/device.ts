@@ -15,6 +15,8 @@ export function deviceSignals(
   const familyKnown = profile ? profile.families.some((f) => f.family === ua.family && isFresh(f, now)) : false;
   return {
     id_present: Boolean(deviceId),
+    // A user whose logins carry the service's device id, now without one: the family alone would pass for their device.
+    id_missing: !deviceId && profile !== null && profile.devices.some((d) => isFresh(d, now)),
     known: entry !== undefined,
     new: deviceId ? entry === undefined : !(ua.present && familyKnown),
     trusted,

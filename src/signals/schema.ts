@@ -19,6 +19,7 @@ export const SIGNAL_SCHEMA = {
     ip: { type: 'string', doc: 'Client address, canonical form.' },
     user_id: { type: 'string', doc: 'The user the attempt is for.' },
     device_id: { type: 'string', doc: 'Device identifier sent by the client, "" when none.' },
+    failed: { type: 'bool', doc: 'The attempt is a wrong password (a login failure), not a login the password let through: rules can block attempts without blocking logins.' },
   },
   user: {
     known: { type: 'bool', doc: 'The user has at least one learned login. False is the cold-start case: nothing to compare with.' },
@@ -28,6 +29,7 @@ export const SIGNAL_SCHEMA = {
   },
   device: {
     id_present: { type: 'bool', doc: 'The request carried a device id.' },
+    id_missing: { type: 'bool', doc: 'The request carried no device id, though the user\'s learned logins did: a client that never loaded the login page, or that refuses the cookie.' },
     known: { type: 'bool', doc: 'The device id was seen in a learned login of this user.' },
     new: { type: 'bool', doc: 'Not recognized: the device id is new for the user, or, without a device id, so is the browser/OS/type. True for a new user.' },
     trusted: { type: 'bool', doc: 'The request carried a valid trust token for this user and device.' },

@@ -60,7 +60,15 @@ export interface SqliteStoreOptions {
   path: string;
   /** Parsed profiles kept in memory (one process owns a data directory). */
   profileCache?: number;
+  /**
+   * Throwaway state (replay, rule tests): no crash safety (rollback journal in memory, no
+   * fsync, an exclusive lock), and a write does not wait for its commit; transactions commit
+   * every EPHEMERAL_BATCH writes instead of every event-loop turn.
+   */
+  ephemeral?: boolean;
 }
+
+const EPHEMERAL_BATCH = 5000;
 
 /**
  * The embedded default store: one SQLite file in WAL mode through better-sqlite3, owned by
@@ -81,7 +89,8 @@ export class SqliteStore implements Store {
   private readonly learnTx: (userId: string, decisionId: string, obs: Observation) => boolean;
   private readonly unlearnTx: (decisionId: string) => boolean;
   private readonly profiles: LRUCache<string, Profile>;
-  private batch: { done: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | null = null;
+  private batch: { done: Promise<void>; resolve: () => void; reject: (e: unknown) => void; writes: number } | null = null;
+  private readonly ephemeral: boolean;
   private readonly pendingAudit: unknown[][] = [];
   /** Decision rows of the open batch by decision id, so learning can mark them before they are inserted. */
   private readonly pendingDecisions = new Map<string, unknown[]>();
@@ -93,9 +102,17 @@ export class SqliteStore implements Store {
   constructor(opts: SqliteStoreOptions) {
     if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
     this.db = new Database(opts.path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
+    if (opts.ephemeral) {
+      this.db.pragma('journal_mode = MEMORY');
+      this.db.pragma('synchronous = OFF');
+      this.db.pragma('locking_mode = EXCLUSIVE');
+      this.db.pragma('cache_size = -65536');
+    } else {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+    }
     this.db.pragma('busy_timeout = 5000');
+    this.ephemeral = opts.ephemeral ?? false;
     migrate(this.db);
     this.profiles = new LRUCache({ max: opts.profileCache ?? 20_000 });
 
@@ -185,10 +202,11 @@ export class SqliteStore implements Store {
         return s;
       },
       // Counting a failure joins the current batch: its promise resolves once committed.
+      // (Its "transaction" is one upsert statement, atomic on its own, so it runs as is.)
       transaction:
         <A extends unknown[], R>(fn: (...args: A) => R) =>
         (...args: A) =>
-          this.write(() => db.transaction(fn)(...args)),
+          this.write(() => fn(...args)),
     };
     this.limiter = (name, durationSec) => {
       const key = `${name}:${durationSec}`;
@@ -219,7 +237,8 @@ export class SqliteStore implements Store {
       let resolve!: () => void;
       let reject!: (e: unknown) => void;
       const done = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-      this.batch = { done, resolve, reject };
+      this.batch = { done, resolve, reject, writes: 0 };
+      done.catch(() => {}); // ephemeral writers do not wait on it; a failure still reaches fail()'s caller
       setImmediate(() => this.commit());
     }
     let result: T;
@@ -230,7 +249,9 @@ export class SqliteStore implements Store {
       this.fail(e);
       throw e;
     }
-    return this.batch.done.then(() => result);
+    if (!this.ephemeral) return this.batch.done.then(() => result);
+    if (++this.batch.writes >= EPHEMERAL_BATCH) this.commit();
+    return Promise.resolve(result);
   }
 
   private fail(e: unknown): void {

@@ -1,0 +1,106 @@
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadRuleSet } from '../rules/compile.js';
+import { formatDiagnostic, RuleSetError } from '../rules/diagnostics.js';
+import type { CommandOutput } from '../rules/commands.js';
+import type { RuleSet } from '../rules/ruleset.js';
+import { parseDuration } from '../rules/testing.js';
+import { ReplayInputError } from './event.js';
+import { ProgressBar } from './progress.js';
+import { replay } from './replay.js';
+import { renderReport } from './report.js';
+import { formatSummary, summaryJson } from './summary.js';
+
+class Interrupted extends Error {}
+
+const usage = (message: string): CommandOutput => ({
+  code: 2,
+  stdout: [],
+  stderr: [`riskgate replay: ${message}`, 'usage: riskgate replay FILE... [--rules DIR] [--out decisions.jsonl] [--json] [--compare DIR] [--report report.html] [--warmup 14d] [--skip-bad] [--challenged-attacks-pass]'],
+});
+
+async function rulesFrom(dir: string): Promise<RuleSet | string[]> {
+  try {
+    return await loadRuleSet(dir);
+  } catch (e) {
+    if (!(e instanceof RuleSetError)) throw e;
+    return [...e.diagnostics.map((d) => formatDiagnostic({ ...d, file: relative(process.cwd(), d.file) || d.file })), `riskgate replay: the rules in ${dir} have ${e.diagnostics.length} problem(s)`];
+  }
+}
+
+/** Writes beside the destination and renames, so a reader never sees half a file. */
+function writeWhole(path: string, text: string): void {
+  const partial = join(dirname(path), `.${basename(path)}.${process.pid}.partial`);
+  writeFileSync(partial, text);
+  renameSync(partial, path);
+}
+
+/** `riskgate replay`: never starts a server; reads, decides, measures, and writes only once all went well. */
+export async function replayCommand(args: string[]): Promise<CommandOutput> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      rules: { type: 'string', default: './rules' },
+      out: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      compare: { type: 'string' },
+      report: { type: 'string' },
+      warmup: { type: 'string', default: '0d' },
+      'skip-bad': { type: 'boolean', default: false },
+      'challenged-attacks-pass': { type: 'boolean', default: false },
+    },
+  });
+  if (positionals.length === 0) return usage('no input file');
+  const missing = positionals.filter((f) => !existsSync(f));
+  if (missing.length) return { code: 1, stdout: [], stderr: missing.map((f) => `riskgate replay: ${f}: no such file`) };
+  const warmupMs = parseDuration(values.warmup);
+  if (warmupMs === null || warmupMs < 0) return usage(`--warmup: "${values.warmup}" is not a duration like 14d`);
+
+  const rules = await rulesFrom(values.rules);
+  if (Array.isArray(rules)) return { code: 1, stdout: [], stderr: rules };
+  const compare = values.compare === undefined ? undefined : await rulesFrom(values.compare);
+  if (Array.isArray(compare)) return { code: 1, stdout: [], stderr: compare };
+
+  const bar = new ProgressBar();
+  // Ctrl-C stops the replay cleanly: temporary state and partial files are removed.
+  const stop = new AbortController();
+  const interrupt = () => stop.abort(new Interrupted());
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  let result;
+  try {
+    result = await replay({
+      files: positionals,
+      rules,
+      compare,
+      out: values.out,
+      skipBad: values['skip-bad'],
+      challengedAttacksPass: values['challenged-attacks-pass'],
+      warmupMs,
+      onProgress: bar.update,
+      signal: stop.signal,
+    });
+  } catch (e) {
+    if (e instanceof Interrupted) return { code: 130, stdout: [], stderr: ['riskgate replay: interrupted; nothing was written.'] };
+    if (!(e instanceof ReplayInputError)) throw e;
+    return {
+      code: 1,
+      stdout: [],
+      stderr: [e.message, 'riskgate replay: stopped at this line; nothing was written. Fix the input, or run with --skip-bad to skip and count bad lines.'],
+    };
+  } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+    bar.done();
+  }
+  if (values.report) writeWhole(values.report, renderReport(result));
+  const notes = [values.out ? `decisions: ${values.out}` : '', values.report ? `report: ${values.report}` : ''].filter(Boolean);
+  return {
+    code: 0,
+    stdout: values.json ? [JSON.stringify(summaryJson(result), null, 2)] : [formatSummary(result)],
+    stderr: notes.map((n) => `riskgate replay: ${n}`),
+  };
+}

@@ -1,0 +1,61 @@
+import { isIP } from 'node:net';
+import { INPUT_LIMITS } from '../types.js';
+
+/** One recorded login (DESIGN §2.2), whichever format it was read from. */
+export interface LoginEvent {
+  /** Milliseconds since the epoch: the replay's clock at this event. */
+  time: number;
+  userId: string;
+  ip: string;
+  userAgent: string | undefined;
+  deviceId: string | undefined;
+  /** success: the password was accepted and the engine decides; failure: a wrong password. */
+  outcome: 'success' | 'failure';
+  /** "legit", or the attack kind. Only metrics and simulated challenge outcomes read it, never a signal. */
+  label: string;
+  /** Index of the input file, in the order given. */
+  file: number;
+  /** Line of the file where the record starts (1-based; a CSV header is line 1). */
+  line: number;
+}
+
+export const LEGIT = 'legit';
+
+/** A line that cannot be replayed, reported as `file:line: field: problem`. */
+export interface Problem {
+  file: string;
+  line: number;
+  field: string;
+  message: string;
+  kind: 'bad' | 'order';
+}
+
+export function formatProblem(p: Problem): string {
+  return `${p.file}:${p.line}: ${p.field}: ${p.message}`;
+}
+
+/** Thrown to stop a replay at its first bad line (unless bad lines are skipped). */
+export class ReplayInputError extends Error {
+  constructor(readonly problem: Problem) {
+    super(formatProblem(problem));
+    this.name = 'ReplayInputError';
+  }
+}
+
+/** Why a field is unusable, or null. Shared by the readers so every format is held to the same limits as the API. */
+export type FieldCheck = { field: string; message: string } | null;
+
+export function checkUserId(v: string): FieldCheck {
+  if (v === '') return { field: 'userId', message: 'missing' };
+  if (v.length > INPUT_LIMITS.userId) return { field: 'userId', message: `longer than ${INPUT_LIMITS.userId} characters` };
+  return null;
+}
+
+export function checkIp(v: string): FieldCheck {
+  if (v === '') return { field: 'ip', message: 'missing' };
+  return isIP(v) === 0 ? { field: 'ip', message: `"${v.slice(0, 64)}" is not an IPv4 or IPv6 address` } : null;
+}
+
+export function checkOptional(field: 'userAgent' | 'deviceId', v: string | undefined): FieldCheck {
+  return v !== undefined && v.length > INPUT_LIMITS[field] ? { field, message: `longer than ${INPUT_LIMITS[field]} characters` } : null;
+}

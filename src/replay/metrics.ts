@@ -1,0 +1,225 @@
+import type { Thresholds } from '../rules/ruleset.js';
+import type { Action } from '../types.js';
+import { LEGIT, type LoginEvent } from './event.js';
+
+/** What one rule set made of one event: for a failure, `action` is block or allow (DESIGN §2.4). */
+export interface Verdict {
+  action: Action;
+  score: number;
+  /** Enforcing rules that fired. */
+  fired: readonly string[];
+  /** Rules without which the action would have been lower. */
+  decisive: readonly string[];
+  shadow: readonly string[];
+  /** A rule forced at least a challenge, whatever the score. */
+  forced: boolean;
+}
+
+export interface Rate {
+  count: number;
+  of: number;
+  /** count / of, or null when there is nothing to measure. */
+  rate: number | null;
+}
+
+export interface LabelSummary {
+  label: string;
+  logins: number;
+  allow: number;
+  challenge: number;
+  block: number;
+  failures: number;
+  failuresBlocked: number;
+}
+
+export interface RuleSummary {
+  id: string;
+  shadow: boolean;
+  /** Logins and failures on which the rule fired. */
+  fired: number;
+  /** ...and on which, without it, the action would have been lower. */
+  decided: number;
+  firedOnFailures: number;
+  decidedOnFailures: number;
+}
+
+/** Everything the summary reports about one rule set, from the first counted event. Plain data: it is also the `--json` output. */
+export interface Summary {
+  rules: { version: string; dir: string; thresholds: Thresholds };
+  events: { replayed: number; counted: number; logins: number; failures: number; first: string | null; last: string | null; countedFrom: string | null };
+  actions: { logins: Record<Action, number>; failures: { allow: number; block: number } };
+  ruleHits: RuleSummary[];
+  labels: LabelSummary[];
+  /** Legitimate successful logins that were stepped up (challenged or blocked). */
+  friction: Rate;
+  /** Attack successful logins that were stepped up, overall and per attack kind. */
+  catch: Rate & { byKind: Record<string, Rate> };
+  /** Failed attempts that were blocked, per label. */
+  failuresBlocked: Record<string, Rate>;
+}
+
+/** What the report draws, beyond the summary. */
+export interface ChartData {
+  /** Successful logins per score, legit and attack; `forced`: a rule forced a step-up whatever the score. */
+  scores: { legit: ScoreCounts; attack: ScoreCounts };
+  /** Per hour (ms of its start): login actions, and failures blocked or not. Every event, warm-up included. */
+  timeline: Map<number, TimelineBucket>;
+}
+
+export type ScoreCounts = Map<number, { free: number; forced: number }>;
+export interface TimelineBucket {
+  allow: number;
+  challenge: number;
+  block: number;
+  failureAllow: number;
+  failureBlock: number;
+}
+
+const HOUR_MS = 3_600_000;
+
+export function rate(count: number, of: number): Rate {
+  return { count, of, rate: of > 0 ? count / of : null };
+}
+
+interface RuleCounts {
+  shadow: boolean;
+  fired: number;
+  decided: number;
+  firedOnFailures: number;
+  decidedOnFailures: number;
+}
+
+/**
+ * Which events count: those from the first event's time plus the warm-up, while before it
+ * profiles are still filling. One window is shared by every rule set of a replay.
+ */
+export class MeasureWindow {
+  first: number | null = null;
+  last: number | null = null;
+  countFrom: number | null = null;
+
+  constructor(private readonly warmupMs: number) {}
+
+  /** Notes an event's time; true when the event counts. */
+  observe(time: number): boolean {
+    if (this.first === null) {
+      this.first = time;
+      this.countFrom = time + this.warmupMs;
+    }
+    this.last = time;
+    return time >= this.countFrom!;
+  }
+}
+
+/**
+ * Accumulates one rule set's verdicts. Events of the warm-up are drawn on the timeline but
+ * not counted in the figures.
+ */
+export class Metrics {
+  private replayed = 0;
+  private readonly logins: Record<Action, number> = { allow: 0, challenge: 0, block: 0 };
+  private readonly failures = { allow: 0, block: 0 };
+  private readonly rules = new Map<string, RuleCounts>();
+  private readonly labels = new Map<string, LabelSummary>();
+  private readonly scores = { legit: new Map() as ScoreCounts, attack: new Map() as ScoreCounts };
+  private readonly timeline = new Map<number, TimelineBucket>();
+
+  constructor(private readonly window: MeasureWindow) {}
+
+  add(ev: LoginEvent, v: Verdict, counted: boolean): void {
+    this.replayed++;
+    const hour = Math.floor(ev.time / HOUR_MS) * HOUR_MS;
+    let bucket = this.timeline.get(hour);
+    if (!bucket) this.timeline.set(hour, (bucket = { allow: 0, challenge: 0, block: 0, failureAllow: 0, failureBlock: 0 }));
+    const success = ev.outcome === 'success';
+    if (success) bucket[v.action]++;
+    else if (v.action === 'block') bucket.failureBlock++;
+    else bucket.failureAllow++;
+    if (!counted) return;
+
+    let label = this.labels.get(ev.label);
+    if (!label) this.labels.set(ev.label, (label = { label: ev.label, logins: 0, allow: 0, challenge: 0, block: 0, failures: 0, failuresBlocked: 0 }));
+    if (success) {
+      this.logins[v.action]++;
+      label.logins++;
+      label[v.action]++;
+      const scores = ev.label === LEGIT ? this.scores.legit : this.scores.attack;
+      let s = scores.get(v.score);
+      if (!s) scores.set(v.score, (s = { free: 0, forced: 0 }));
+      if (v.forced) s.forced++;
+      else s.free++;
+    } else {
+      const blocked = v.action === 'block';
+      this.failures[blocked ? 'block' : 'allow']++;
+      label.failures++;
+      if (blocked) label.failuresBlocked++;
+    }
+    for (const id of v.fired) this.rule(id, false)[success ? 'fired' : 'firedOnFailures']++;
+    for (const id of v.decisive) this.rule(id, false)[success ? 'decided' : 'decidedOnFailures']++;
+    for (const id of v.shadow) this.rule(id, true)[success ? 'fired' : 'firedOnFailures']++;
+  }
+
+  private rule(id: string, shadow: boolean): RuleCounts {
+    let r = this.rules.get(id);
+    if (!r) this.rules.set(id, (r = { shadow, fired: 0, decided: 0, firedOnFailures: 0, decidedOnFailures: 0 }));
+    return r;
+  }
+
+  summary(rules: Summary['rules']): Summary {
+    const labels = [...this.labels.values()].sort((a, b) => (a.label === LEGIT ? -1 : b.label === LEGIT ? 1 : a.label.localeCompare(b.label)));
+    const attacks = labels.filter((l) => l.label !== LEGIT);
+    const legit = labels.find((l) => l.label === LEGIT);
+    const caught = (l: LabelSummary) => l.challenge + l.block;
+    const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+    const counted = labels.reduce((n, l) => n + l.logins + l.failures, 0);
+    return {
+      rules,
+      events: {
+        replayed: this.replayed,
+        counted,
+        logins: labels.reduce((n, l) => n + l.logins, 0),
+        failures: labels.reduce((n, l) => n + l.failures, 0),
+        first: iso(this.window.first),
+        last: iso(this.window.last),
+        countedFrom: iso(this.window.countFrom),
+      },
+      actions: { logins: { ...this.logins }, failures: { ...this.failures } },
+      ruleHits: [...this.rules]
+        .map(([id, r]) => ({ id, ...r }))
+        .sort((a, b) => b.fired + b.firedOnFailures - (a.fired + a.firedOnFailures) || a.id.localeCompare(b.id)),
+      labels,
+      friction: rate(legit ? caught(legit) : 0, legit?.logins ?? 0),
+      catch: {
+        ...rate(
+          attacks.reduce((n, l) => n + caught(l), 0),
+          attacks.reduce((n, l) => n + l.logins, 0),
+        ),
+        byKind: Object.fromEntries(attacks.map((l) => [l.label, rate(caught(l), l.logins)])),
+      },
+      failuresBlocked: Object.fromEntries(labels.map((l) => [l.label, rate(l.failuresBlocked, l.failures)])),
+    };
+  }
+
+  charts(): ChartData {
+    return { scores: this.scores, timeline: this.timeline };
+  }
+}
+
+/**
+ * Friction and catch rate if the challenge threshold were `t` (block threshold and forced
+ * actions unchanged), from the counted scores. It holds the replay's learning fixed: a lower
+ * threshold would also have taught profiles less, so the curve is an estimate around the
+ * replayed threshold, exact at it.
+ */
+export function atThreshold(scores: ChartData['scores'], t: number, block: number): { friction: number | null; catch: number | null } {
+  const share = (m: ScoreCounts) => {
+    let up = 0;
+    let all = 0;
+    for (const [score, c] of m) {
+      all += c.free + c.forced;
+      up += c.forced + (score >= Math.min(t, block) ? c.free : 0);
+    }
+    return all ? up / all : null;
+  };
+  return { friction: share(scores.legit), catch: share(scores.attack) };
+}

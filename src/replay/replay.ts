@@ -1,0 +1,184 @@
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Engine } from '../engine/engine.js';
+import type { RuleSet } from '../rules/ruleset.js';
+import type { GeoLookup } from '../signals/geoip.js';
+import { SqliteStore } from '../store/sqlite.js';
+import { DecisionWriter } from './decisions.js';
+import { DifferenceLog, type Differences } from './compare.js';
+import { formatProblem, LEGIT, ReplayInputError, type LoginEvent, type Problem } from './event.js';
+import { readEvents } from './input.js';
+import { mergeByTime } from './merge.js';
+import { MeasureWindow, Metrics, type ChartData, type Summary, type Verdict } from './metrics.js';
+
+export interface ReplayOptions {
+  files: readonly string[];
+  rules: RuleSet;
+  /** A second rule set, replayed over the same events in the same pass with its own state. */
+  compare?: RuleSet | undefined;
+  /** Where the decisions go (JSONL, DESIGN §2.4); written whole at the end, or not at all. */
+  out?: string | undefined;
+  /** Count and report bad lines instead of stopping at the first. */
+  skipBad?: boolean | undefined;
+  /** A challenged attack passes the challenge (phished code, SIM swap) and teaches the profile. */
+  challengedAttacksPass?: boolean | undefined;
+  /** Events in the first `warmupMs` are replayed (profiles learn) but not counted. */
+  warmupMs?: number | undefined;
+  /** Where the replay keeps its state; a new temporary directory by default, removed at the end. */
+  stateDir?: string | undefined;
+  geo?: GeoLookup | undefined;
+  onProgress?: ((p: Progress) => void) | undefined;
+  /** Stops the replay (Ctrl-C): it throws the signal's reason and leaves nothing behind. */
+  signal?: AbortSignal | undefined;
+}
+
+export interface Progress {
+  bytes: number;
+  totalBytes: number;
+  events: number;
+}
+
+export interface RunSummary {
+  files: { path: string; events: number }[];
+  events: number;
+  skipped: { bad: number; outOfOrder: number; examples: string[] };
+  challengedAttacksPass: boolean;
+  warmupDays: number;
+  seconds: number;
+  eventsPerSecond: number;
+}
+
+export interface ReplayResult {
+  run: RunSummary;
+  summary: Summary;
+  charts: ChartData;
+  compare?: { summary: Summary; charts: ChartData; differences: Differences };
+}
+
+const DAY_MS = 86_400_000;
+const MAX_EXAMPLES = 10;
+
+/**
+ * One rule set's replay: the same Engine as the server, on its own SQLite state, its clock
+ * set to each event's time. Decisions are not written to an audit trail (the decisions file
+ * is the record), and the state spills to a temporary file so that millions of users fit in
+ * bounded memory: only SQLite's page cache and the store's cache of profiles stay in memory.
+ */
+class Lane {
+  private now = 0;
+  readonly engine: Engine;
+  readonly metrics: Metrics;
+
+  constructor(
+    private readonly store: SqliteStore,
+    rules: RuleSet,
+    window: MeasureWindow,
+    private readonly attacksPass: boolean,
+    geo: GeoLookup | undefined,
+  ) {
+    this.engine = new Engine({ store, rules: () => rules, clock: () => this.now, audit: false, ...(geo ? { geo } : {}) });
+    this.metrics = new Metrics(window);
+  }
+
+  async step(ev: LoginEvent): Promise<Verdict> {
+    this.now = ev.time;
+    const request = { userId: ev.userId, ip: ev.ip, userAgent: ev.userAgent, deviceId: ev.deviceId };
+    if (ev.outcome === 'success') {
+      const d = await this.engine.decide(request);
+      // DESIGN §2.4: a challenged legitimate user passes (and the login teaches the profile); an attacker fails.
+      if (d.action === 'challenge' && (ev.label === LEGIT || this.attacksPass)) await this.engine.passChallenge(d.record);
+      return {
+        action: d.action,
+        score: d.score,
+        fired: d.reasons.map((r) => r.rule),
+        decisive: d.decisive,
+        shadow: d.shadow.map((r) => r.rule),
+        forced: d.evaluation.hits.some((h) => h.rule.force !== null),
+      };
+    }
+    const f = await this.engine.recordFailure(request);
+    return { action: f.blocked ? 'block' : 'allow', score: f.score, fired: f.reasons.map((r) => r.rule), decisive: f.decisive, shadow: [], forced: false };
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+}
+
+/**
+ * Replays recorded logins through the engine, in time order across all files, and measures
+ * what the rules did. Throws ReplayInputError at the first bad line unless `skipBad`; then
+ * nothing is written.
+ */
+export async function replay(o: ReplayOptions): Promise<ReplayResult> {
+  const started = performance.now();
+  const sizes = await Promise.all(o.files.map(async (f) => (await stat(f)).size));
+  const totalBytes = sizes.reduce((a, b) => a + b, 0);
+  const bytes = o.files.map(() => 0);
+  const perFile = o.files.map(() => 0);
+  const skipped = { bad: 0, outOfOrder: 0, examples: [] as string[] };
+  const onProblem = (p: Problem) => {
+    if (!o.skipBad) throw new ReplayInputError(p);
+    if (p.kind === 'order') skipped.outOfOrder++;
+    else skipped.bad++;
+    if (skipped.examples.length < MAX_EXAMPLES) skipped.examples.push(formatProblem(p));
+  };
+
+  const ownState = o.stateDir === undefined;
+  const stateDir = o.stateDir ?? (await mkdtemp(join(tmpdir(), 'riskgate-replay-')));
+  const window = new MeasureWindow(o.warmupMs ?? 0);
+  const attacksPass = o.challengedAttacksPass ?? false;
+  const lanes: Lane[] = [];
+  const writer = o.out ? new DecisionWriter(o.out, o.files.length, stateDir) : null;
+  let events = 0;
+  try {
+    for (const [i, rules] of [o.rules, o.compare].entries()) {
+      if (rules) lanes.push(new Lane(new SqliteStore({ path: join(stateDir, `state-${i}.db`), ephemeral: true }), rules, window, attacksPass, o.geo));
+    }
+    const [main, other] = lanes as [Lane, Lane | undefined];
+    const differences = other ? new DifferenceLog((i) => o.files[i]!) : null;
+    const sources = o.files.map((path, index) => readEvents({ path, index }, { problem: onProblem, bytes: (n) => (bytes[index] = n) }));
+    for await (const batch of mergeByTime(sources)) {
+      for (const ev of batch) {
+        const counted = window.observe(ev.time);
+        const a = await main.step(ev);
+        main.metrics.add(ev, a, counted);
+        if (other) {
+          const b = await other.step(ev);
+          other.metrics.add(ev, b, counted);
+          if (counted) differences!.add(ev, a, b);
+        }
+        writer?.write(ev, a);
+        perFile[ev.file]!++;
+      }
+      events += batch.length;
+      o.signal?.throwIfAborted();
+      o.onProgress?.({ bytes: bytes.reduce((x, y) => x + y, 0), totalBytes, events });
+    }
+    writer?.commit();
+
+    const seconds = (performance.now() - started) / 1000;
+    const describe = (r: RuleSet): Summary['rules'] => ({ version: r.version, dir: r.dir, thresholds: { ...r.thresholds } });
+    return {
+      run: {
+        files: o.files.map((path, i) => ({ path, events: perFile[i]! })),
+        events,
+        skipped,
+        challengedAttacksPass: attacksPass,
+        warmupDays: (o.warmupMs ?? 0) / DAY_MS,
+        seconds,
+        eventsPerSecond: seconds > 0 ? events / seconds : 0,
+      },
+      summary: main.metrics.summary(describe(o.rules)),
+      charts: main.metrics.charts(),
+      ...(other && o.compare ? { compare: { summary: other.metrics.summary(describe(o.compare)), charts: other.metrics.charts(), differences: differences!.result() } } : {}),
+    };
+  } catch (e) {
+    writer?.abort();
+    throw e;
+  } finally {
+    for (const lane of lanes) await lane.close();
+    if (ownState) await rm(stateDir, { recursive: true, force: true });
+  }
+}

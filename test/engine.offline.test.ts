@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { Engine } from '../src/engine/engine.js';
+import { loadRuleSet } from '../src/rules/compile.js';
+import { SqliteStore } from '../src/store/sqlite.js';
+import { IP, RULES_DIR, TestClock, UA } from './helpers.js';
+
+describe('engine without an audit trail (offline replay)', () => {
+  it('decides alike, writes no audit entry, and learns a passed challenge from the record in hand', async () => {
+    const rules = await loadRuleSet(RULES_DIR);
+    const clock = new TestClock();
+    const make = (audit: boolean) => {
+      const store = new SqliteStore({ path: ':memory:' });
+      return { store, engine: new Engine({ store, rules: () => rules, clock: clock.read, audit }) };
+    };
+    const on = make(true);
+    const off = make(false);
+    const home = { userId: 'u1', ip: IP.homeNO, userAgent: UA.chromeWindows, deviceId: 'd-home' };
+    const abroad = { userId: 'u1', ip: IP.brazil, userAgent: UA.safariIphone, deviceId: 'd-new' };
+    for (const { engine } of [on, off]) await engine.decide(home);
+    const a = await on.engine.decide(abroad);
+    const b = await off.engine.decide(abroad);
+    expect(b.action).toBe('challenge');
+    expect({ action: b.action, score: b.score, reasons: b.reasons, decisive: b.decisive }).toEqual({ action: a.action, score: a.score, reasons: a.reasons, decisive: a.decisive });
+    const f = await off.engine.recordFailure({ userId: 'u1', ip: IP.germany });
+    expect(f.decisive.length > 0).toBe(f.blocked);
+    expect(f.reasons.map((r) => r.rule)).toEqual(expect.arrayContaining(f.decisive));
+    expect(await off.store.queryAudit({})).toEqual([]);
+    expect((await on.store.queryAudit({})).length).toBeGreaterThan(0);
+
+    expect(await off.engine.passChallenge(b.decisionId)).toBe(false);
+    expect(await off.engine.passChallenge(b.record)).toBe(true);
+    expect((await off.store.getProfile('u1'))!.devices.map((d) => d.id)).toContain('d-new');
+    await on.store.close();
+    await off.store.close();
+  });
+});
