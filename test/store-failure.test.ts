@@ -89,7 +89,7 @@ describe('when the store fails', () => {
   it('fail-open: decides without history and lets the rules alone speak', async () => {
     await start({ mode: 'open', timeoutMs: 1000 });
     // Reads fail, writes work: as on Redis, where the audit trail is local.
-    store.set('error', ['getProfile', 'limiter.get']);
+    store.set('error', ['getProfile', 'failureCounts']);
     const r = await decide(t, home);
     expect(r.body.action).toBe('allow');
     expect(r.body.reasons.at(-1)).toEqual({ rule: 'riskgate.store_unavailable', points: 0, message: 'state store unreachable or failing: decided without history (fail-open)' });
@@ -126,7 +126,7 @@ describe('when the store fails', () => {
 
   it('answers a failed password without counting it, and says so', async () => {
     await start({ mode: 'open', timeoutMs: 1000 });
-    store.set('error', ['limiter.penalty', 'limiter.get', 'limiter.set']);
+    store.set('error', ['addFailure', 'failureCounts']);
     const f = await fail(t, { userId: 'alice', ip: IP.germany });
     expect(f.status).toBe(200);
     expect(f.body).toMatchObject({ blocked: false, user_30m: 0 });

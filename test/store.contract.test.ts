@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { learnProfile } from '../src/profile/profile.js';
-import { FailureCounters, NO_FAILURES } from '../src/signals/attempts.js';
+import { NO_FAILURES } from '../src/signals/attempts.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import type { AuditEntry, DecisionRecord, Store } from '../src/store/store.js';
 import { AUTH, DAY, HOUR, IP, MINUTE, TestClock, UA, decide, fail, habit, makeApp, observation, type TestApp } from './helpers.js';
@@ -208,33 +208,34 @@ for (const kind of STORES) {
       expect((await lb.get('gate'))?.consumedPoints).toBe(1);
     });
 
-    // Moved from signals.test.ts: the sliding windows are the same on every store.
-    it('keeps the failure counters of attempts.ts: sliding windows and distinct users per address, shared by handles', async () => {
-      const c = new FailureCounters(a.limiter);
-      const other = new FailureCounters(b.limiter);
+    it('counts failures over sliding windows and distinct users per address, shared by handles', async () => {
       const who = { userId: 'u1', ip: '5.9.0.1', deviceId: 'dev' };
-      expect(await c.read(who, T0)).toMatchObject({ user_30m: 0, ip_1h: 0 });
-      for (let i = 0; i < 3; i++) await c.record(who, T0 + i * MINUTE);
-      await other.record({ userId: 'u2', ip: '5.9.0.1' }, T0 + 4 * MINUTE);
+      expect(await a.failureCounts(who, T0)).toEqual(NO_FAILURES);
+      for (let i = 0; i < 3; i++) await a.addFailure(who, T0 + i * MINUTE);
+      expect(await b.addFailure({ userId: 'u2', ip: '5.9.0.1' }, T0 + 4 * MINUTE)).toMatchObject({ ip_1h: 4, ip_users_1h: 2, user_30m: 1 });
       const now = T0 + 5 * MINUTE;
       const expected = { user_30m: 3, user_24h: 3, ip_1h: 4, ip_24h: 4, device_1h: 3, ip_users_1h: 2, ip_users_24h: 2 };
-      expect(await c.read(who, now)).toEqual(expected);
-      expect(await other.read(who, now)).toEqual(expected);
-      // 40 minutes on, the 30-minute window (read at 7.5-minute resolution) has let them go; the hour has not.
-      expect(await c.read(who, T0 + 45 * MINUTE)).toMatchObject({ user_30m: 0, user_24h: 3, ip_1h: 4 });
-      expect(await c.read({ userId: 'someone-else', ip: '8.8.8.8' }, now)).toMatchObject({ user_30m: 0, ip_1h: 0 });
+      expect(await a.failureCounts(who, now)).toEqual(expected);
+      expect(await b.failureCounts(who, now)).toEqual(expected);
+      // 40 minutes on (5-minute buckets), the 30-minute window has let them go; the hour has not.
+      expect(await a.failureCounts(who, T0 + 40 * MINUTE)).toMatchObject({ user_30m: 0, user_24h: 3, ip_1h: 4, ip_users_1h: 2 });
+      // The distinct users of a window are exact: u1's failures ended at +2 min, u2's at +4.
+      expect(await a.failureCounts(who, T0 + 63 * MINUTE)).toMatchObject({ ip_users_1h: 1, ip_users_24h: 2 });
+      expect(await a.failureCounts({ userId: 'someone-else', ip: '8.8.8.8' }, now)).toEqual(NO_FAILURES);
     });
 
-    it("reads every window on the injected clock, never the limiter's real-time expiry", async () => {
+    it('never loses a failure counted through two handles at once', async () => {
+      const who = { userId: 'victim', ip: '5.9.0.9' };
+      await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).addFailure({ ...who, userId: `user-${i % 20}` }, T0 + i)));
+      expect(await a.failureCounts({ userId: 'user-0', ip: who.ip }, T0 + MINUTE)).toMatchObject({ ip_1h: 60, ip_users_1h: 20, user_30m: 3 });
+    });
+
+    it('reads every window on the injected clock, never on real time', async () => {
       // A replay runs days of failures within a second of real time: it must count as the server would.
-      const c = new FailureCounters(a.limiter);
-      await c.record({ userId: 'u1', ip: '5.9.0.1' }, T0);
-      // The same user failing again from the same address two hours on is a distinct user of that hour.
-      expect(await c.record({ userId: 'u1', ip: '5.9.0.1' }, T0 + 2 * HOUR)).toMatchObject({ ip_users_1h: 1, ip_1h: 1, ip_24h: 2 });
-      // Within the hour's epoch, the pair counts once.
-      expect(await c.record({ userId: 'u1', ip: '5.9.0.1' }, T0 + 2 * HOUR + MINUTE)).toMatchObject({ ip_users_1h: 1, ip_1h: 2 });
-      // Two days on, nothing is young enough to count: the gate closes on the injected clock too.
-      expect(await c.read({ userId: 'u1', ip: '5.9.0.1' }, T0 + 48 * HOUR)).toEqual(NO_FAILURES);
+      await a.addFailure({ userId: 'u1', ip: '5.9.0.1' }, T0);
+      expect(await a.addFailure({ userId: 'u1', ip: '5.9.0.1' }, T0 + 2 * HOUR)).toMatchObject({ ip_users_1h: 1, ip_1h: 1, ip_24h: 2 });
+      expect(await a.addFailure({ userId: 'u1', ip: '5.9.0.1' }, T0 + 2 * HOUR + MINUTE)).toMatchObject({ ip_users_1h: 1, ip_1h: 2 });
+      expect(await a.failureCounts({ userId: 'u1', ip: '5.9.0.1' }, T0 + 48 * HOUR)).toEqual(NO_FAILURES);
     });
 
     describe('under the engine and the HTTP API', () => {
@@ -282,7 +283,8 @@ describe.skipIf(redisSkip !== null)(skippedTitle('RedisStore keys', redisSkip), 
     try {
       await s.saveDecision(record('dec-1', { action: 'allow' }));
       await s.learn('alice', 'dec-1', obs());
-      await new FailureCounters(s.limiter).record({ userId: 'alice', ip: IP.germany }, T0);
+      await s.addFailure({ userId: 'alice', ip: IP.germany }, T0);
+      await s.limiter('per_user', 3600).penalty('alice', 1);
       const keys: Record<string, number> = {};
       for (const k of await keysUnder(s.client, prefix)) keys[k.slice(prefix.length)] = await s.client.pttl(k);
       const ttlDays = (k: string) => Math.round(keys[k]! / DAY);
@@ -290,10 +292,10 @@ describe.skipIf(redisSkip !== null)(skippedTitle('RedisStore keys', redisSkip), 
       expect(keys['p:alice']).toBe(-1);
       expect(ttlDays('d:dec-1')).toBe(90);
       expect(ttlDays('l:dec-1')).toBe(90);
-      const counters = Object.keys(keys).filter((k) => k.startsWith('rl:'));
-      expect(counters).toEqual(expect.arrayContaining(['rl:fail_30m:user|alice|' + Math.floor(T0 / (450 * 1000)), 'rl:fail_gate:user|alice']));
+      const counters = Object.keys(keys).filter((k) => /^(f|fu|rl):/.test(k));
+      expect(counters.sort()).toEqual(['f:i:' + IP.germany, 'f:u:alice', 'fu:' + IP.germany, 'rl:per_user:alice']);
       for (const k of counters) expect(keys[k]).toBeGreaterThan(0);
-      expect(Object.keys(keys).every((k) => /^(p|d|l|rl):/.test(k))).toBe(true);
+      expect(Object.keys(keys).every((k) => /^(p|d|l|f|fu|rl):/.test(k))).toBe(true);
     } finally {
       await s.close();
       await dropPrefix(prefix);

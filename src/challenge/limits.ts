@@ -1,5 +1,5 @@
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { LimiterFactory } from '../signals/attempts.js';
+import type { LimiterFactory } from '../store/store.js';
 
 const HOUR_MS = 3_600_000;
 const HOUR_S = 3600;

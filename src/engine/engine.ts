@@ -1,7 +1,7 @@
 import { homeTimeZone, type Observation, type Profile } from '../profile/profile.js';
 import { decisiveRules, evaluate, reasonsOf, type Evaluation } from '../rules/evaluate.js';
 import type { RuleSet } from '../rules/ruleset.js';
-import { FailureCounters, NO_FAILURES, type AttemptCounts } from '../signals/attempts.js';
+import { NO_FAILURES, type AttemptCounts } from '../signals/attempts.js';
 import { deviceSignals } from '../signals/device.js';
 import { geoSignals } from '../signals/geo.js';
 import { geoipLite, type GeoInfo, type GeoLookup } from '../signals/geoip.js';
@@ -113,7 +113,6 @@ const NO_HISTORY: History = Object.freeze({ profile: null, counts: NO_FAILURES, 
  */
 export class Engine {
   readonly store: Store;
-  readonly counters: FailureCounters;
   private readonly opts: EngineOptions;
   private readonly geo: GeoLookup;
   private readonly userAgents: UserAgentParser;
@@ -124,7 +123,6 @@ export class Engine {
     this.opts = opts;
     this.auditing = opts.audit ?? true;
     this.store = opts.store;
-    this.counters = new FailureCounters(opts.store.limiter);
     this.geo = opts.geo ?? geoipLite;
     this.userAgents = opts.userAgents ?? new UserAgentParser();
     this.guard = new StoreGuard(opts.storeFailure, opts.onStoreEvent);
@@ -193,7 +191,7 @@ export class Engine {
     const now = this.opts.clock();
     let counted: AttemptCounts | StoreUnavailableError;
     try {
-      counted = await this.guard.run(() => this.counters.record({ userId: f.userId, ip: net.ip, deviceId: f.deviceId }, now));
+      counted = await this.guard.run(() => this.store.addFailure({ userId: f.userId, ip: net.ip, deviceId: f.deviceId }, now));
     } catch (e) {
       if (!(e instanceof StoreUnavailableError)) throw e;
       counted = e;
@@ -302,7 +300,7 @@ export class Engine {
         history = await this.guard.run(async () => {
           const [profile, counts, trusted] = await Promise.all([
             this.store.getProfile(attempt.userId),
-            known ?? this.counters.read({ userId: attempt.userId, ip: net.ip, deviceId }, now),
+            known ?? this.store.failureCounts({ userId: attempt.userId, ip: net.ip, deviceId }, now),
             attempt.trustToken && this.opts.trust ? this.opts.trust.verify(attempt.trustToken, attempt.userId, deviceId, now) : false,
           ]);
           return { profile, counts, trusted };

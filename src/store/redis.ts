@@ -3,6 +3,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { learnProfile, unlearnProfile, type LearnedRecord, type Observation, type Profile } from '../profile/profile.js';
+import {
+  countsFrom,
+  DISTINCT_USER_WINDOWS,
+  failureBucket,
+  FAILURE_RETENTION_MS,
+  NO_FAILURES,
+  oldestBucket,
+  subjectKeys,
+  type AttemptCounts,
+  type FailureSubjects,
+} from '../signals/attempts.js';
 import type {
   AttemptOutcome,
   AttemptResult,
@@ -26,14 +37,17 @@ import type {
  *   rg:p:<userId>          hash {doc: profile JSON, ver: n}   no TTL (see below)
  *   rg:l:<decisionId>      string {userId, record}             TTL recordTtlMs: what a login taught, to unlearn it
  *   rg:d:<decisionId>      string DecisionRecord JSON          TTL recordTtlMs: so feedback works on any instance
- *   rg:rl:<limiter>:<key>  rate-limiter-flexible counters      TTL = the limiter's duration (attempts.ts)
+ *   rg:f:<subject>         hash {5-min bucket: failures}      TTL a day after the last failure (attempts.ts)
+ *   rg:fu:<ip>             zset {userId: latest failure ms}    TTL a day after the last failure
+ *   rg:rl:<limiter>:<key>  rate-limiter-flexible counters      TTL = the limiter's duration (challenge abuse limits)
  *
  * Profiles keep no TTL on purpose: like SQLite rows they are one per user, each bounded by
  * PROFILE_LIMITS and aged out entry by entry. Expiring a whole profile would turn a dormant
  * account into a cold start, which the rules judge more leniently than "known user, all new".
  *
- * Atomicity. Counters go through RateLimiterRedis, whose increments are one Lua script each,
- * so instances counting at once never lose a failure (reads are one script too, CounterLimiter). Profiles are learned in JavaScript
+ * Atomicity. A failure is counted by one Lua script (FAILURE_ADD) for all its subjects, so
+ * instances counting at once never lose one; a login's counts are read by one script too.
+ * The abuse limits go through RateLimiterRedis, whose increments are one script each. Profiles are learned in JavaScript
  * (profile.ts, the same code as SQLite) and written with optimistic concurrency: read the
  * profile and its version, compute, then a Lua compare-and-set writes profile and learned
  * record together only if the version is unchanged and the decision has not taught yet; on a
@@ -118,9 +132,8 @@ if not v then return nil end
 return {v, redis.call('PTTL', KEYS[1])}`);
 
 /**
- * RateLimiterRedis, reading with one script instead of a four-command transaction. Reads are
- * most of the counter traffic: every decision checks three gates (attempts.ts). Increments
- * stay rate-limiter-flexible's own script.
+ * RateLimiterRedis, reading with one script instead of a four-command transaction.
+ * Increments stay rate-limiter-flexible's own script.
  */
 class CounterLimiter extends RateLimiterRedis {
   constructor(
@@ -135,6 +148,57 @@ class CounterLimiter extends RateLimiterRedis {
     if (this.redis.status !== 'ready') return Promise.reject(new Error('Redis connection is not ready'));
     return COUNTER_READ.run(this.redis, [rlKey], []);
   }
+}
+
+/**
+ * Failed passwords (src/signals/attempts.ts). KEYS: [1] rg:fu:<ip> (sorted set: user → latest
+ * failure time), [2..] rg:f:<subject> (hash: 5-minute bucket → failures) for user, ip and,
+ * when there is one, device. Both scripts answer with what the counts are made from: each
+ * subject hash, then the address's distinct users in the last hour and the last day.
+ */
+const FAILURE_READ_BODY = `
+local out = {}
+for i = 2, #KEYS do out[#out + 1] = redis.call('HGETALL', KEYS[i]) end
+out[#out + 1] = redis.call('ZCOUNT', KEYS[1], ARGV[#ARGV - 1], '+inf')
+out[#out + 1] = redis.call('ZCOUNT', KEYS[1], ARGV[#ARGV], '+inf')
+return out`;
+
+/** ARGV: bucket, now, retention ms, oldest bucket kept, userId, then the two distinct-user cutoffs. Counts one failure, atomically, then reads. */
+const FAILURE_ADD = new Script(`
+for i = 2, #KEYS do
+  redis.call('HINCRBY', KEYS[i], ARGV[1], 1)
+  if redis.call('HLEN', KEYS[i]) > 300 then
+    for _, b in ipairs(redis.call('HKEYS', KEYS[i])) do
+      if tonumber(b) < tonumber(ARGV[4]) then redis.call('HDEL', KEYS[i], b) end
+    end
+  end
+  redis.call('PEXPIRE', KEYS[i], ARGV[3])
+end
+redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[5])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (tonumber(ARGV[2]) - tonumber(ARGV[3])))
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+${FAILURE_READ_BODY}`);
+
+/** ARGV: the two distinct-user cutoffs. */
+const FAILURE_READ = new Script(FAILURE_READ_BODY);
+
+function distinctCutoffs(now: number): [number, number] {
+  return [now - DISTINCT_USER_WINDOWS.ip_users_1h, now - DISTINCT_USER_WINDOWS.ip_users_24h];
+}
+
+function failureCountsFrom(raw: unknown, device: boolean, now: number): AttemptCounts {
+  const parts = raw as (string[] | number)[];
+  const pairs = (flat: string[] | number | undefined): [number, number][] => {
+    const list = (flat as string[] | undefined) ?? [];
+    const out: [number, number][] = [];
+    for (let i = 0; i + 1 < list.length; i += 2) out.push([Number(list[i]), Number(list[i + 1])]);
+    return out;
+  };
+  const [user, ip] = [pairs(parts[0]), pairs(parts[1])];
+  const dev = device ? pairs(parts[2]) : [];
+  const tail = parts.slice(device ? 3 : 2) as number[];
+  if (!user.length && !ip.length && !dev.length) return NO_FAILURES;
+  return countsFrom({ user, ip, device: dev }, { ip_users_1h: Number(tail[0] ?? 0), ip_users_24h: Number(tail[1] ?? 0) }, now);
 }
 
 interface StoredLearned {
@@ -225,8 +289,28 @@ export class RedisStore implements Store {
     }
   }
 
-  private key(kind: 'p' | 'l' | 'd', id: string): string {
+  private key(kind: 'p' | 'l' | 'd' | 'f' | 'fu', id: string): string {
     return `${this.keyPrefix}${kind}:${id}`;
+  }
+
+  /** The keys of a login's failure data: the address's users set, then one hash per subject. */
+  private failureKeys(s: FailureSubjects): { keys: string[]; device: boolean } {
+    const k = subjectKeys(s);
+    const keys = [this.key('fu', s.ip), this.key('f', k.user), this.key('f', k.ip)];
+    if (k.device) keys.push(this.key('f', k.device));
+    return { keys, device: k.device !== null };
+  }
+
+  async addFailure(s: FailureSubjects, now: number): Promise<AttemptCounts> {
+    const { keys, device } = this.failureKeys(s);
+    const raw = await FAILURE_ADD.run(this.client, keys, [failureBucket(now), now, FAILURE_RETENTION_MS, oldestBucket(now), s.userId, ...distinctCutoffs(now)]);
+    return failureCountsFrom(raw, device, now);
+  }
+
+  async failureCounts(s: FailureSubjects, now: number): Promise<AttemptCounts> {
+    const { keys, device } = this.failureKeys(s);
+    const raw = await FAILURE_READ.run(this.client, keys, distinctCutoffs(now));
+    return failureCountsFrom(raw, device, now);
   }
 
   async getProfile(userId: string): Promise<Profile | null> {

@@ -4,6 +4,18 @@ import Database from 'better-sqlite3';
 import { LRUCache } from 'lru-cache';
 import { RateLimiterSQLite, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { nextAttemptState } from './attempt.js';
+import {
+  countsFrom,
+  DISTINCT_USER_WINDOWS,
+  failureBucket,
+  FAILURE_RETENTION_MS,
+  NO_FAILURES,
+  oldestBucket,
+  subjectKeys,
+  type AttemptCounts,
+  type FailureSubject,
+  type FailureSubjects,
+} from '../signals/attempts.js';
 import { learnProfile, unlearnProfile, type LearnedRecord, type Observation, type Profile } from '../profile/profile.js';
 import type {
   AttemptOutcome,
@@ -53,7 +65,16 @@ const MIGRATIONS: readonly string[] = [
      created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
    CREATE INDEX trusted_devices_user ON trusted_devices(user_id);
    CREATE INDEX trusted_devices_expires ON trusted_devices(expires_at);`,
+  // Failed passwords (src/signals/attempts.ts): per subject and 5-minute bucket, and each
+  // user's latest failure per address. Kept a day, on the injected clock.
+  `CREATE TABLE failures (subject TEXT NOT NULL, bucket INTEGER NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (subject, bucket)) WITHOUT ROWID;
+   CREATE INDEX failures_bucket ON failures(bucket);
+   CREATE TABLE failure_users (ip TEXT NOT NULL, user_id TEXT NOT NULL, last INTEGER NOT NULL, PRIMARY KEY (ip, user_id)) WITHOUT ROWID;
+   CREATE INDEX failure_users_last ON failure_users(last);`,
 ];
+
+/** Old failure data is deleted once every this many failures. */
+const FAILURE_PRUNE_EVERY = 1024;
 
 export interface SqliteStoreOptions {
   /** A file path, or ":memory:" for tests and rule tests. */
@@ -91,6 +112,7 @@ export class SqliteStore implements Store {
   private readonly profiles: LRUCache<string, Profile>;
   private batch: { done: Promise<void>; resolve: () => void; reject: (e: unknown) => void; writes: number } | null = null;
   private readonly ephemeral: boolean;
+  private failuresSincePrune = 0;
   private readonly pendingAudit: unknown[][] = [];
   /** Decision rows of the open batch by decision id, so learning can mark them before they are inserted. */
   private readonly pendingDecisions = new Map<string, unknown[]>();
@@ -155,6 +177,12 @@ export class SqliteStore implements Store {
       listTrusted: db.prepare('SELECT * FROM trusted_devices WHERE user_id = ? AND expires_at > ? ORDER BY created_at DESC'),
       revokeTrusted: db.prepare('DELETE FROM trusted_devices WHERE user_id = ? AND id = ?'),
       revokeAllTrusted: db.prepare('DELETE FROM trusted_devices WHERE user_id = ?'),
+      addFailure: db.prepare('INSERT INTO failures (subject, bucket, count) VALUES (?, ?, 1) ON CONFLICT(subject, bucket) DO UPDATE SET count = count + 1'),
+      addFailureUser: db.prepare('INSERT INTO failure_users (ip, user_id, last) VALUES (?, ?, ?) ON CONFLICT(ip, user_id) DO UPDATE SET last = max(last, excluded.last)'),
+      failureBuckets: db.prepare('SELECT subject, bucket, count FROM failures WHERE subject IN (?, ?, ?) AND bucket >= ?'),
+      failureUsers: db.prepare('SELECT count(*) FILTER (WHERE last >= ?) AS ip_users_1h, count(*) AS ip_users_24h FROM failure_users WHERE ip = ? AND last >= ?'),
+      pruneFailures: db.prepare('DELETE FROM failures WHERE bucket < ?'),
+      pruneFailureUsers: db.prepare('DELETE FROM failure_users WHERE last < ?'),
     };
     this.attemptTx = db.transaction((id: string, result: AttemptResult, now: number) => this.attempt(id, result, now));
     this.expireTx = db.transaction((now: number, limit: number) =>
@@ -312,6 +340,39 @@ export class SqliteStore implements Store {
   }
 
   /** The returned profile is shared with the cache: callers must not modify it. */
+  async addFailure(s: FailureSubjects, now: number): Promise<AttemptCounts> {
+    return this.write(() => {
+      const k = subjectKeys(s);
+      const bucket = failureBucket(now);
+      this.stmt.addFailure!.run(k.user, bucket);
+      this.stmt.addFailure!.run(k.ip, bucket);
+      if (k.device) this.stmt.addFailure!.run(k.device, bucket);
+      this.stmt.addFailureUser!.run(s.ip, s.userId, now);
+      if (++this.failuresSincePrune >= FAILURE_PRUNE_EVERY) {
+        this.failuresSincePrune = 0;
+        this.stmt.pruneFailures!.run(oldestBucket(now));
+        this.stmt.pruneFailureUsers!.run(now - FAILURE_RETENTION_MS);
+      }
+      return this.countFailures(s, now);
+    });
+  }
+
+  async failureCounts(s: FailureSubjects, now: number): Promise<AttemptCounts> {
+    return this.countFailures(s, now);
+  }
+
+  private countFailures(s: FailureSubjects, now: number): AttemptCounts {
+    const k = subjectKeys(s);
+    const rows = this.stmt.failureBuckets!.all(k.user, k.ip, k.device, oldestBucket(now)) as { subject: string; bucket: number; count: number }[];
+    if (rows.length === 0) return NO_FAILURES;
+    const buckets: Record<FailureSubject, [number, number][]> = { user: [], ip: [], device: [] };
+    for (const r of rows) buckets[r.subject === k.user ? 'user' : r.subject === k.ip ? 'ip' : 'device'].push([r.bucket, r.count]);
+    const distinct = buckets.ip.length
+      ? (this.stmt.failureUsers!.get(now - DISTINCT_USER_WINDOWS.ip_users_1h, s.ip, now - DISTINCT_USER_WINDOWS.ip_users_24h) as { ip_users_1h: number; ip_users_24h: number })
+      : { ip_users_1h: 0, ip_users_24h: 0 };
+    return countsFrom(buckets, distinct, now);
+  }
+
   async getProfile(userId: string): Promise<Profile | null> {
     return this.readProfile(userId);
   }

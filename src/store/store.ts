@@ -1,4 +1,5 @@
-import type { LimiterFactory } from '../signals/attempts.js';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { AttemptCounts, FailureSubjects } from '../signals/attempts.js';
 import type { Observation, Profile } from '../profile/profile.js';
 import type { Action, Reason } from '../types.js';
 
@@ -18,6 +19,9 @@ export interface DecisionRecord {
   rulesVersion: string;
   observation: Observation;
 }
+
+/** Makes (or returns) the rate-limiter-flexible limiter a store keeps under `name`; its keys live `durationSec`. */
+export type LimiterFactory = (name: string, durationSec: number) => RateLimiterAbstract;
 
 /** One line of the audit trail. Decisions appear as kind "decision" with `ref` = decision id. */
 export interface AuditEntry {
@@ -181,7 +185,15 @@ export interface Store extends ChallengeStore {
   /** Deletes audit entries, decision records and challenges older than `before`; returns how many. */
   prune(before: number): Promise<number>;
 
-  /** rate-limiter-flexible limiters kept in this store (failure counters, abuse limits). */
+  /**
+   * Counts a failed password for its user, address and device, atomically (several instances
+   * may count at once); the counts at `now` include it. See src/signals/attempts.ts.
+   */
+  addFailure(subjects: FailureSubjects, now: number): Promise<AttemptCounts>;
+  /** The failed-password counts a login at `now` is judged with, read in one step. */
+  failureCounts(subjects: FailureSubjects, now: number): Promise<AttemptCounts>;
+
+  /** rate-limiter-flexible limiters kept in this store (the challenge abuse limits). */
   readonly limiter: LimiterFactory;
 
   close(): Promise<void>;
