@@ -24,6 +24,10 @@ describe('time', () => {
     expect(localHour(Date.parse('2026-07-15T23:30:00Z'), 'America/Sao_Paulo')).toBe(20);
     expect(localHour(Date.parse('2026-07-15T08:30:00Z'), null)).toBe(8);
     expect(localHour(Date.parse('2026-07-15T08:30:00Z'), 'Not/AZone')).toBe(8);
+    // The day the clocks go forward in Oslo (01:00 UTC): both sides of the change.
+    expect(localHour(Date.parse('2026-03-29T00:30:00Z'), 'Europe/Oslo')).toBe(1);
+    expect(localHour(Date.parse('2026-03-29T01:30:00Z'), 'Europe/Oslo')).toBe(3);
+    expect(localHour(Date.parse('2026-03-29T22:30:00Z'), 'Europe/Oslo')).toBe(0);
   });
 });
 

@@ -5,6 +5,9 @@ const HOUR_MS = 3_600_000;
 const formatters = new Map<string, Intl.DateTimeFormat>();
 /** UTC offset in minutes per zone and UTC hour: offsets only change on the hour (DST). */
 const offsets = new Map<string, number>();
+/** Per zone and UTC day, the offset when it holds all day (zones change offset at most once a day). */
+const dayOffsets = new Map<string, number | null>();
+const DAY_HOURS = 24;
 
 function formatter(tz: string): Intl.DateTimeFormat {
   let f = formatters.get(tz);
@@ -37,12 +40,26 @@ function offsetMinutes(tz: string, utcHour: number): number {
   return off;
 }
 
+/** The zone's offset at a UTC hour: from the day's entry when the offset held all day, else hour by hour. */
+function offsetAt(tz: string, utcHour: number): number {
+  const day = Math.floor(utcHour / DAY_HOURS);
+  const key = `${tz}|${day}`;
+  let whole = dayOffsets.get(key);
+  if (whole === undefined) {
+    const start = offsetMinutes(tz, day * DAY_HOURS);
+    whole = offsetMinutes(tz, day * DAY_HOURS + DAY_HOURS) === start ? start : null;
+    if (dayOffsets.size > 100_000) dayOffsets.clear();
+    dayOffsets.set(key, whole);
+  }
+  return whole ?? offsetMinutes(tz, utcHour);
+}
+
 /** Hour of day (0-23) at `time` in the IANA zone `tz`; UTC when the zone is unknown or invalid. */
 export function localHour(time: number, tz: string | null): number {
   let off = 0;
   if (tz) {
     try {
-      off = offsetMinutes(tz, Math.floor(time / HOUR_MS));
+      off = offsetAt(tz, Math.floor(time / HOUR_MS));
     } catch {
       off = 0;
     }

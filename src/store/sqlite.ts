@@ -113,6 +113,8 @@ export class SqliteStore implements Store {
   private batch: { done: Promise<void>; resolve: () => void; reject: (e: unknown) => void; writes: number } | null = null;
   private readonly ephemeral: boolean;
   private failuresSincePrune = 0;
+  /** Ephemeral stores: users whose cached profile is newer than the database's. */
+  private readonly dirty = new Set<string>();
   private readonly pendingAudit: unknown[][] = [];
   /** Decision rows of the open batch by decision id, so learning can mark them before they are inserted. */
   private readonly pendingDecisions = new Map<string, unknown[]>();
@@ -136,7 +138,12 @@ export class SqliteStore implements Store {
     this.db.pragma('busy_timeout = 5000');
     this.ephemeral = opts.ephemeral ?? false;
     migrate(this.db);
-    this.profiles = new LRUCache({ max: opts.profileCache ?? 20_000 });
+    // An ephemeral store writes profiles back only when they leave the cache (or at close):
+    // a replay learns millions of logins, most of them users it will see again soon.
+    this.profiles = new LRUCache<string, Profile>({
+      max: opts.profileCache ?? (opts.ephemeral ? 100_000 : 20_000),
+      ...(opts.ephemeral ? { dispose: (p: Profile, userId: string, reason: string) => reason !== 'set' && this.writeBack(userId, p) } : {}),
+    });
 
     const db = this.db;
     this.stmt = {
@@ -335,8 +342,15 @@ export class SqliteStore implements Store {
   }
 
   private putProfile(userId: string, p: Profile, time: number): void {
-    this.stmt.putProfile!.run(userId, JSON.stringify(p), time);
+    if (this.ephemeral) this.dirty.add(userId);
+    else this.stmt.putProfile!.run(userId, JSON.stringify(p), time);
     this.profiles.set(userId, p);
+  }
+
+  /** Ephemeral stores: a changed profile reaches the database when it leaves the cache. */
+  private writeBack(userId: string, p: Profile): void {
+    if (!this.dirty.delete(userId) || !this.db.open) return;
+    this.stmt.putProfile!.run(userId, JSON.stringify(p), p.lastSeen);
   }
 
   /** The returned profile is shared with the cache: callers must not modify it. */
@@ -524,6 +538,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.db.open) for (const userId of [...this.dirty]) this.writeBack(userId, this.profiles.peek(userId)!);
     this.commit();
     if (this.db.open) this.db.close();
   }
