@@ -37,6 +37,22 @@ const STORES: { name: string; skip: string | null; world: () => Promise<World> }
     },
   },
   {
+    // Replay's and the rule tests' store: profiles written back on eviction, failures in memory.
+    name: 'SqliteStore (ephemeral)',
+    skip: null,
+    world: async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'riskgate-contract-'));
+      const store = new SqliteStore({ path: join(dir, 'riskgate.db'), ephemeral: true, profileCache: 2 });
+      return {
+        open: async () => store,
+        close: async () => {
+          await store.close();
+          await rm(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+  {
     name: 'RedisStore',
     skip: redisSkip,
     world: async () => {
@@ -300,5 +316,21 @@ describe.skipIf(redisSkip !== null)(skippedTitle('RedisStore keys', redisSkip), 
       await s.close();
       await dropPrefix(prefix);
     }
+  });
+});
+
+describe('SqliteStore failure counts', () => {
+  it('survive a restart: counted in memory, kept in the failure tables, restored at open', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'riskgate-restart-'));
+    const path = join(dir, 'riskgate.db');
+    const first = new SqliteStore({ path });
+    for (let i = 0; i < 4; i++) await first.addFailure({ userId: `u${i % 2}`, ip: '5.9.0.1', deviceId: 'dev' }, T0 + i * MINUTE);
+    const before = await first.failureCounts({ userId: 'u0', ip: '5.9.0.1', deviceId: 'dev' }, T0 + 5 * MINUTE);
+    await first.close();
+    const second = new SqliteStore({ path });
+    expect(await second.failureCounts({ userId: 'u0', ip: '5.9.0.1', deviceId: 'dev' }, T0 + 5 * MINUTE)).toEqual(before);
+    expect(before).toMatchObject({ user_30m: 2, ip_1h: 4, device_1h: 4, ip_users_1h: 2 });
+    await second.close();
+    await rm(dir, { recursive: true, force: true });
   });
 });

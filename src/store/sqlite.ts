@@ -4,18 +4,8 @@ import Database from 'better-sqlite3';
 import { LRUCache } from 'lru-cache';
 import { RateLimiterSQLite, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { nextAttemptState } from './attempt.js';
-import {
-  countsFrom,
-  DISTINCT_USER_WINDOWS,
-  failureBucket,
-  FAILURE_RETENTION_MS,
-  NO_FAILURES,
-  oldestBucket,
-  subjectKeys,
-  type AttemptCounts,
-  type FailureSubject,
-  type FailureSubjects,
-} from '../signals/attempts.js';
+import { FailureMemory } from './failure-memory.js';
+import { failureBucket, FAILURE_RETENTION_MS, oldestBucket, subjectKeys, type AttemptCounts, type FailureSubjects } from '../signals/attempts.js';
 import { learnProfile, unlearnProfile, type LearnedRecord, type Observation, type Profile } from '../profile/profile.js';
 import type {
   AttemptOutcome,
@@ -70,7 +60,8 @@ const MIGRATIONS: readonly string[] = [
   `CREATE TABLE failures (subject TEXT NOT NULL, bucket INTEGER NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (subject, bucket)) WITHOUT ROWID;
    CREATE INDEX failures_bucket ON failures(bucket);
    CREATE TABLE failure_users (ip TEXT NOT NULL, user_id TEXT NOT NULL, last INTEGER NOT NULL, PRIMARY KEY (ip, user_id)) WITHOUT ROWID;
-   CREATE INDEX failure_users_last ON failure_users(last);`,
+   CREATE INDEX failure_users_last ON failure_users(last);
+   CREATE INDEX failure_users_ip_last ON failure_users(ip, last);`,
 ];
 
 /** Old failure data is deleted once every this many failures. */
@@ -84,7 +75,8 @@ export interface SqliteStoreOptions {
   /**
    * Throwaway state (replay, rule tests): no crash safety (rollback journal in memory, no
    * fsync, an exclusive lock), and a write does not wait for its commit; transactions commit
-   * every EPHEMERAL_BATCH writes instead of every event-loop turn.
+   * every EPHEMERAL_BATCH writes instead of every event-loop turn. Changed profiles are
+   * written when they leave the cache, and failure counts stay in memory (FailureMemory).
    */
   ephemeral?: boolean;
 }
@@ -113,6 +105,8 @@ export class SqliteStore implements Store {
   private batch: { done: Promise<void>; resolve: () => void; reject: (e: unknown) => void; writes: number } | null = null;
   private readonly ephemeral: boolean;
   private failuresSincePrune = 0;
+  /** Failure counts are read from memory; a day of failures fits (src/store/failure-memory.ts). */
+  private failures = new FailureMemory();
   /** Ephemeral stores: users whose cached profile is newer than the database's. */
   private readonly dirty = new Set<string>();
   private readonly pendingAudit: unknown[][] = [];
@@ -186,8 +180,8 @@ export class SqliteStore implements Store {
       revokeAllTrusted: db.prepare('DELETE FROM trusted_devices WHERE user_id = ?'),
       addFailure: db.prepare('INSERT INTO failures (subject, bucket, count) VALUES (?, ?, 1) ON CONFLICT(subject, bucket) DO UPDATE SET count = count + 1'),
       addFailureUser: db.prepare('INSERT INTO failure_users (ip, user_id, last) VALUES (?, ?, ?) ON CONFLICT(ip, user_id) DO UPDATE SET last = max(last, excluded.last)'),
-      failureBuckets: db.prepare('SELECT subject, bucket, count FROM failures WHERE subject IN (?, ?, ?) AND bucket >= ?'),
-      failureUsers: db.prepare('SELECT count(*) FILTER (WHERE last >= ?) AS ip_users_1h, count(*) AS ip_users_24h FROM failure_users WHERE ip = ? AND last >= ?'),
+      allFailures: db.prepare('SELECT subject, bucket, count FROM failures'),
+      allFailureUsers: db.prepare('SELECT ip, user_id, last FROM failure_users'),
       pruneFailures: db.prepare('DELETE FROM failures WHERE bucket < ?'),
       pruneFailureUsers: db.prepare('DELETE FROM failure_users WHERE last < ?'),
     };
@@ -236,13 +230,15 @@ export class SqliteStore implements Store {
         if (!s) cached.set(sql, (s = db.prepare(sql)));
         return s;
       },
-      // Counting a failure joins the current batch: its promise resolves once committed.
+      // A limiter's count joins the current batch: its promise resolves once committed.
       // (Its "transaction" is one upsert statement, atomic on its own, so it runs as is.)
       transaction:
         <A extends unknown[], R>(fn: (...args: A) => R) =>
         (...args: A) =>
           this.write(() => fn(...args)),
     };
+    this.restoreFailures();
+
     this.limiter = (name, durationSec) => {
       const key = `${name}:${durationSec}`;
       let l = this.limiters.get(key);
@@ -289,6 +285,13 @@ export class SqliteStore implements Store {
     return Promise.resolve(result);
   }
 
+  /** What the failure tables hold (at most a day of failures) is what the counts start from. */
+  private restoreFailures(): void {
+    this.failures = new FailureMemory();
+    for (const r of this.stmt.allFailures!.iterate() as Iterable<{ subject: string; bucket: number; count: number }>) this.failures.restoreBucket(r.subject, r.bucket, r.count);
+    for (const r of this.stmt.allFailureUsers!.iterate() as Iterable<{ ip: string; user_id: string; last: number }>) this.failures.restoreUser(r.ip, r.user_id, r.last);
+  }
+
   private fail(e: unknown): void {
     const batch = this.batch;
     this.batch = null;
@@ -296,6 +299,7 @@ export class SqliteStore implements Store {
     this.pendingDecisions.clear();
     if (this.db.inTransaction) this.db.exec('ROLLBACK');
     this.profiles.clear(); // it may hold profiles that were never committed
+    if (!this.ephemeral) this.restoreFailures(); // and the counts, failures that were never committed
     batch?.reject(e);
   }
 
@@ -354,7 +358,12 @@ export class SqliteStore implements Store {
   }
 
   /** The returned profile is shared with the cache: callers must not modify it. */
+  /**
+   * Counted in memory (FailureMemory) and, unless the store is ephemeral, written through to
+   * the failure tables in the same batch, so the count is durable before it is acknowledged.
+   */
   async addFailure(s: FailureSubjects, now: number): Promise<AttemptCounts> {
+    if (this.ephemeral) return this.failures.add(s, now);
     return this.write(() => {
       const k = subjectKeys(s);
       const bucket = failureBucket(now);
@@ -367,24 +376,12 @@ export class SqliteStore implements Store {
         this.stmt.pruneFailures!.run(oldestBucket(now));
         this.stmt.pruneFailureUsers!.run(now - FAILURE_RETENTION_MS);
       }
-      return this.countFailures(s, now);
+      return this.failures.add(s, now);
     });
   }
 
   async failureCounts(s: FailureSubjects, now: number): Promise<AttemptCounts> {
-    return this.countFailures(s, now);
-  }
-
-  private countFailures(s: FailureSubjects, now: number): AttemptCounts {
-    const k = subjectKeys(s);
-    const rows = this.stmt.failureBuckets!.all(k.user, k.ip, k.device, oldestBucket(now)) as { subject: string; bucket: number; count: number }[];
-    if (rows.length === 0) return NO_FAILURES;
-    const buckets: Record<FailureSubject, [number, number][]> = { user: [], ip: [], device: [] };
-    for (const r of rows) buckets[r.subject === k.user ? 'user' : r.subject === k.ip ? 'ip' : 'device'].push([r.bucket, r.count]);
-    const distinct = buckets.ip.length
-      ? (this.stmt.failureUsers!.get(now - DISTINCT_USER_WINDOWS.ip_users_1h, s.ip, now - DISTINCT_USER_WINDOWS.ip_users_24h) as { ip_users_1h: number; ip_users_24h: number })
-      : { ip_users_1h: 0, ip_users_24h: 0 };
-    return countsFrom(buckets, distinct, now);
+    return this.failures.counts(s, now);
   }
 
   async getProfile(userId: string): Promise<Profile | null> {
