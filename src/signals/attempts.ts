@@ -82,7 +82,7 @@ export function subjectKeys(s: FailureSubjects): { user: string; ip: string; dev
  * users per address window (which the store counts itself, from latest failure times).
  */
 export function countsFrom(
-  buckets: Readonly<Record<FailureSubject, readonly (readonly [bucket: number, count: number])[]>>,
+  buckets: Readonly<Record<FailureSubject, Iterable<readonly [bucket: number, count: number]>>>,
   distinct: { ip_users_1h: number; ip_users_24h: number },
   now: number,
 ): AttemptCounts {

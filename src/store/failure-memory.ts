@@ -10,6 +10,8 @@ import {
   type FailureSubjects,
 } from '../signals/attempts.js';
 
+const NONE: ReadonlyMap<number, number> = new Map();
+
 /** Old failure data is deleted once every this many failures. */
 const PRUNE_EVERY = 1024;
 
@@ -69,8 +71,7 @@ export class FailureMemory {
         if (last >= now - DISTINCT_USER_WINDOWS.ip_users_1h) h1++;
       }
     }
-    const list = (m: Map<number, number> | undefined) => (m ? [...m] : []);
-    return countsFrom({ user: list(user), ip: list(ip), device: list(device) }, { ip_users_1h: h1, ip_users_24h: h24 }, now);
+    return countsFrom({ user: user ?? NONE, ip: ip ?? NONE, device: device ?? NONE }, { ip_users_1h: h1, ip_users_24h: h24 }, now);
   }
 
   private prune(now: number): void {
