@@ -47,6 +47,8 @@ export interface RunSummary {
   warmupDays: number;
   seconds: number;
   eventsPerSecond: number;
+  /** The process's peak resident memory so far, in MiB. */
+  peakRssMb: number;
 }
 
 export interface ReplayResult {
@@ -169,6 +171,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         warmupDays: (o.warmupMs ?? 0) / DAY_MS,
         seconds,
         eventsPerSecond: seconds > 0 ? events / seconds : 0,
+        peakRssMb: process.resourceUsage().maxRSS / 1024,
       },
       summary: main.metrics.summary(describe(o.rules)),
       charts: main.metrics.charts(),

@@ -54,6 +54,11 @@ function offsetAt(tz: string, utcHour: number): number {
   return whole ?? offsetMinutes(tz, utcHour);
 }
 
+/** Minutes the IANA zone `tz` is ahead of UTC at `time` (throws for an unknown zone). */
+export function utcOffsetMinutes(tz: string, time: number): number {
+  return offsetAt(tz, Math.floor(time / HOUR_MS));
+}
+
 /** Hour of day (0-23) at `time` in the IANA zone `tz`; UTC when the zone is unknown or invalid. */
 export function localHour(time: number, tz: string | null): number {
   let off = 0;
