@@ -1,35 +1,24 @@
 /**
- * riskgate's server as `riskgate serve` runs it (default rules, a fresh data directory), in
- * its own process. Prints "ready <url>" once listening.
+ * riskgate's server as `riskgate serve` runs it (default rules), in its own process, on a data
+ * directory (and key prefix) that bench/workload.ts warmed up. Prints "ready <url>".
  *
- *   node riskgate-server.js RULES [sqlite|redis]
+ *   node riskgate-server.js DATA_DIR sqlite|redis
  *
- * sqlite (default): the embedded store, whatever REDIS_URL says. redis: REDIS_URL (default
- * 127.0.0.1:6379) under a key prefix of its own, deleted again when the process is stopped.
+ * redis: REDIS_URL (default 127.0.0.1:6379) under the prefix in DATA_DIR/riskgate.yaml,
+ * whose keys are deleted when the process is stopped.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { startServer } from '../src/server.js';
 
-const store = process.argv[3] ?? 'sqlite';
-const data = mkdtempSync(join(tmpdir(), 'riskgate-bench-'));
+const [dir, kind] = process.argv.slice(2) as [string, 'sqlite' | 'redis'];
 const env: NodeJS.ProcessEnv = { ...process.env, RISKGATE_API_KEYS: 'bench-key' };
 delete env.REDIS_URL;
 const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
-const prefix = `rgbench:${process.pid}:`;
-let config;
-if (store === 'redis') {
-  env.REDIS_URL = redisUrl;
-  const file = join(data, 'riskgate.yaml');
-  writeFileSync(file, `store:\n  redis:\n    keyPrefix: "${prefix}"\n`);
-  config = loadConfig({ config: file, data, rules: process.argv[2] ?? 'rules', port: '0' });
-} else {
-  config = loadConfig({ data, rules: process.argv[2] ?? 'rules', port: '0' });
-}
+if (kind === 'redis') env.REDIS_URL = redisUrl;
+const config = loadConfig({ config: join(dir, 'riskgate.yaml'), data: dir, rules: 'rules', port: '0' });
 const server = await startServer({ config, env, logger: createLogger('warn'), announce: () => {} });
 process.stdout.write(`ready ${server.url}\n`);
 
@@ -38,7 +27,7 @@ async function dropKeys(): Promise<void> {
   const c = new Redis(redisUrl);
   let cursor = '0';
   do {
-    const [next, keys] = await c.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    const [next, keys] = await c.scan(cursor, 'MATCH', `${config.store.redis.keyPrefix}*`, 'COUNT', 1000);
     if (keys.length) await c.unlink(...keys);
     cursor = next;
   } while (cursor !== '0');
@@ -46,4 +35,4 @@ async function dropKeys(): Promise<void> {
 }
 
 // Exit cleanly on SIGTERM so that `node --cpu-prof` can write its profile.
-process.on('SIGTERM', () => void server.close().then(() => (store === 'redis' ? dropKeys() : undefined)).then(() => process.exit(0)));
+process.on('SIGTERM', () => void server.close().then(() => (kind === 'redis' ? dropKeys() : undefined)).then(() => process.exit(0)));

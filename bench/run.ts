@@ -1,15 +1,17 @@
 /**
  * npm run bench: one run on this machine, every figure measured against a baseline taken in
- * the same run. Prints a table and writes bench/RESULTS.md.
+ * the same run. Prints a table and writes bench/RESULTS.md (bench/README.md explains it).
  *
  *   HTTP    bare Fastify (one POST JSON route) vs riskgate POST /v1/decisions, same load
  *   engine  decisions/s in-process, without HTTP, on the same requests
+ *   replay  events/s and peak memory of `riskgate replay` on a generated stream of ~1M events
  *
- * Flags: --duration S (default 10), --connections N (default 50), --users N (default 20000),
- * --redis (also riskgate on the Redis store: REDIS_URL, default 127.0.0.1:6379)
+ * Flags: --duration S (10), --connections N (50), --users N (5000), --redis (riskgate on the
+ * Redis store too: REDIS_URL, default 127.0.0.1:6379), --replay-users N (18000: ~1M events;
+ * 0 skips the replay run).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,20 +20,24 @@ import { Engine } from '../src/engine/engine.js';
 import { loadRuleSet } from '../src/rules/compile.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import type { LoginAttempt } from '../src/types.js';
-import { requestMix } from './mix.js';
+import { warmState, workload, type StoreKind } from './workload.js';
 
 const { values: flags } = parseArgs({
   options: {
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
-    users: { type: 'string', default: '20000' },
+    users: { type: 'string', default: '5000' },
     redis: { type: 'boolean', default: false },
+    'replay-users': { type: 'string', default: '18000' },
   },
 });
 const DURATION = Number(flags.duration);
 const CONNECTIONS = Number(flags.connections);
 const USERS = Number(flags.users);
+const REPLAY_USERS = Number(flags['replay-users']);
+const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const here = import.meta.dirname;
+const root = join(here, '..', '..', '..');
 const KEY = 'bench-key';
 
 interface Child {
@@ -41,7 +47,8 @@ interface Child {
 
 function startChild(script: string, args: string[] = []): Promise<Child> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/rgprof'] : []), join(here, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const prof = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=/tmp/rgprof'] : [];
+    const proc = spawn(process.execPath, [...prof, join(here, script), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
     let buf = '';
     proc.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
@@ -50,6 +57,11 @@ function startChild(script: string, args: string[] = []): Promise<Child> {
     });
     proc.on('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
   });
+}
+
+async function stop(c: Child): Promise<void> {
+  c.proc.kill('SIGTERM');
+  await new Promise((r) => c.proc.once('exit', r));
 }
 
 /** Peak resident set of a process so far (VmHWM), in MB. */
@@ -62,101 +74,101 @@ interface LoadResult {
   rps: number;
   p50: number;
   p99: number;
+  /** Requests not answered: autocannon counts those still in flight when the run ends as errors. */
   errors: number;
   non2xx: number;
+  rss: number;
 }
 
-async function load(url: string, bodies: LoginAttempt[]): Promise<LoadResult> {
+async function load(c: Child, bodies: LoginAttempt[]): Promise<LoadResult> {
   const r = await autocannon({
-    url: `${url}/v1/decisions`,
+    url: `${c.url}/v1/decisions`,
     connections: CONNECTIONS,
     duration: DURATION,
     requests: bodies.map((b) => ({ method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: JSON.stringify(b) })),
   });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx };
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx, rss: peakRssMb(c.proc.pid!) };
 }
 
-/** Teaches the server its users: a few logins each from home and phone, before measuring. */
-async function warm(url: string, events: LoginAttempt[]): Promise<void> {
-  const queue = [...events];
-  await Promise.all(
-    Array.from({ length: 32 }, async () => {
-      for (let e = queue.shift(); e; e = queue.shift()) {
-        const res = await fetch(`${url}/v1/decisions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: JSON.stringify(e) });
-        await res.arrayBuffer();
-      }
-    }),
-  );
-}
-
-async function engineAlone(warmup: LoginAttempt[], events: LoginAttempt[]): Promise<number> {
-  const dir = mkdtempSync(join(tmpdir(), 'riskgate-bench-engine-'));
+/** Decisions/s in-process on the same requests, as many at once as the HTTP load has connections. */
+async function engineAlone(dir: string, requests: LoginAttempt[]): Promise<number> {
   const rules = await loadRuleSet('rules');
   const store = new SqliteStore({ path: join(dir, 'riskgate.db') });
-  let now = Date.now();
-  const engine = new Engine({ store, rules: () => rules, clock: () => now });
-  for (const e of warmup) {
-    now += 50;
-    await engine.decide(e);
-  }
-  const t = process.hrtime.bigint();
-  for (const e of events) {
-    now += 50;
-    await engine.decide(e);
-  }
-  const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+  const engine = new Engine({ store, rules: () => rules, clock: Date.now });
+  const queue = [...requests];
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      for (let r = queue.shift(); r; r = queue.shift()) await engine.decide(r);
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await store.close();
-  return events.length / seconds;
+  return requests.length / seconds;
+}
+
+/** `riskgate replay` as an analyst runs it, on a generated stream written to a temporary file. */
+function replayRun(users: number): { events: number; rate: number; rss: number } {
+  const dir = mkdtempSync(join(tmpdir(), 'riskgate-bench-replay-'));
+  const file = join(dir, 'stream.jsonl');
+  const cli = join(root, 'dist', 'cli.js');
+  const gen = spawnSync(process.execPath, [cli, 'generate', '--seed', 'bench', '--users', String(users), '--days', '42', '--out', file], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (gen.status !== 0) throw new Error('riskgate generate failed');
+  const run = spawnSync(process.execPath, [cli, 'replay', file, '--warmup', '14d', '--json'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  rmSync(dir, { recursive: true, force: true });
+  if (run.status !== 0) throw new Error(`riskgate replay failed: ${run.stderr}`);
+  const out = JSON.parse(run.stdout) as { run: { events: number; eventsPerSecond: number; peakRssMb: number } };
+  return { events: out.run.events, rate: out.run.eventsPerSecond, rss: out.run.peakRssMb };
 }
 
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 
 async function main() {
-  const warmup = requestMix(USERS, USERS * 3, 7);
-  const measured = requestMix(USERS, 50_000, 11);
+  const work = workload(USERS, 50_000);
+  console.error(`bench: ${CONNECTIONS} connections, ${DURATION} s per HTTP run; ${fmt(USERS)} generated users, ${fmt(work.history.length)} events of history, ${fmt(work.requests.length)} requests`);
   const rows: string[][] = [];
-  console.error(`bench: ${CONNECTIONS} connections, ${DURATION}s per HTTP run, ${fmt(USERS)} users`);
 
   const bare = await startChild('bare-fastify.js');
-  await load(bare.url, measured.slice(0, 1000)); // JIT warm-up
-  const base = await load(bare.url, measured);
-  const bareRss = peakRssMb(bare.proc.pid!);
-  bare.proc.kill();
+  await load(bare, work.requests.slice(0, 1000)); // JIT warm-up
+  const base = await load(bare, work.requests);
+  await stop(bare);
+  rows.push(['HTTP: bare Fastify, one POST JSON route', `${fmt(base.rps)} req/s`, `p50 ${base.p50} ms, p99 ${base.p99} ms`, 'baseline', `${fmt(base.rss)} MB`]);
 
-  /** riskgate on one store: warmed up, loaded, stopped (SIGTERM, so a profile and the Redis keys are handled). */
-  const riskgate = async (store: 'sqlite' | 'redis') => {
-    const rg = await startChild('riskgate-server.js', ['rules', store]);
-    await warm(rg.url, warmup);
-    const result = await load(rg.url, measured);
-    const rss = peakRssMb(rg.proc.pid!);
+  let engineDir = '';
+  for (const kind of (flags.redis ? ['sqlite', 'redis'] : ['sqlite']) as StoreKind[]) {
+    console.error(`bench: teaching the ${kind} store two weeks of history...`);
+    const state = await warmState(kind, work.history, REDIS_URL);
+    if (kind === 'sqlite') {
+      engineDir = mkdtempSync(join(tmpdir(), 'riskgate-bench-engine-'));
+      cpSync(state.dir, engineDir, { recursive: true });
+    }
+    const server = await startChild('riskgate-server.js', [state.dir, kind]);
+    const r = await load(server, work.requests);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    await stop(server);
+    rmSync(state.dir, { recursive: true, force: true });
     // Answers from the fail mode are 200s too: a run that needed it measured the wrong thing.
-    const metricsText = await (await fetch(`${rg.url}/metrics`)).text();
-    const fallbacks = /^riskgate_store_fallbacks_total\{[^}]*\} (\d+)/m.exec(metricsText);
-    if (fallbacks) console.error(`warning: riskgate (${store}) answered ${fallbacks[1]} requests in its store fail mode`);
-    const storeErrors = /^riskgate_store_errors_total\{[^}]*\} (\d+)/m.exec(metricsText);
-    if (storeErrors) console.error(`warning: riskgate (${store}) had ${storeErrors[1]} store steps fail or time out`);
-    rg.proc.kill('SIGTERM');
-    await new Promise((r) => rg.proc.once('exit', r));
-    if (result.errors || result.non2xx) console.error(`warning: riskgate (${store}) run had ${result.errors} errors and ${result.non2xx} non-2xx answers`);
-    return { ...result, rss };
-  };
-  const ours = await riskgate('sqlite');
-  const onRedis = flags.redis ? await riskgate('redis') : null;
-
-  const engineRate = await engineAlone(warmup, measured);
-
-  rows.push(['HTTP: bare Fastify, one POST JSON route', `${fmt(base.rps)} req/s`, `p50 ${base.p50} ms, p99 ${base.p99} ms`, 'baseline', `${fmt(bareRss)} MB`]);
-  for (const [label, r] of [['SQLite', ours], ['Redis', onRedis]] as const) {
-    if (!r) continue;
+    const fallbacks = /^riskgate_store_fallbacks_total\{[^}]*\} (\d+)/m.exec(metrics);
+    if (fallbacks) console.error(`warning: riskgate (${kind}) answered ${fallbacks[1]} requests in its store fail mode`);
+    if (r.non2xx) console.error(`warning: riskgate (${kind}) gave ${r.non2xx} non-2xx answers`);
     rows.push([
-      `HTTP: riskgate POST /v1/decisions (${label})`,
+      `HTTP: riskgate POST /v1/decisions (${kind === 'sqlite' ? 'SQLite' : 'Redis'})`,
       `${fmt(r.rps)} req/s`,
       `p50 ${r.p50} ms, p99 ${r.p99} ms`,
       `${fmt((r.rps / base.rps) * 100, 1)}% of bare Fastify`,
       `${fmt(r.rss)} MB`,
     ]);
   }
-  rows.push(['engine alone, in-process (SQLite file)', `${fmt(engineRate)} decisions/s`, `${fmt(1e6 / engineRate, 1)} µs/decision`, `${fmt(engineRate / base.rps, 2)}× bare Fastify req/s`, '']);
+
+  const engineRate = await engineAlone(engineDir, work.requests);
+  rmSync(engineDir, { recursive: true, force: true });
+  rows.push(['engine alone, in-process (SQLite)', `${fmt(engineRate)} decisions/s`, `${fmt(1e6 / engineRate, 1)} µs/decision`, `${fmt((engineRate / base.rps) * 100, 1)}% of bare Fastify`, '']);
+
+  if (REPLAY_USERS > 0) {
+    console.error(`bench: generating and replaying a stream of ${fmt(REPLAY_USERS)} users over 42 days...`);
+    const r = replayRun(REPLAY_USERS);
+    rows.push([`replay: ${fmt(r.events)} generated events`, `${fmt(r.rate)} events/s`, '', `${fmt(r.rate / 100_000 * 100, 1)}% of the 100,000 events/s target`, `${fmt(r.rss)} MB`]);
+  }
 
   const header = ['measure', 'throughput', 'latency', 'ratio', 'peak RSS'];
   const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
@@ -164,8 +176,10 @@ async function main() {
   const cpu = cpus();
   const machine = `${cpu.length} × ${cpu[0]?.model ?? 'cpu'}, ${fmt(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}`;
   writeFileSync(
-    join(here, '..', '..', '..', 'bench', 'RESULTS.md'),
-    `# Benchmark results\n\nMeasured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}, ${machine}.\nLoad: autocannon, ${CONNECTIONS} connections, ${DURATION} s per server, the same ${fmt(measured.length)} requests over ${fmt(USERS)} warmed-up users (bench/mix.ts).\n\n${table}\n`,
+    join(root, 'bench', 'RESULTS.md'),
+    `# Benchmark results\n\nMeasured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}, ${machine}.\n` +
+      `HTTP load: autocannon, ${CONNECTIONS} connections, ${DURATION} s per server, the same ${fmt(work.requests.length)} requests: the third week of a generated stream of ${fmt(USERS)} users ` +
+      `(bench/workload.ts), after the store learned the first two weeks (${fmt(work.history.length)} events).\n\n${table}\n`,
   );
 }
 

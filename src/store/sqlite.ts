@@ -128,6 +128,7 @@ export class SqliteStore implements Store {
     } else {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('cache_size = -65536'); // 64 MiB: profiles and the recent audit pages stay in memory
     }
     this.db.pragma('busy_timeout = 5000');
     this.ephemeral = opts.ephemeral ?? false;

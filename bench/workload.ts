@@ -1,0 +1,69 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, type Config } from '../src/config.js';
+import { Engine } from '../src/engine/engine.js';
+import { loadRuleSet } from '../src/rules/compile.js';
+import { generate } from '../src/replay/generate/generate.js';
+import type { GenEvent } from '../src/replay/generate/stream.js';
+import { openStore } from '../src/store/open.js';
+import type { LoginAttempt } from '../src/types.js';
+
+const DAY_MS = 86_400_000;
+/** Days of history the server learns before it is measured, and days of traffic it is measured on. */
+const HISTORY_DAYS = 14;
+const MEASURED_DAYS = 7;
+
+export interface Workload {
+  /** Two weeks of logins and failures, taught to the store before the server starts. */
+  history: GenEvent[];
+  /** The third week's successful logins (legitimate and attacks), as POST /v1/decisions bodies. */
+  requests: LoginAttempt[];
+}
+
+/**
+ * The load: the fixture generator's stream (homes, ISP and mobile networks, several devices,
+ * travel, typos, and labelled attacks) for `users` users, ending today, so that the server's
+ * real clock meets profiles of the right age.
+ */
+export function workload(users: number, maxRequests: number): Workload {
+  const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+  const start = today - (HISTORY_DAYS + MEASURED_DAYS) * DAY_MS;
+  const events = generate({ seed: 'bench', users, days: HISTORY_DAYS + MEASURED_DAYS, start });
+  const cut = start + HISTORY_DAYS * DAY_MS;
+  const history = events.filter((e) => e.time < cut);
+  const requests = events
+    .filter((e) => e.time >= cut && e.outcome === 'success')
+    .slice(0, maxRequests)
+    .map((e) => ({ userId: e.userId, ip: e.ip, ...(e.userAgent ? { userAgent: e.userAgent } : {}), ...(e.deviceId ? { deviceId: e.deviceId } : {}) }));
+  return { history, requests };
+}
+
+export type StoreKind = 'sqlite' | 'redis';
+
+/** A data directory (and for Redis a key prefix) whose store has learned `history`, as a replay would. */
+export async function warmState(kind: StoreKind, history: readonly GenEvent[], redisUrl: string): Promise<{ dir: string; prefix: string; config: Config; env: NodeJS.ProcessEnv }> {
+  const dir = mkdtempSync(join(tmpdir(), `riskgate-bench-${kind}-`));
+  const prefix = `rgbench:${process.pid}:${kind}:`;
+  const env: NodeJS.ProcessEnv = { ...process.env, RISKGATE_API_KEYS: 'bench-key' };
+  delete env.REDIS_URL;
+  const file = join(dir, 'riskgate.yaml');
+  writeFileSync(file, `store:\n  redis:\n    keyPrefix: "${prefix}"\n`);
+  if (kind === 'redis') env.REDIS_URL = redisUrl;
+  const config = loadConfig({ config: file, data: dir, rules: 'rules', port: '0' });
+  const { store } = openStore(config, env);
+  const rules = await loadRuleSet('rules');
+  let now = 0;
+  const engine = new Engine({ store, rules: () => rules, clock: () => now });
+  for (const e of history) {
+    now = e.time;
+    const attempt = { userId: e.userId, ip: e.ip, userAgent: e.userAgent, deviceId: e.deviceId };
+    if (e.outcome === 'failure') await engine.recordFailure(attempt);
+    else {
+      const d = await engine.decide(attempt);
+      if (d.action === 'challenge' && e.label === 'legit') await engine.passChallenge(d.record);
+    }
+  }
+  await store.close();
+  return { dir, prefix, config, env };
+}
