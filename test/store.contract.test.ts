@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { learnProfile } from '../src/profile/profile.js';
 import { NO_FAILURES } from '../src/signals/attempts.js';
 import { SqliteStore } from '../src/store/sqlite.js';
-import type { AuditEntry, DecisionRecord, Store } from '../src/store/store.js';
+import type { AuditEntry, ChallengeRecord, DecisionRecord, Store } from '../src/store/store.js';
 import { AUTH, DAY, HOUR, IP, MINUTE, TestClock, UA, decide, fail, habit, makeApp, observation, type TestApp } from './helpers.js';
 import { dropPrefix, keysUnder, redisSkip, redisStore, skippedTitle, testPrefix } from './redis-helpers.js';
 
@@ -89,6 +89,29 @@ const record = (id: string, over: Partial<DecisionRecord> = {}): DecisionRecord 
   shadow: ['geo.shadow_rule'],
   rulesVersion: 'v1@abc',
   observation: obs(),
+  ...over,
+});
+
+const challenge = (id: string, over: Partial<ChallengeRecord> = {}): ChallengeRecord => ({
+  id,
+  decisionId: `dec-${id}`,
+  userId: 'alice',
+  ip: IP.osloNO,
+  deviceId: 'd-new-phone',
+  channel: 'sms',
+  destination: '+4791234567',
+  phone: '+4791234567',
+  email: 'alice@example.com',
+  provider: 'outbox',
+  providerRef: null,
+  codeHash: 'ffee',
+  status: 'pending',
+  attempts: 0,
+  maxAttempts: 5,
+  sends: 1,
+  createdAt: T0,
+  expiresAt: T0 + 5 * MINUTE,
+  verifiedAt: null,
   ...over,
 });
 
@@ -254,6 +277,99 @@ for (const kind of STORES) {
       expect(await a.failureCounts({ userId: 'u1', ip: '5.9.0.1' }, T0 + 48 * HOUR)).toEqual(NO_FAILURES);
     });
 
+    describe('challenge state', () => {
+      const all = <T,>(n: number, f: (s: Store, i: number) => Promise<T>) => Promise.all(Array.from({ length: n }, (_, i) => f(i % 2 ? a : b, i)));
+
+      it('keeps a challenge readable through every handle; attempts count, a resend keeps them, a verified one answers "used"', async () => {
+        const c = challenge('c-1');
+        await a.createChallenge(c);
+        expect(await b.getChallenge('c-1')).toEqual(c);
+        expect(await b.getChallenge('c-none')).toBeNull();
+        expect(await b.recordAttempt('c-none', 'invalid', T0)).toBeNull();
+        expect(await b.recordAttempt('c-1', 'invalid', T0 + 1)).toEqual({ status: 'invalid', attempts: 1, maxAttempts: 5 });
+        const resent = { channel: 'email' as const, destination: 'alice@example.com', provider: 'mail', providerRef: null, codeHash: 'ab12', expiresAt: T0 + 10 * MINUTE };
+        expect(await a.recordDelivery('c-1', resent)).toBe(true);
+        expect(await b.getChallenge('c-1')).toEqual({ ...c, ...resent, attempts: 1, sends: 2 });
+        expect(await a.recordAttempt('c-1', 'verified', T0 + 6 * MINUTE)).toEqual({ status: 'verified', attempts: 1, maxAttempts: 5 });
+        expect(await b.recordAttempt('c-1', 'verified', T0 + 6 * MINUTE)).toEqual({ status: 'used', attempts: 1, maxAttempts: 5 });
+        expect(await b.getChallenge('c-1')).toMatchObject({ status: 'verified', verifiedAt: T0 + 6 * MINUTE });
+        expect(await b.recordDelivery('c-1', resent)).toBe(false);
+        expect(await a.recordDelivery('c-none', resent)).toBe(false);
+      });
+
+      it('never lets concurrent attempts through two handles pass maxAttempts, nor verify twice', async () => {
+        await a.createChallenge(challenge('c-wrong'));
+        const wrong = await all(30, (s) => s.recordAttempt('c-wrong', 'invalid', T0 + 1));
+        expect(wrong.filter((o) => o!.status === 'invalid')).toHaveLength(4);
+        expect(wrong.filter((o) => o!.status === 'locked')).toHaveLength(26);
+        expect(await b.getChallenge('c-wrong')).toMatchObject({ status: 'locked', attempts: 5 });
+
+        await a.createChallenge(challenge('c-right'));
+        const right = await all(10, (s) => s.recordAttempt('c-right', 'verified', T0 + 1));
+        expect(right.map((o) => o!.status).sort()).toEqual(['used', 'used', 'used', 'used', 'used', 'used', 'used', 'used', 'used', 'verified']);
+      });
+
+      it('expires a late answer, and sweeps each due pending challenge once, whoever sweeps', async () => {
+        await a.createChallenge(challenge('late'));
+        expect(await b.recordAttempt('late', 'verified', T0 + 5 * MINUTE)).toMatchObject({ status: 'expired' });
+        for (const id of ['due-1', 'due-2', 'due-3', 'resent', 'answered']) await a.createChallenge(challenge(id));
+        await a.createChallenge(challenge('not-due', { expiresAt: T0 + HOUR }));
+        await b.recordDelivery('resent', { channel: 'sms', destination: '+4791234567', provider: 'outbox', providerRef: null, codeHash: 'cd34', expiresAt: T0 + HOUR });
+        await b.recordAttempt('answered', 'verified', T0 + MINUTE);
+        const swept = (await all(4, (s) => s.expireChallenges(T0 + 10 * MINUTE, 2))).flat();
+        expect(swept.map((c) => c.id).sort()).toEqual(['due-1', 'due-2', 'due-3']);
+        expect(swept.every((c) => c.status === 'expired')).toBe(true);
+        expect(await a.expireChallenges(T0 + 10 * MINUTE, 100)).toEqual([]);
+        expect(await b.getChallenge('due-1')).toMatchObject({ status: 'expired' });
+        expect(await b.getChallenge('resent')).toMatchObject({ status: 'pending' });
+        expect((await a.expireChallenges(T0 + 2 * HOUR, 100)).map((c) => c.id).sort()).toEqual(['not-due', 'resent']);
+      });
+
+      it('accepts each TOTP step once, only forward, whichever handle asks', async () => {
+        expect(await a.getTotp('alice')).toBeNull();
+        expect(await a.useTotpStep('alice', 5)).toBe(false);
+        const rec = { userId: 'alice', secretEnc: 'v1.sealed', confirmed: false, lastStep: 0, createdAt: T0 };
+        await a.putTotp(rec);
+        expect(await b.getTotp('alice')).toEqual(rec);
+        const once = await all(10, (s) => s.useTotpStep('alice', 100));
+        expect(once.filter(Boolean)).toHaveLength(1);
+        expect(await a.useTotpStep('alice', 99)).toBe(false);
+        expect(await a.useTotpStep('alice', 101)).toBe(true);
+        await b.putTotp({ ...rec, confirmed: true, lastStep: 101 });
+        expect(await a.getTotp('alice')).toEqual({ ...rec, confirmed: true, lastStep: 101 });
+        expect(await b.deleteTotp('alice')).toBe(true);
+        expect(await a.deleteTotp('alice')).toBe(false);
+        expect(await a.getTotp('alice')).toBeNull();
+      });
+
+      it('spends a recovery code once under concurrency; a new set replaces the old', async () => {
+        await a.replaceRecoveryCodes('alice', ['h1', 'h2', 'h3'], T0);
+        const spent = await all(10, (s) => s.useRecoveryCode('alice', 'h1', T0));
+        expect(spent.filter(Boolean)).toHaveLength(1);
+        expect(await b.useRecoveryCode('bob', 'h2', T0)).toBe(false);
+        await b.replaceRecoveryCodes('alice', ['h4'], T0 + 1);
+        expect(await a.useRecoveryCode('alice', 'h2', T0)).toBe(false);
+        expect(await a.useRecoveryCode('alice', 'h4', T0)).toBe(true);
+        expect(await a.useRecoveryCode('alice', 'h4', T0)).toBe(false);
+      });
+
+      it('lists trusted devices until they expire, newest first, and revokes one or all', async () => {
+        const dev = (id: string, createdAt: number, days = 30) => ({ id, userId: 'alice', deviceId: `d-${id}`, label: 'Chrome', ip: IP.homeNO, createdAt, expiresAt: createdAt + days * DAY });
+        await a.addTrustedDevice(dev('t1', T0));
+        await b.addTrustedDevice(dev('t2', T0 + HOUR));
+        await a.addTrustedDevice(dev('short', T0 + 2 * HOUR, 1));
+        expect((await b.listTrustedDevices('alice', T0 + 3 * HOUR)).map((d) => d.id)).toEqual(['short', 't2', 't1']);
+        expect((await b.listTrustedDevices('alice', T0 + 5 * DAY)).map((d) => d.id)).toEqual(['t2', 't1']);
+        expect(await a.listTrustedDevices('bob', T0)).toEqual([]);
+        expect(await b.listTrustedDevices('alice', T0 + 3 * HOUR)).toContainEqual(dev('t1', T0));
+        expect(await b.revokeTrustedDevices('alice', 't1')).toBe(1);
+        expect(await a.revokeTrustedDevices('alice', 't1')).toBe(0);
+        expect((await a.listTrustedDevices('alice', T0 + 5 * DAY)).map((d) => d.id)).toEqual(['t2']);
+        expect(await a.revokeTrustedDevices('alice')).toBeGreaterThanOrEqual(1);
+        expect(await b.listTrustedDevices('alice', T0 + 5 * DAY)).toEqual([]);
+      });
+    });
+
     describe('under the engine and the HTTP API', () => {
       let t: TestApp;
       const home = { userId: 'alice', ip: IP.homeNO, userAgent: UA.chromeWindows, deviceId: 'd-alice-pc' };
@@ -293,7 +409,7 @@ for (const kind of STORES) {
 }
 
 describe.skipIf(redisSkip !== null)(skippedTitle('RedisStore keys', redisSkip), () => {
-  it('keeps everything under its prefix, and gives every key but the profile a TTL', async () => {
+  it('keeps everything under its prefix, and gives a TTL to every key but the per-user ones and the pending index', async () => {
     const prefix = testPrefix();
     const s = await redisStore(prefix);
     try {
@@ -301,6 +417,11 @@ describe.skipIf(redisSkip !== null)(skippedTitle('RedisStore keys', redisSkip), 
       await s.learn('alice', 'dec-1', obs());
       await s.addFailure({ userId: 'alice', ip: IP.germany }, T0);
       await s.limiter('per_user', 3600).penalty('alice', 1);
+      await s.createChallenge(challenge('c-1'));
+      await s.recordDelivery('c-1', { channel: 'email', destination: 'a@example.com', provider: 'mail', providerRef: null, codeHash: 'ab', expiresAt: T0 + DAY });
+      await s.putTotp({ userId: 'alice', secretEnc: 'v1.x', confirmed: true, lastStep: 1, createdAt: T0 });
+      await s.replaceRecoveryCodes('alice', ['h1'], T0);
+      await s.addTrustedDevice({ id: 't1', userId: 'alice', deviceId: 'd1', label: '', ip: IP.homeNO, createdAt: T0, expiresAt: T0 + 30 * DAY });
       const keys: Record<string, number> = {};
       for (const k of await keysUnder(s.client, prefix)) keys[k.slice(prefix.length)] = await s.client.pttl(k);
       const ttlDays = (k: string) => Math.round(keys[k]! / DAY);
@@ -311,7 +432,11 @@ describe.skipIf(redisSkip !== null)(skippedTitle('RedisStore keys', redisSkip), 
       const counters = Object.keys(keys).filter((k) => /^(f|fu|rl):/.test(k));
       expect(counters.sort()).toEqual(['f:i:' + IP.germany, 'f:u:alice', 'fu:' + IP.germany, 'rl:per_user:alice']);
       for (const k of counters) expect(keys[k]).toBeGreaterThan(0);
-      expect(Object.keys(keys).every((k) => /^(p|d|l|f|fu|rl):/.test(k))).toBe(true);
+      // A challenge lives the audit retention past its expiry, which a resend moved a day on; trust as long as the token.
+      expect(ttlDays('c:c-1')).toBe(91);
+      expect(ttlDays('td:alice')).toBe(30);
+      expect([keys['t:alice'], keys['r:alice'], keys.cx]).toEqual([-1, -1, -1]);
+      expect(Object.keys(keys).every((k) => /^(p|d|l|f|fu|rl|c|t|r|td):/.test(k) || k === 'cx')).toBe(true);
     } finally {
       await s.close();
       await dropPrefix(prefix);

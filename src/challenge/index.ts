@@ -69,10 +69,14 @@ export function setupChallenges(s: ChallengeSetup): { trust: TrustTokens; provid
     codeLength: settings.codeLength,
     ttlSeconds: settings.ttlSeconds,
   });
-  const limits = new AbuseLimits(s.store.limiter, { ...DEFAULT_LIMITS, ...s.file.challenges?.limits });
   return {
     trust,
     providers,
-    service: (engine) => new ChallengeService({ store: s.store, engine, keys: s.keys, delivery, trust, limits, metrics: s.metrics, clock: s.clock, settings }),
+    service: (engine) => {
+      // The engine verifies trust tokens under its own guard; the service's every store call goes through it too.
+      const store = engine.guardedStore();
+      const limits = new AbuseLimits(store.limiter, { ...DEFAULT_LIMITS, ...s.file.challenges?.limits });
+      return new ChallengeService({ store, engine, keys: s.keys, delivery, trust: new TrustTokens(store, s.keys, settings.trustDays), limits, metrics: s.metrics, clock: s.clock, settings });
+    },
   };
 }

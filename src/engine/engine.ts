@@ -14,7 +14,7 @@ import type { DecisionRecord, Store } from '../store/store.js';
 import { InputError } from '../errors.js';
 import { uuidv7 } from './ids.js';
 import type { Action, Clock, FeedbackOutcome, LoginAttempt, LoginFailure, Reason } from '../types.js';
-import { STORE_UNAVAILABLE_RULE, StoreGuard, StoreUnavailableError, type StoreEvent, type StoreFailMode, type StoreFailurePolicy } from './store-guard.js';
+import { STORE_UNAVAILABLE_RULE, StoreGuard, guardStore, StoreUnavailableError, type StoreEvent, type StoreFailMode, type StoreFailurePolicy } from './store-guard.js';
 
 /** Trust tokens ("trust this device"), provided by the challenge module. */
 export interface TrustVerifier {
@@ -130,6 +130,11 @@ export class Engine {
 
   get rules(): RuleSet {
     return this.opts.rules();
+  }
+
+  /** The store under the engine's fail-mode guard, for the challenge module: a failing store answers 503, not 500. */
+  guardedStore(): Store {
+    return guardStore(this.store, this.guard);
   }
 
   async decide(attempt: LoginAttempt): Promise<Decision> {

@@ -1,3 +1,4 @@
+import type { LimiterFactory, Store } from '../store/store.js';
 import { maxAction, type Action } from '../types.js';
 
 /**
@@ -96,4 +97,28 @@ export class StoreGuard {
     if (first) this.downSince = this.now();
     this.onEvent?.({ type: 'failed', error, first });
   }
+}
+
+/** Only these limiter methods reach the store; consume() would reject with a refusal, not a failure. */
+const LIMITER_CALLS = new Set<PropertyKey>(['penalty', 'reward', 'get', 'set', 'delete']);
+
+/**
+ * `store` as seen by another module than the engine (the challenges): each call goes through
+ * `guard`, so a store that is down or hung answers StoreUnavailableError (HTTP 503) within the
+ * timeout, shows in the metrics, and its recovery is noticed, as for decisions.
+ */
+export function guardStore(store: Store, guard: StoreGuard): Store {
+  const calls = <T extends object>(target: T, only?: Set<PropertyKey>): T =>
+    new Proxy(target, {
+      get(t, p) {
+        const v: unknown = Reflect.get(t, p);
+        if (typeof v !== 'function' || (only && !only.has(p))) return v;
+        return (...args: unknown[]) => guard.run(() => (v as (...a: unknown[]) => Promise<unknown>).apply(t, args));
+      },
+    });
+  const guarded = calls(store);
+  const limiter: LimiterFactory = (name, durationSec) => calls(store.limiter(name, durationSec), LIMITER_CALLS);
+  return new Proxy(guarded, {
+    get: (t, p) => (p === 'limiter' ? limiter : p === 'close' ? store.close.bind(store) : Reflect.get(t, p)),
+  });
 }

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { learnProfile, unlearnProfile, type LearnedRecord, type Observation, type Profile } from '../profile/profile.js';
+import { nextAttemptState } from './attempt.js';
 import {
   countsFrom,
   DISTINCT_USER_WINDOWS,
@@ -21,7 +22,6 @@ import type {
   AuditQuery,
   ChallengeDelivery,
   ChallengeRecord,
-  ChallengeStore,
   DecisionRecord,
   Store,
   TotpRecord,
@@ -40,6 +40,11 @@ import type {
  *   rg:f:<subject>         hash {5-min bucket: failures}      TTL a day after the last failure (attempts.ts)
  *   rg:fu:<ip>             zset {userId: latest failure ms}    TTL a day after the last failure
  *   rg:rl:<limiter>:<key>  rate-limiter-flexible counters      TTL = the limiter's duration (challenge abuse limits)
+ *   rg:c:<challengeId>     hash (see CHALLENGE_FIELDS)         TTL recordTtlMs past its expiry: step-up challenges
+ *   rg:cx                  zset {challengeId: expiresAt}       pending challenges, for the expiry sweep
+ *   rg:t:<userId>          hash {doc: TOTP JSON, step: n}      no TTL: the user's authenticator enrolment
+ *   rg:r:<userId>          set of unused recovery code hashes  no TTL: a used code leaves the set
+ *   rg:td:<userId>         hash {deviceId-row id: JSON}        TTL the latest expiry among them: trusted devices
  *
  * Profiles keep no TTL on purpose: like SQLite rows they are one per user, each bounded by
  * PROFILE_LIMITS and aged out entry by entry. Expiring a whole profile would turn a dormant
@@ -56,11 +61,12 @@ import type {
  * request's EXEC would end another's WATCH. Scripts name their keys in KEYS, but a profile and
  * a decision key do not share a hash slot, so this runs on one Redis (or Sentinel), not Cluster.
  *
- * Challenge state (challenges, trusted devices, TOTP, recovery codes) is, for now, kept by the
- * instance's local store like the audit trail: a challenge must be verified on the instance that
- * issued it. Phase 2 moves it here with the same pattern: one key per object with a TTL from its
- * expiry, and every check-and-change (attempts left, single use, TOTP step already used) as one
- * Lua script over that object's keys (docs/redis.md).
+ * Challenge state is shared too, so a challenge issued by one instance verifies on any other.
+ * A verify attempt goes through the same compare-and-set as profiles: read the challenge and
+ * its version, apply nextAttemptState (attempt.ts, the rules SQLite applies), write only if the
+ * version is unchanged; concurrent attempts on several instances therefore count one by one and
+ * never pass maxAttempts. A recovery code is spent by SREM (one instance gets 1), a TOTP step
+ * by a script that moves `step` only forward, a resend and the expiry sweep by one script each.
  *
  * Failures: no offline queue and no retries of commands, so a command fails at once while the
  * connection is down instead of piling up; each command also times out. The engine turns those
@@ -68,20 +74,17 @@ import type {
  * it has succeeds as usual.
  */
 
-/**
- * What stays in this instance's own store (a SqliteStore in its data directory): the audit
- * trail, by choice (README), and until phase 2 the challenge state.
- */
-export type LocalState = Pick<Store, 'saveDecision' | 'audit' | 'queryAudit' | 'prune' | 'close'> & ChallengeStore;
+/** What stays in this instance's own store (a SqliteStore in its data directory): the audit trail, by choice (README). */
+export type LocalState = Pick<Store, 'saveDecision' | 'audit' | 'queryAudit' | 'prune' | 'close'>;
 
 export interface RedisStoreOptions {
   /** redis://[user:password@]host:port[/db], or rediss:// for TLS. */
   url: string;
   /** Prepended to every key, so several deployments (or tests) can share one Redis. */
   keyPrefix?: string;
-  /** This instance's own store: audit entries (decisions included) and, until phase 2, challenge state. */
+  /** This instance's own store: audit entries, decisions included. */
   local: LocalState;
-  /** How long decision records and learned records live (the audit retention by default). */
+  /** How long decision records, learned records and closed challenges live (the audit retention by default). */
   recordTtlMs: number;
   /** A command without an answer after this long fails (the engine has its own deadline too). */
   commandTimeoutMs?: number;
@@ -89,7 +92,7 @@ export interface RedisStoreOptions {
   reconnectMaxMs?: number;
 }
 
-/** Profile writes retry on conflicts; this many means the user is logging in absurdly often. */
+/** Compare-and-set writes retry on conflicts; this many means a user (or a challenge) is hammered absurdly often. */
 const MAX_CAS_ATTEMPTS = 100;
 
 class Script {
@@ -201,6 +204,129 @@ function failureCountsFrom(raw: unknown, device: boolean, now: number): AttemptC
   return countsFrom({ user, ip, device: dev }, { ip_users_1h: Number(tail[0] ?? 0), ip_users_24h: Number(tail[1] ?? 0) }, now);
 }
 
+/**
+ * Challenges. The hash holds `doc` (what never changes, JSON), `dl` (the current delivery,
+ * JSON), and what the scripts read and change: st (status), at (attempts), sn (sends),
+ * ex (expiresAt), va (verifiedAt, '' for none) and v (version, for compare-and-set).
+ */
+interface ChallengeFields {
+  doc: string;
+  dl: string;
+  st: string;
+  at: string;
+  sn: string;
+  ex: string;
+  va: string;
+}
+
+type ChallengeDoc = Pick<ChallengeRecord, 'id' | 'decisionId' | 'userId' | 'ip' | 'deviceId' | 'phone' | 'email' | 'maxAttempts' | 'createdAt'>;
+type DeliveryDoc = Pick<ChallengeRecord, 'channel' | 'destination' | 'provider' | 'providerRef' | 'codeHash'>;
+
+function challengeFields(c: ChallengeRecord): ChallengeFields {
+  const doc: ChallengeDoc = { id: c.id, decisionId: c.decisionId, userId: c.userId, ip: c.ip, deviceId: c.deviceId, phone: c.phone, email: c.email, maxAttempts: c.maxAttempts, createdAt: c.createdAt };
+  const dl: DeliveryDoc = { channel: c.channel, destination: c.destination, provider: c.provider, providerRef: c.providerRef, codeHash: c.codeHash };
+  return { doc: JSON.stringify(doc), dl: JSON.stringify(dl), st: c.status, at: String(c.attempts), sn: String(c.sends), ex: String(c.expiresAt), va: c.verifiedAt === null ? '' : String(c.verifiedAt) };
+}
+
+function challengeFrom(h: Record<string, string>): { record: ChallengeRecord; version: string } | null {
+  if (!h.doc || !h.dl) return null;
+  const record: ChallengeRecord = {
+    ...(JSON.parse(h.doc) as ChallengeDoc),
+    ...(JSON.parse(h.dl) as DeliveryDoc),
+    status: h.st as ChallengeRecord['status'],
+    attempts: Number(h.at),
+    sends: Number(h.sn),
+    expiresAt: Number(h.ex),
+    verifiedAt: h.va ? Number(h.va) : null,
+  };
+  return { record, version: h.v ?? '0' };
+}
+
+function pairsToObject(flat: string[]): Record<string, string> {
+  const o: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) o[flat[i]!] = flat[i + 1]!;
+  return o;
+}
+
+/** The results of a MULTI, throwing the first command's error. */
+function failedIn(results: [Error | null, unknown][] | null): unknown[] {
+  if (!results) throw new Error('Redis transaction aborted');
+  for (const [err] of results) if (err) throw err;
+  return results.map(([, v]) => v);
+}
+
+/**
+ * KEYS: challenge, pending index. ARGV: id, doc, dl, st, at, sn, ex, va, how long the key lives (ms).
+ * TTLs are always relative: Redis expires on its own clock, riskgate's is injected (tests, replay).
+ */
+const CHALLENGE_CREATE = new Script(`
+redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'dl', ARGV[3], 'st', ARGV[4], 'at', ARGV[5], 'sn', ARGV[6], 'ex', ARGV[7], 'va', ARGV[8], 'v', '0')
+redis.call('PEXPIRE', KEYS[1], ARGV[9])
+if ARGV[4] == 'pending' then redis.call('ZADD', KEYS[2], ARGV[7], ARGV[1]) end
+return 1`);
+
+/** KEYS: challenge, pending index. ARGV: id, version read, st, at, va. -1 no such challenge, 0 conflict, 1 done. */
+const CHALLENGE_SET_STATE = new Script(`
+local v = redis.call('HGET', KEYS[1], 'v')
+if not v then return -1 end
+if v ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'st', ARGV[3], 'at', ARGV[4], 'va', ARGV[5], 'v', tostring(tonumber(v) + 1))
+if ARGV[3] ~= 'pending' then redis.call('ZREM', KEYS[2], ARGV[1]) end
+return 1`);
+
+/** KEYS: challenge, pending index. ARGV: id, dl, ex. A new code for a pending challenge (its key lives longer by as much): 1, else 0. */
+const CHALLENGE_DELIVERY = new Script(`
+if redis.call('HGET', KEYS[1], 'st') ~= 'pending' then return 0 end
+local later = tonumber(ARGV[3]) - tonumber(redis.call('HGET', KEYS[1], 'ex'))
+redis.call('HSET', KEYS[1], 'dl', ARGV[2], 'ex', ARGV[3])
+redis.call('HINCRBY', KEYS[1], 'sn', 1)
+redis.call('HINCRBY', KEYS[1], 'v', 1)
+local ttl = redis.call('PTTL', KEYS[1])
+if later > 0 and ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl + later) end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+return 1`);
+
+/**
+ * KEYS: pending index. ARGV: now, limit, the challenge key prefix. Takes up to `limit` due
+ * challenges off the index; those still pending become expired and are returned (HGETALL),
+ * each to one caller only. A challenge key is built from its id here, so this needs one
+ * Redis (or Sentinel), not Cluster, like the profile scripts.
+ */
+const CHALLENGE_EXPIRE = new Script(`
+local out = {}
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, id in ipairs(ids) do
+  redis.call('ZREM', KEYS[1], id)
+  local k = ARGV[3] .. id
+  if redis.call('HGET', k, 'st') == 'pending' and tonumber(redis.call('HGET', k, 'ex')) <= tonumber(ARGV[1]) then
+    redis.call('HSET', k, 'st', 'expired')
+    redis.call('HINCRBY', k, 'v', 1)
+    out[#out + 1] = redis.call('HGETALL', k)
+  end
+end
+return out`);
+
+/** KEYS: TOTP enrolment. ARGV: step. Moves the last accepted step forward only: 1, else 0 (a replay, or no enrolment). */
+const TOTP_STEP = new Script(`
+local s = redis.call('HGET', KEYS[1], 'step')
+if s and tonumber(s) < tonumber(ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'step', ARGV[1])
+  return 1
+end
+return 0`);
+
+/** KEYS: the user's trusted devices. ARGV: id, device JSON, its expiry, now. Adds it, drops expired ones, and keeps the key as long as the latest expiry. */
+const TRUST_ADD = new Script(`
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local latest = tonumber(ARGV[3])
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local e = cjson.decode(all[i + 1]).expiresAt
+  if e <= tonumber(ARGV[4]) then redis.call('HDEL', KEYS[1], all[i]) elseif e > latest then latest = e end
+end
+redis.call('PEXPIRE', KEYS[1], string.format('%d', latest - tonumber(ARGV[4])))
+return 1`);
+
 interface StoredLearned {
   userId: string;
   record: LearnedRecord;
@@ -289,8 +415,10 @@ export class RedisStore implements Store {
     }
   }
 
-  private key(kind: 'p' | 'l' | 'd' | 'f' | 'fu', id: string): string {
-    return `${this.keyPrefix}${kind}:${id}`;
+  private key(kind: 'p' | 'l' | 'd' | 'f' | 'fu' | 'c' | 't' | 'r' | 'td', id: string): string;
+  private key(kind: 'cx'): string;
+  private key(kind: string, id?: string): string {
+    return id === undefined ? `${this.keyPrefix}${kind}` : `${this.keyPrefix}${kind}:${id}`;
   }
 
   /** The keys of a login's failure data: the address's users set, then one hash per subject. */
@@ -343,14 +471,14 @@ export class RedisStore implements Store {
     });
   }
 
-  /** Runs a read-compute-script round until the script applies (1) or finds nothing to do (-1). */
+  /** Runs a read-compute-script round (profiles, challenge attempts) until it applies (1) or finds nothing to do (-1). */
   private async compareAndSet(round: () => Promise<unknown>): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       const result = await round();
       if (result === 1) return true;
       if (result === -1) return false;
-      if (attempt >= MAX_CAS_ATTEMPTS) throw new Error(`profile update lost ${attempt} races in a row`);
-      // Another instance wrote the profile in between: read again after a short random pause,
+      if (attempt >= MAX_CAS_ATTEMPTS) throw new Error(`update lost ${attempt} races in a row`);
+      // Another instance wrote in between: read again after a short random pause,
       // so that many logins of one user at once do not retry in lockstep.
       await sleep(Math.random() * Math.min(attempt, 10));
     }
@@ -375,53 +503,93 @@ export class RedisStore implements Store {
     return this.local.queryAudit(query);
   }
 
-  /** The local store only (audit, challenges): decision and learned records in Redis expire by their TTL. */
+  /** The local audit trail only: decision and learned records and challenges in Redis expire by their TTL. */
   prune(before: number): Promise<number> {
     return this.local.prune(before);
   }
 
-  // Challenge state: this instance's own until phase 2 (see the top of this file).
-  createChallenge(c: ChallengeRecord): Promise<void> {
-    return this.local.createChallenge(c);
+  // Challenge state, shared by every instance (see the top of this file).
+
+  async createChallenge(c: ChallengeRecord): Promise<void> {
+    const f = challengeFields(c);
+    await CHALLENGE_CREATE.run(this.client, [this.key('c', c.id), this.key('cx')], [c.id, f.doc, f.dl, f.st, f.at, f.sn, f.ex, f.va, Math.max(1, c.expiresAt - c.createdAt) + this.recordTtlMs]);
   }
-  getChallenge(id: string): Promise<ChallengeRecord | null> {
-    return this.local.getChallenge(id);
+
+  async getChallenge(id: string): Promise<ChallengeRecord | null> {
+    return challengeFrom(await this.client.hgetall(this.key('c', id)))?.record ?? null;
   }
-  recordAttempt(id: string, result: AttemptResult, now: number): Promise<AttemptOutcome | null> {
-    return this.local.recordAttempt(id, result, now);
+
+  async recordAttempt(id: string, result: AttemptResult, now: number): Promise<AttemptOutcome | null> {
+    const keys = [this.key('c', id), this.key('cx')];
+    let outcome: AttemptOutcome | null = null;
+    const found = await this.compareAndSet(async () => {
+      const read = challengeFrom(await this.client.hgetall(keys[0]!));
+      if (!read) return -1;
+      const c = read.record;
+      const next = nextAttemptState(c, result, now);
+      outcome = next.outcome;
+      // Nothing changes (an answer to a closed challenge): the state read is the answer.
+      if (next.status === c.status && next.attempts === c.attempts) return 1;
+      return CHALLENGE_SET_STATE.run(this.client, keys, [id, read.version, next.status, next.attempts, next.verifiedAt ?? '']);
+    });
+    return found ? outcome : null;
   }
-  recordDelivery(id: string, delivery: ChallengeDelivery): Promise<boolean> {
-    return this.local.recordDelivery(id, delivery);
+
+  async recordDelivery(id: string, d: ChallengeDelivery): Promise<boolean> {
+    const dl = JSON.stringify({ channel: d.channel, destination: d.destination, provider: d.provider, providerRef: d.providerRef, codeHash: d.codeHash });
+    return (await CHALLENGE_DELIVERY.run(this.client, [this.key('c', id), this.key('cx')], [id, dl, d.expiresAt])) === 1;
   }
-  expireChallenges(now: number, limit: number): Promise<ChallengeRecord[]> {
-    return this.local.expireChallenges(now, limit);
+
+  async expireChallenges(now: number, limit: number): Promise<ChallengeRecord[]> {
+    const raw = (await CHALLENGE_EXPIRE.run(this.client, [this.key('cx')], [now, limit, `${this.keyPrefix}c:`])) as string[][];
+    return raw.map((flat) => challengeFrom(pairsToObject(flat))!.record);
   }
-  getTotp(userId: string): Promise<TotpRecord | null> {
-    return this.local.getTotp(userId);
+
+  async getTotp(userId: string): Promise<TotpRecord | null> {
+    const [doc, step] = await this.client.hmget(this.key('t', userId), 'doc', 'step');
+    if (!doc) return null;
+    const d = JSON.parse(doc) as Omit<TotpRecord, 'lastStep'>;
+    return { userId, secretEnc: d.secretEnc, confirmed: d.confirmed, lastStep: Number(step ?? 0), createdAt: d.createdAt };
   }
-  putTotp(record: TotpRecord): Promise<void> {
-    return this.local.putTotp(record);
+
+  async putTotp(r: TotpRecord): Promise<void> {
+    await this.client.hset(this.key('t', r.userId), 'doc', JSON.stringify({ secretEnc: r.secretEnc, confirmed: r.confirmed, createdAt: r.createdAt }), 'step', r.lastStep);
   }
-  deleteTotp(userId: string): Promise<boolean> {
-    return this.local.deleteTotp(userId);
+
+  async deleteTotp(userId: string): Promise<boolean> {
+    return (await this.client.del(this.key('t', userId))) === 1;
   }
-  useTotpStep(userId: string, step: number): Promise<boolean> {
-    return this.local.useTotpStep(userId, step);
+
+  async useTotpStep(userId: string, step: number): Promise<boolean> {
+    return (await TOTP_STEP.run(this.client, [this.key('t', userId)], [step])) === 1;
   }
-  replaceRecoveryCodes(userId: string, hashes: string[], now: number): Promise<void> {
-    return this.local.replaceRecoveryCodes(userId, hashes, now);
+
+  async replaceRecoveryCodes(userId: string, hashes: string[], _now: number): Promise<void> {
+    const key = this.key('r', userId);
+    const tx = this.client.multi().del(key);
+    if (hashes.length) tx.sadd(key, ...hashes);
+    failedIn(await tx.exec());
   }
-  useRecoveryCode(userId: string, hash: string, now: number): Promise<boolean> {
-    return this.local.useRecoveryCode(userId, hash, now);
+
+  async useRecoveryCode(userId: string, hash: string, _now: number): Promise<boolean> {
+    // SREM answers 1 to exactly one caller: the code is spent once, whichever instance asks first.
+    return (await this.client.srem(this.key('r', userId), hash)) === 1;
   }
-  addTrustedDevice(d: TrustedDevice): Promise<void> {
-    return this.local.addTrustedDevice(d);
+
+  async addTrustedDevice(d: TrustedDevice): Promise<void> {
+    await TRUST_ADD.run(this.client, [this.key('td', d.userId)], [d.id, JSON.stringify(d), d.expiresAt, d.createdAt]);
   }
-  listTrustedDevices(userId: string, now: number): Promise<TrustedDevice[]> {
-    return this.local.listTrustedDevices(userId, now);
+
+  async listTrustedDevices(userId: string, now: number): Promise<TrustedDevice[]> {
+    const all = (await this.client.hvals(this.key('td', userId))).map((v) => JSON.parse(v) as TrustedDevice);
+    return all.filter((d) => d.expiresAt > now).sort((x, y) => y.createdAt - x.createdAt);
   }
-  revokeTrustedDevices(userId: string, id?: string): Promise<number> {
-    return this.local.revokeTrustedDevices(userId, id);
+
+  async revokeTrustedDevices(userId: string, id?: string): Promise<number> {
+    const key = this.key('td', userId);
+    if (id !== undefined) return this.client.hdel(key, id);
+    const [count] = failedIn(await this.client.multi().hlen(key).del(key).exec());
+    return Number(count);
   }
 
   async close(): Promise<void> {
