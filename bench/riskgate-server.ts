@@ -14,7 +14,7 @@ import { createLogger } from '../src/log.js';
 import { startServer } from '../src/server.js';
 
 const [dir, kind] = process.argv.slice(2) as [string, 'sqlite' | 'redis'];
-const env: NodeJS.ProcessEnv = { ...process.env, RISKGATE_API_KEYS: 'bench-key' };
+const env: NodeJS.ProcessEnv = { ...process.env, RISKGATE_API_KEYS: 'bench-key', RISKGATE_SECRET: process.env.RISKGATE_SECRET || 'be'.repeat(32) };
 delete env.REDIS_URL;
 const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 if (kind === 'redis') env.REDIS_URL = redisUrl;

@@ -45,7 +45,7 @@ export type StoreKind = 'sqlite' | 'redis';
 export async function warmState(kind: StoreKind, history: readonly GenEvent[], redisUrl: string): Promise<{ dir: string; prefix: string; config: Config; env: NodeJS.ProcessEnv }> {
   const dir = mkdtempSync(join(tmpdir(), `riskgate-bench-${kind}-`));
   const prefix = `rgbench:${process.pid}:${kind}:`;
-  const env: NodeJS.ProcessEnv = { ...process.env, RISKGATE_API_KEYS: 'bench-key' };
+  const env: NodeJS.ProcessEnv = { ...process.env, RISKGATE_API_KEYS: 'bench-key', RISKGATE_SECRET: process.env.RISKGATE_SECRET || 'be'.repeat(32) };
   delete env.REDIS_URL;
   const file = join(dir, 'riskgate.yaml');
   writeFileSync(file, `store:\n  redis:\n    keyPrefix: "${prefix}"\n`);

@@ -1,7 +1,9 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SECRET_FILE } from '../src/challenge/keys.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { makeProvider } from '../src/challenge/providers/index.js';
 import type { ProviderConfig } from '../src/challenge/providers/config.js';
@@ -164,5 +166,13 @@ describe('RISKGATE_SECRET', () => {
     const data = await mkdtemp(join(tmpdir(), 'riskgate-data-'));
     const config = loadConfig({ data, rules: RULES_DIR, port: '0' });
     await expect(startServer({ config, env: { RISKGATE_SECRET: 'abc123' }, logger: createLogger('silent'), announce: () => {} })).rejects.toThrow(ConfigError);
+  });
+
+  it('is required with REDIS_URL: instances on one Redis must share it, so none generates its own', async () => {
+    const data = await mkdtemp(join(tmpdir(), 'riskgate-data-'));
+    const config = loadConfig({ data, rules: RULES_DIR, port: '0' });
+    // Refused before any connection: no Redis is needed to see it.
+    await expect(startServer({ config, env: { REDIS_URL: 'redis://127.0.0.1:1' }, logger: createLogger('silent'), announce: () => {} })).rejects.toThrow(/RISKGATE_SECRET is not/);
+    expect(existsSync(join(data, SECRET_FILE))).toBe(false);
   });
 });

@@ -13,6 +13,7 @@ import { ThrowawayRedis, freePort, redisServerSkip, skippedTitle } from './redis
  * (connections refused), paused with SIGSTOP (connections open, no answers) and brought back.
  * The only real waiting is for the store timeout and for ioredis to reconnect.
  */
+const SECRET = 'ab'.repeat(32);
 const KEY = 'failure-test-key';
 const home = { userId: 'alice', ip: IP.homeNO, userAgent: UA.chromeWindows, deviceId: 'd-alice-pc' };
 
@@ -27,6 +28,8 @@ describe.skipIf(redisServerSkip !== null)(skippedTitle('when Redis goes away', r
   let server: Server | null;
   let dir: string;
   let clock: TestClock;
+  /** The code the console outbox sent last. */
+  let lastCode = '';
 
   async function serve(url: string, failMode: 'open' | 'closed', timeoutMs: number): Promise<Server> {
     dir = await mkdtemp(join(tmpdir(), 'riskgate-failure-'));
@@ -34,10 +37,13 @@ describe.skipIf(redisServerSkip !== null)(skippedTitle('when Redis goes away', r
     await writeFile(file, `store:\n  failMode: ${failMode}\n  timeoutMs: ${timeoutMs}\n`);
     server = await startServer({
       config: loadConfig({ config: file, data: dir, rules: RULES_DIR, port: '0' }),
-      env: { REDIS_URL: url, RISKGATE_API_KEYS: KEY },
+      env: { REDIS_URL: url, RISKGATE_API_KEYS: KEY, RISKGATE_SECRET: SECRET },
       clock: clock.read,
       logger: createLogger('silent'),
-      announce: () => undefined,
+      announce: (line) => {
+        const sent = /\): (\d+) is your/.exec(line);
+        if (sent) lastCode = sent[1]!;
+      },
     });
     return server;
   }
@@ -127,6 +133,8 @@ describe.skipIf(redisServerSkip !== null)(skippedTitle('when Redis goes away', r
     redis = await ThrowawayRedis.start();
     await serve(redis.url, 'open', 150);
     await habit();
+    const challenged = await decide({ ...home, ip: IP.osloNO, deviceId: 'd-new-phone', phone: '+4791234567' });
+    const id = (challenged.body.challenge as { id: string }).id;
 
     redis.pause();
     const d = await decide(home);
@@ -140,10 +148,16 @@ describe.skipIf(redisServerSkip !== null)(skippedTitle('when Redis goes away', r
     expect(d.ms).toBeLessThan(1500);
     expect((await decide({ ...home, ip: '192.0.2.7' })).body.action).toBe('block');
     expect(await health()).toMatchObject({ status: 503, body: { status: 'degraded', redis: 'not answering', failMode: 'open' } });
+    // A challenge cannot be answered without its state: 503 within the timeout, and nothing is counted.
+    const stuck = await post(`/v1/challenges/${id}/verify`, { code: lastCode });
+    expect(stuck.status).toBe(503);
+    expect(stuck.body).toEqual({ error: { code: 'UNAVAILABLE', message: expect.stringContaining('did not answer within 150 ms') } });
+    expect(stuck.ms).toBeLessThan(1500);
 
     redis.resume();
     await recovered();
     expect((await decide(home)).body).toMatchObject({ action: 'allow', reasons: [] });
+    expect((await post(`/v1/challenges/${id}/verify`, { code: lastCode })).body).toEqual({ status: 'verified', attemptsLeft: 5 });
   });
 
   it('starts while Redis is unreachable, answers in its fail mode, and connects when Redis appears', async () => {

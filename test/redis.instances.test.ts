@@ -3,12 +3,10 @@ import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { startServer, type Server } from '../src/server.js';
-import type { RedisStore } from '../src/store/redis.js';
 import { DAY, IP, MINUTE, RULES_DIR, TestClock, UA } from './helpers.js';
 import { REDIS_URL, dropPrefix, redisSkip, skippedTitle, testPrefix } from './redis-helpers.js';
 
@@ -16,6 +14,7 @@ import { REDIS_URL, dropPrefix, redisSkip, skippedTitle, testPrefix } from './re
  * Several riskgate instances on one Redis, as behind a load balancer: real servers
  * (startServer, the code `riskgate serve` runs) with their own data directories, talking HTTP.
  */
+const SECRET = 'ab'.repeat(32);
 const KEY = 'instances-test-key';
 const REPO = join(import.meta.dirname, '..');
 
@@ -37,16 +36,25 @@ describe.skipIf(redisSkip !== null)(skippedTitle('several instances on one Redis
   let dirs: string[];
   let servers: Server[];
 
+  /** The codes each instance's console outbox sent, by challenge id (in order). */
+  let codes: Map<string, string[]>;
+  const outbox = (line: string) => {
+    const m = /\(challenge ([0-9a-f-]+)\): (\d+) /.exec(line);
+    if (m) codes.set(m[1]!, [...(codes.get(m[1]!) ?? []), m[2]!]);
+  };
+  const codeOf = (id: string) => codes.get(id)!.at(-1)!;
+
   async function instance(clock?: TestClock): Promise<Server> {
     const dir = await mkdtemp(join(tmpdir(), 'riskgate-instance-'));
     dirs.push(dir);
     const config = loadConfig({ config: await configFile(dir, prefix), data: dir, rules: RULES_DIR, port: '0' });
-    const server = await startServer({ config, env: { REDIS_URL, RISKGATE_API_KEYS: KEY }, logger: createLogger('silent'), announce: () => undefined, ...(clock ? { clock: clock.read } : {}) });
+    const server = await startServer({ config, env: { REDIS_URL, RISKGATE_API_KEYS: KEY, RISKGATE_SECRET: SECRET }, logger: createLogger('silent'), announce: outbox, ...(clock ? { clock: clock.read } : {}) });
     servers.push(server);
     return server;
   }
 
   beforeEach(() => {
+    codes = new Map();
     prefix = testPrefix();
     dirs = [];
     servers = [];
@@ -124,19 +132,61 @@ describe.skipIf(redisSkip !== null)(skippedTitle('several instances on one Redis
       expect(answers.filter((r) => !r.body.blocked).length).toBeLessThanOrEqual(9);
       expect(await a.engine.store.failureCounts({ userId: 'user-0', ip: IP.japan }, clock.now)).toMatchObject({ ip_1h: 30, ip_users_1h: 30 });
     });
-  });
+    describe('challenges', () => {
+      const phone = { userId: 'alice', ip: IP.osloNO, userAgent: UA.safariIphone, deviceId: 'd-new-phone', phone: '+4791234567' };
+      const challenged = async (s: Server): Promise<string> => {
+        const d = await post(s.url, '/v1/decisions', phone);
+        expect(d.body.action).toBe('challenge');
+        return (d.body.challenge as { id: string }).id;
+      };
+      const verify = (s: Server, id: string, body: Record<string, unknown>) => post(s.url, `/v1/challenges/${id}/verify`, body);
+      const wrong = (id: string) => (codeOf(id) === '000000' ? '111111' : '000000');
 
-  it('verify-like attempt limits hold across instances: of 60 concurrent attempts, exactly 5 pass', async () => {
-    // What a challenge's "attempts left" needs (phase 2): one atomic consume per attempt,
-    // here with rate-limiter-flexible's Redis limiter on each instance's own connection.
-    const a = await instance();
-    const b = await instance();
-    const limiterOf = (s: Server) => new RateLimiterRedis({ storeClient: (s.store as RedisStore).client, keyPrefix: `${prefix}verify`, points: 5, duration: 300 });
-    const [la, lb] = [limiterOf(a), limiterOf(b)];
-    const outcomes = await Promise.allSettled(Array.from({ length: 60 }, (_, i) => (i % 2 ? la : lb).consume('challenge-1')));
-    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(5);
-    // The others were refused for the limit, not for an error.
-    expect(outcomes.filter((o) => o.status === 'rejected').every((o) => o.reason instanceof RateLimiterRes)).toBe(true);
+      it('a challenge issued by A is resent and verified on B; the passed step-up teaches A, and the device B trusted is revoked on A', async () => {
+        const id = await challenged(a);
+        expect((await verify(b, id, { code: wrong(id) })).body).toEqual({ status: 'invalid', attemptsLeft: 4 });
+        const first = codeOf(id);
+        const resent = await post(b.url, `/v1/challenges/${id}/resend`, {});
+        expect(resent.body).toMatchObject({ id, channel: 'whatsapp', attemptsLeft: 4 });
+        expect(codes.get(id)).toHaveLength(2);
+        // The first code was replaced (unless the two happen to be equal, one chance in a million).
+        if (first !== codeOf(id)) expect((await verify(a, id, { code: first })).body).toEqual({ status: 'invalid', attemptsLeft: 3 });
+        const ok = await verify(b, id, { code: codeOf(id), trustDevice: true });
+        expect(ok.body).toMatchObject({ status: 'verified' });
+        expect((await verify(a, id, { code: codeOf(id) })).body.status).toBe('used');
+
+        clock.advance(MINUTE);
+        expect((await post(a.url, '/v1/decisions', phone)).body).toMatchObject({ action: 'allow', reasons: [] });
+        // The device B trusted is listed, and revoked, on A.
+        const list = async (s: Server) => ((await (await fetch(`${s.url}/v1/users/alice/trusted-devices`, { headers: { authorization: `Bearer ${KEY}` } })).json()) as { devices: { id: string; deviceId: string }[] }).devices;
+        const [trusted] = await list(a);
+        expect(trusted).toMatchObject({ deviceId: 'd-new-phone' });
+        expect(String(ok.body.trustToken)).toContain(trusted!.id);
+        expect((await fetch(`${a.url}/v1/users/alice/trusted-devices/${trusted!.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${KEY}` } })).status).toBe(200);
+        expect(await list(b)).toEqual([]);
+      });
+
+      it('concurrent answers on both instances never pass maxAttempts, and the right code verifies once', async () => {
+        const id = await challenged(a);
+        const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => verify(i % 2 ? a : b, id, { code: wrong(id) })));
+        expect(answers.filter((r) => r.body.status === 'invalid')).toHaveLength(4);
+        expect(answers.filter((r) => r.body.status === 'locked')).toHaveLength(26);
+        expect((await verify(b, id, { code: codeOf(id) })).body).toEqual({ status: 'locked', attemptsLeft: 0 });
+
+        clock.advance(MINUTE);
+        const again = await challenged(b);
+        const right = await Promise.all(Array.from({ length: 10 }, (_, i) => verify(i % 2 ? a : b, again, { code: codeOf(again) })));
+        expect(right.map((r) => r.body.status).sort()).toEqual(['used', 'used', 'used', 'used', 'used', 'used', 'used', 'used', 'used', 'verified']);
+      });
+
+      it('a recovery code from A answers one of two challenges verified at once on A and B, never both', async () => {
+        const recovery = (await post(a.url, '/v1/users/alice/recovery-codes', {})).body.codes as string[];
+        const [one, two] = [await challenged(a), await challenged(b)];
+        const [x, y] = await Promise.all([verify(a, one, { recoveryCode: recovery[0] }), verify(b, two, { recoveryCode: recovery[0] })]);
+        expect([x.body.status, y.body.status].sort()).toEqual(['invalid', 'verified']);
+        expect((await verify(b, x.body.status === 'verified' ? two : one, { recoveryCode: recovery[1] })).body.status).toBe('verified');
+      });
+    });
   });
 
   describe('when one instance is killed mid-run', () => {
@@ -149,57 +199,92 @@ describe.skipIf(redisSkip !== null)(skippedTitle('several instances on one Redis
     }, 120_000); // a full compile: seconds alone, much longer on a machine busy with other tests
     afterAll(() => rm(build, { recursive: true, force: true }));
 
-    it('loses no acknowledged failure count', async () => {
+    /** `riskgate serve` in a process of its own, to kill; its console outbox goes to `outbox`. */
+    async function spawnInstance(): Promise<{ url: string; kill(): void; exited: Promise<unknown>; running(): boolean }> {
       await writeFile(join(build, 'package.json'), '{"type":"module"}');
       await symlink(join(REPO, 'node_modules'), join(build, 'node_modules')).catch(() => undefined);
       const dir = await mkdtemp(join(tmpdir(), 'riskgate-instance-'));
       dirs.push(dir);
       const child = spawn(process.execPath, [join(build, 'dist/cli.js'), 'serve', '--port', '0', '--data', dir, '--rules', RULES_DIR, '--config', await configFile(dir, prefix)], {
-        env: { ...process.env, REDIS_URL, RISKGATE_API_KEYS: KEY },
-        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, REDIS_URL, RISKGATE_API_KEYS: KEY, RISKGATE_SECRET: SECRET },
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
       const exited = new Promise((resolve) => child.once('exit', resolve));
-      try {
-        const url = await new Promise<string>((resolve, reject) => {
-          child.once('exit', (code) => reject(new Error(`riskgate serve exited with ${code}`)));
-          createInterface({ input: child.stdout! }).on('line', (line) => {
-            const log = JSON.parse(line) as { msg?: string; address?: string };
-            if (log.msg === 'riskgate listening' && log.address) resolve(log.address);
-          });
+      createInterface({ input: child.stderr! }).on('line', (line) => (line.startsWith('riskgate outbox:') ? outbox(line) : process.stderr.write(`${line}\n`)));
+      const url = await new Promise<string>((resolve, reject) => {
+        child.once('exit', (code) => reject(new Error(`riskgate serve exited with ${code}`)));
+        createInterface({ input: child.stdout! }).on('line', (line) => {
+          const log = JSON.parse(line) as { msg?: string; address?: string };
+          if (log.msg === 'riskgate listening' && log.address) resolve(log.address);
         });
-        const b = await instance();
+      });
+      instances.push(() => child.kill('SIGKILL'));
+      return { url, kill: () => child.kill('SIGKILL'), exited, running: () => child.exitCode === null && child.signalCode === null };
+    }
+    let instances: (() => void)[] = [];
+    afterEach(async () => {
+      for (const kill of instances) kill();
+      instances = [];
+    });
 
-        // Eight at a time against A; A is killed while some are still in flight.
-        const failure = { userId: 'victim', ip: IP.germany, userAgent: UA.chromeWindows };
-        let sent = 0;
-        const acked: number[] = [];
-        const worker = async () => {
-          while (child.exitCode === null && child.signalCode === null) {
-            sent++;
-            try {
-              const r = await post(url, '/v1/login-failures', failure);
-              if (r.status === 200) acked.push(r.body.user_24h as number);
-              if (acked.length === 40) child.kill('SIGKILL');
-            } catch {
-              return; // the connection died with the process: not acknowledged
-            }
+    /** Eight clients at a time against `a` until it dies; `request` answers what was acknowledged, or null. */
+    async function untilKilled<T>(a: { running(): boolean; kill(): void }, killAfter: number, request: (n: number) => Promise<T | null>): Promise<{ acked: T[]; sent: number }> {
+      let sent = 0;
+      const acked: T[] = [];
+      const worker = async () => {
+        while (a.running()) {
+          const n = sent++;
+          if (n > 20 * killAfter) {
+            a.kill();
+            throw new Error(`only ${acked.length} of ${n} requests acknowledged`);
           }
-        };
-        await Promise.all(Array.from({ length: 8 }, worker));
-        await exited;
+          try {
+            const r = await request(n);
+            if (r !== null) acked.push(r);
+            if (acked.length === killAfter) a.kill();
+          } catch {
+            return; // the connection died with the process: not acknowledged
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, worker));
+      return { acked, sent };
+    }
 
-        const counted = await b.engine.store.failureCounts({ userId: 'victim', ip: IP.germany }, Date.now());
-        expect(acked.length).toBeGreaterThanOrEqual(40);
-        // Every acknowledged failure is in Redis (some unacknowledged ones may be too).
-        expect(counted.user_24h).toBeGreaterThanOrEqual(acked.length);
-        expect(counted.user_24h).toBeLessThanOrEqual(sent);
-        expect(counted.user_24h).toBeGreaterThanOrEqual(Math.max(...acked));
-        // B goes on counting from there.
-        expect((await post(b.url, '/v1/login-failures', failure)).body.user_24h).toBe(counted.user_24h + 1);
-      } finally {
-        child.kill('SIGKILL');
-        await exited;
-      }
+    it('loses no acknowledged failure count', async () => {
+      const a = await spawnInstance();
+      const b = await instance();
+      const failure = { userId: 'victim', ip: IP.germany, userAgent: UA.chromeWindows };
+      const { acked, sent } = await untilKilled(a, 40, async () => {
+        const r = await post(a.url, '/v1/login-failures', failure);
+        return r.status === 200 ? (r.body.user_24h as number) : null;
+      });
+      await a.exited;
+
+      const counted = await b.engine.store.failureCounts({ userId: 'victim', ip: IP.germany }, Date.now());
+      expect(acked.length).toBeGreaterThanOrEqual(40);
+      // Every acknowledged failure is in Redis (some unacknowledged ones may be too).
+      expect(counted.user_24h).toBeGreaterThanOrEqual(acked.length);
+      expect(counted.user_24h).toBeLessThanOrEqual(sent);
+      expect(counted.user_24h).toBeGreaterThanOrEqual(Math.max(...acked));
+      // B goes on counting from there.
+      expect((await post(b.url, '/v1/login-failures', failure)).body.user_24h).toBe(counted.user_24h + 1);
+    }, 60_000);
+
+    it('loses no acknowledged challenge: each one A answered verifies on B with the code A sent', async () => {
+      const a = await spawnInstance();
+      const b = await instance();
+      // A first login from a script: challenged, with a code to the phone.
+      const login = (n: number) => ({ userId: `user-${n}`, ip: IP.germany, userAgent: 'python-requests/2.31', deviceId: `d-${n}`, phone: `+4791${String(n).padStart(6, '0')}` });
+      const { acked } = await untilKilled(a, 20, async (n) => {
+        const r = await post(a.url, '/v1/decisions', login(n));
+        return r.status === 200 ? { n, action: r.body.action, id: (r.body.challenge as { id: string } | undefined)?.id } : null;
+      });
+      await a.exited;
+
+      expect(acked.length).toBeGreaterThanOrEqual(20);
+      expect(acked.every((x) => x.action === 'challenge' && x.id)).toBe(true);
+      for (const { id } of acked) expect((await post(b.url, `/v1/challenges/${id!}/verify`, { code: codeOf(id!) })).body).toMatchObject({ status: 'verified' });
     }, 60_000);
   });
 });
