@@ -18,7 +18,7 @@ export interface OpenedStore {
 
 /**
  * The store `riskgate serve` uses: Redis when REDIS_URL is set, with this instance's audit
- * trail (and, until phase 2, its challenge state) in its own SQLite file; SQLite alone otherwise.
+ * trail in its own SQLite file; SQLite alone otherwise.
  */
 export function openStore(config: Config, env: NodeJS.ProcessEnv): OpenedStore {
   const local = new SqliteStore({ path: join(config.dataDir, 'riskgate.db') });
