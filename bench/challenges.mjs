@@ -2,13 +2,10 @@
 // --redis, on the Redis store (REDIS_URL, default 127.0.0.1:6379) in the same run: a decision
 // that issues a challenge, a verify, and what a trust token adds to a decision.
 // Run after `npm run build`: node bench/challenges.mjs [N] [--redis]
-import { setupChallenges } from '../dist/challenge/index.js';
+import { assemble } from '../dist/assemble.js';
 import { Keys } from '../dist/challenge/keys.js';
 import { OutboxProvider } from '../dist/challenge/providers/outbox.js';
-import { Engine } from '../dist/engine/engine.js';
 import { ApiKeys } from '../dist/http/auth.js';
-import { buildApp } from '../dist/http/app.js';
-import { challengeAppOptions } from '../dist/http/challenge-routes.js';
 import { Metrics } from '../dist/http/metrics.js';
 import { RuleHolder } from '../dist/rules/holder.js';
 import { RedisStore } from '../dist/store/redis.js';
@@ -46,10 +43,8 @@ async function measure(kind) {
   const outbox = new OutboxProvider('outbox', ['sms', 'whatsapp', 'voice', 'email']);
   // Limits out of the way: this measures the path, not the abuse limits.
   const big = 1e9;
-  const setup = setupChallenges({ store, keys: new Keys(Buffer.alloc(32, 1)), clock, metrics, env: {}, providers: [outbox], file: { challenges: { limits: { perUserPerHour: big, perPhonePerHour: big, perCountryPerHour: big, verifyPerIpPerHour: big } } } });
-  const engine = new Engine({ store, rules: rules.current, clock, trust: setup.trust });
-  const service = setup.service(engine);
-  const app = await buildApp({ engine, rules, apiKeys: new ApiKeys(['k']), clock, metrics, ...challengeAppOptions(service) });
+  const file = { challenges: { limits: { perUserPerHour: big, perPhonePerHour: big, perCountryPerHour: big, verifyPerIpPerHour: big } } };
+  const { app } = await assemble({ store, rules, clock, keys: new Keys(Buffer.alloc(32, 1)), apiKeys: new ApiKeys(['k']), metrics, file, env: {}, providers: [outbox] });
   const headers = { authorization: 'Bearer k' };
   const post = async (url, payload) => (await app.inject({ method: 'POST', url, headers, payload })).json();
 

@@ -1,14 +1,12 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { setupChallenges } from './challenge/index.js';
+import { assemble } from './assemble.js';
 import { SECRET_FILE, resolveSecret } from './challenge/keys.js';
 import { OutboxProvider } from './challenge/providers/outbox.js';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { Engine } from './engine/engine.js';
+import type { Engine } from './engine/engine.js';
 import { resolveApiKeys } from './http/auth.js';
-import { buildApp } from './http/app.js';
-import { challengeAppOptions } from './http/challenge-routes.js';
 import { Metrics } from './http/metrics.js';
 import { createLogger } from './log.js';
 import { RuleHolder } from './rules/holder.js';
@@ -66,25 +64,6 @@ export async function startServer(o: StartOptions): Promise<Server> {
     else if (e.first) logger.error({ store: store.kind, err: e.error.cause ?? e.error, failMode }, `state store unavailable: answering fail-${failMode} until it is back`);
   };
   if (secret.generated) logger.warn({ file: join(o.config.dataDir, SECRET_FILE) }, 'no RISKGATE_SECRET set: using a generated secret kept in the data directory (set RISKGATE_SECRET in production)');
-  const challengeSetup = setupChallenges({ store, keys: secret.keys, clock, metrics, file: o.config.file, env, console: announce });
-  if (challengeSetup.providers.some((p) => p instanceof OutboxProvider)) {
-    logger.warn('delivery: the outbox provider prints one-time codes on the console; configure real providers in riskgate.yaml for production');
-  }
-  const engine = new Engine({
-    store,
-    rules: rules.current,
-    clock,
-    trust: challengeSetup.trust,
-    // Only called on feedback, long after `challenges` below exists.
-    onConfirmedFraud: async (record) => void (await challenges.revokeAllTrust(record.userId, record.id)),
-    storeFailure: { mode: failMode, timeoutMs },
-    onStoreEvent,
-  });
-  const challenges = challengeSetup.service(engine);
-  opened.watch?.((up) => metrics.storeUp.set(up ? 1 : 0));
-  if (opened.ready && !(await opened.ready(STORE_CONNECT_WAIT_MS))) {
-    logger.error({ store: store.kind, failMode }, `state store unreachable at start: answering fail-${failMode} until it is reachable`);
-  }
   const storeHealth = opened.health;
   const health =
     storeHealth &&
@@ -93,12 +72,30 @@ export async function startServer(o: StartOptions): Promise<Server> {
       metrics.storeUp.set(h.ok ? 1 : 0);
       return h;
     });
+  const { app, engine, challenges, providers } = await assemble({
+    store,
+    rules,
+    clock,
+    keys: secret.keys,
+    apiKeys: keys,
+    metrics,
+    file: o.config.file,
+    env,
+    console: announce,
+    engine: { storeFailure: { mode: failMode, timeoutMs }, onStoreEvent },
+    http: { logger, logRequests: o.config.logRequests, ...(health ? { health } : {}) },
+  });
+  if (providers.some((p) => p instanceof OutboxProvider)) {
+    logger.warn('delivery: the outbox provider prints one-time codes on the console; configure real providers in riskgate.yaml for production');
+  }
+  opened.watch?.((up) => metrics.storeUp.set(up ? 1 : 0));
+  if (opened.ready && !(await opened.ready(STORE_CONNECT_WAIT_MS))) {
+    logger.error({ store: store.kind, failMode }, `state store unreachable at start: answering fail-${failMode} until it is reachable`);
+  }
   rules.onReload((r) => {
     if (r.ok) logger.info({ version: r.version, changed: r.changed }, 'rules reloaded');
     else logger.error({ problems: r.message.split('\n').slice(1) }, 'rules reload refused; previous rules stay active');
   });
-
-  const app = await buildApp({ engine, rules, apiKeys: keys, clock, metrics, logger, logRequests: o.config.logRequests, health, ...challengeAppOptions(challenges) });
 
   const retentionMs = o.config.auditRetentionDays * 24 * HOUR_MS;
   const prune = () =>

@@ -1,70 +1,65 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { setupChallenges } from '../src/challenge/index.js';
-import { Keys } from '../src/challenge/keys.js';
-import { OutboxProvider } from '../src/challenge/providers/outbox.js';
+import type { OutboxProvider } from '../src/challenge/providers/outbox.js';
 import type { Provider } from '../src/challenge/providers/provider.js';
-import type { ChallengeService } from '../src/challenge/service.js';
 import type { ConfigFile } from '../src/config.js';
-import { Engine } from '../src/engine/engine.js';
-import { ApiKeys } from '../src/http/auth.js';
-import { buildApp } from '../src/http/app.js';
-import { challengeAppOptions } from '../src/http/challenge-routes.js';
-import { Metrics } from '../src/http/metrics.js';
-import { RuleHolder } from '../src/rules/holder.js';
+import { RedisStore } from '../src/store/redis.js';
 import { SqliteStore } from '../src/store/sqlite.js';
-import { API_KEY, AUTH, IP, RULES_DIR, TestClock, UA } from './helpers.js';
+import type { Store } from '../src/store/store.js';
+import { AUTH, IP, UA, makeApp, type TestApp } from './helpers.js';
+import { dropPrefix, redisSkip, redisStore, testPrefix } from './redis-helpers.js';
 
-export const TEST_SECRET = Buffer.alloc(32, 7);
+export { TEST_SECRET } from './helpers.js';
 
-export interface ChallengeApp {
-  app: FastifyInstance;
-  engine: Engine;
+export interface ChallengeApp extends TestApp {
   store: SqliteStore;
-  rules: RuleHolder;
-  clock: TestClock;
-  metrics: Metrics;
-  service: ChallengeService;
-  outbox: OutboxProvider;
-  keys: Keys;
-  close(): Promise<void>;
 }
 
-/** The server's wiring, in memory, with an injected clock; the outbox delivers unless other providers are given. */
-export async function makeChallengeApp(o: { providers?: Provider[]; file?: ConfigFile; dbPath?: string } = {}): Promise<ChallengeApp> {
-  const clock = new TestClock();
-  const rules = await RuleHolder.load(RULES_DIR);
-  const store = new SqliteStore({ path: o.dbPath ?? ':memory:' });
-  const metrics = new Metrics(false);
-  const keys = new Keys(TEST_SECRET);
-  const outbox = new OutboxProvider('outbox', ['sms', 'whatsapp', 'voice', 'email']);
-  const setup = setupChallenges({ store, keys, clock: clock.read, metrics, file: o.file ?? {}, env: {}, providers: o.providers ?? [outbox] });
-  let service: ChallengeService | undefined;
-  const engine = new Engine({
-    store,
-    rules: rules.current,
-    clock: clock.read,
-    trust: setup.trust,
-    onConfirmedFraud: async (r) => void (await service?.revokeAllTrust(r.userId, r.id)),
-  });
-  service = setup.service(engine);
-  const app = await buildApp({ engine, rules, apiKeys: new ApiKeys([API_KEY]), clock: clock.read, metrics, ...challengeAppOptions(service) });
+/** A store the challenge suites run on: SQLite always, Redis when there is one (test/redis-helpers.ts). */
+export interface StoreKind {
+  name: string;
+  /** Why the suite is skipped on this store; null when it runs. */
+  skip: string | null;
+  open(): Promise<{ store: Store; drop(): Promise<void> }>;
+}
+
+export const STORE_KINDS: StoreKind[] = [
+  { name: 'SQLite', skip: null, open: async () => ({ store: new SqliteStore({ path: ':memory:' }), drop: async () => undefined }) },
+  {
+    name: 'Redis',
+    skip: redisSkip,
+    open: async () => {
+      const prefix = testPrefix();
+      return { store: await redisStore(prefix), drop: () => dropPrefix(prefix) };
+    },
+  },
+];
+
+/** makeApp on a store of `kind`; closing it also deletes what the test left in Redis. */
+export async function challengeAppOn(kind: StoreKind, o: { providers?: Provider[]; file?: ConfigFile } = {}): Promise<TestApp> {
+  const { store, drop } = await kind.open();
+  const t = await makeApp({ store, providers: o.providers, file: o.file });
   return {
-    app,
-    engine,
-    store,
-    rules,
-    clock,
-    metrics,
-    service,
-    outbox,
-    keys,
+    ...t,
     async close() {
-      await app.close();
-      await store.close();
+      await t.close();
+      await drop();
     },
   };
+}
+
+/** What a store keeps of the user's unused recovery codes, read behind its interface (to show that no code is kept in clear). */
+export async function storedRecoveryHashes(store: Store, userId: string): Promise<string[]> {
+  if (store instanceof SqliteStore) return (store.db.prepare('SELECT hash FROM recovery_codes WHERE user_id = ? AND used_at IS NULL').all(userId) as { hash: string }[]).map((r) => r.hash);
+  if (store instanceof RedisStore) return store.client.smembers(`${store.keyPrefix}r:${userId}`);
+  throw new Error(`no way to read the recovery codes of a ${store.kind} store`);
+}
+
+/** makeApp on a SQLite store (in memory, or at `dbPath`), whose tables the tests read. */
+export async function makeChallengeApp(o: { providers?: Provider[]; file?: ConfigFile; dbPath?: string } = {}): Promise<ChallengeApp> {
+  const store = new SqliteStore({ path: o.dbPath ?? ':memory:' });
+  return { ...(await makeApp({ store, providers: o.providers, file: o.file })), store };
 }
 
 /** A login riskgate challenges for a user with a habit at home: a new phone from another network. */

@@ -2,9 +2,14 @@ import { cp, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { Engine, type EngineOptions } from '../src/engine/engine.js';
+import { assemble } from '../src/assemble.js';
+import { Keys } from '../src/challenge/keys.js';
+import { OutboxProvider } from '../src/challenge/providers/outbox.js';
+import type { Provider } from '../src/challenge/providers/provider.js';
+import type { ChallengeService } from '../src/challenge/service.js';
+import type { ConfigFile } from '../src/config.js';
+import type { Engine, EngineOptions } from '../src/engine/engine.js';
 import { ApiKeys } from '../src/http/auth.js';
-import { buildApp, type AppOptions } from '../src/http/app.js';
 import { Metrics } from '../src/http/metrics.js';
 import type { Observation } from '../src/profile/profile.js';
 import { RuleHolder } from '../src/rules/holder.js';
@@ -59,6 +64,8 @@ export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
 export const DAY = 24 * HOUR;
 
+export const TEST_SECRET = Buffer.alloc(32, 7);
+
 export interface TestApp {
   app: FastifyInstance;
   engine: Engine;
@@ -66,17 +73,46 @@ export interface TestApp {
   rules: RuleHolder;
   clock: TestClock;
   metrics: Metrics;
+  /** The challenge module, delivering into `outbox` unless other providers were given. */
+  service: ChallengeService;
+  outbox: OutboxProvider;
+  keys: Keys;
   close(): Promise<void>;
 }
 
-/** An app on an in-memory SQLite store, or on `store` (closed with the app); `clock` may be shared by several apps. */
-export async function makeApp(o: { rulesDir?: string; extra?: Partial<AppOptions>; store?: Store; clock?: TestClock; engine?: Partial<EngineOptions> } = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  rulesDir?: string;
+  /** The store (closed with the app); an in-memory SQLite store by default. */
+  store?: Store;
+  /** May be shared by several apps. */
+  clock?: TestClock;
+  engine?: Partial<EngineOptions>;
+  metrics?: Metrics;
+  providers?: Provider[];
+  /** riskgate.yaml's `delivery` and `challenges`. */
+  file?: ConfigFile;
+}
+
+/** The server's wiring (src/assemble.ts) in memory, with an injected clock. */
+export async function makeApp(o: TestAppOptions = {}): Promise<TestApp> {
   const clock = o.clock ?? new TestClock();
   const rules = await RuleHolder.load(o.rulesDir ?? RULES_DIR);
   const store = o.store ?? new SqliteStore({ path: ':memory:' });
-  const engine = new Engine({ store, rules: rules.current, clock: clock.read, ...o.engine });
-  const metrics = new Metrics(false);
-  const app = await buildApp({ engine, rules, apiKeys: new ApiKeys([API_KEY]), clock: clock.read, metrics, ...o.extra });
+  const metrics = o.metrics ?? new Metrics(false);
+  const keys = new Keys(TEST_SECRET);
+  const outbox = new OutboxProvider('outbox', ['sms', 'whatsapp', 'voice', 'email']);
+  const { app, engine, challenges } = await assemble({
+    store,
+    rules,
+    clock: clock.read,
+    keys,
+    apiKeys: new ApiKeys([API_KEY]),
+    metrics,
+    file: o.file ?? {},
+    env: {},
+    providers: o.providers ?? [outbox],
+    ...(o.engine ? { engine: o.engine } : {}),
+  });
   return {
     app,
     engine,
@@ -84,6 +120,9 @@ export async function makeApp(o: { rulesDir?: string; extra?: Partial<AppOptions
     rules,
     clock,
     metrics,
+    service: challenges,
+    outbox,
+    keys,
     async close() {
       await app.close();
       await store.close();

@@ -64,7 +64,7 @@ describe('when the store fails', () => {
       events.push(e);
       metrics.store(e);
     };
-    t = await makeApp({ store: store.store, engine: { storeFailure: policy, onStoreEvent }, extra: { metrics } });
+    t = await makeApp({ store: store.store, engine: { storeFailure: policy, onStoreEvent }, metrics });
     await habit(t, home, 5);
   }
   afterEach(() => t.close());
@@ -109,10 +109,11 @@ describe('when the store fails', () => {
     const took = Date.now() - started;
     expect(r.body.action).toBe('challenge');
     expect(r.body.reasons.at(-1).message).toBe('state store did not answer within 30 ms: decided without history (fail-closed: at least a challenge)');
-    // One deadline for the reads and one for the writes, not one per call.
+    // One deadline for the reads, one for the writes and one for the challenge's first read, not one per call.
     expect(took).toBeGreaterThanOrEqual(30);
     expect(took).toBeLessThan(1000);
-    expect(await metrics.registry.getSingleMetricAsString('riskgate_store_errors_total')).toContain('riskgate_store_errors_total{kind="timeout"} 2');
+    expect(r.body.challenge).toBeUndefined();
+    expect(await metrics.registry.getSingleMetricAsString('riskgate_store_errors_total')).toContain('riskgate_store_errors_total{kind="timeout"} 3');
   });
 
   it('keeps an answer made with history when only recording it fails, and says so', async () => {
@@ -157,6 +158,8 @@ describe('when the store fails', () => {
     expect(events.map((e) => (e.type === 'failed' ? `failed${e.first ? ' (first)' : ''}` : e.type))).toEqual([
       'failed (first)', // reads of the first decision
       'failed', // its record
+      'failed', // the challenge it asks for cannot be issued either (the service goes through the same guard)
+      'failed',
       'failed',
       'failed',
       'recovered',

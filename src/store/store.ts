@@ -182,7 +182,11 @@ export interface Store extends ChallengeStore {
 
   audit(entry: AuditEntry): Promise<void>;
   queryAudit(query: AuditQuery): Promise<AuditEntry[]>;
-  /** Deletes audit entries, decision records and challenges older than `before`; returns how many. */
+  /**
+   * Deletes audit entries, decision records and challenges older than `before`; returns how
+   * many. (Redis prunes its instance's audit trail here; its decision records and challenges
+   * go by their own TTL, the same retention.)
+   */
   prune(before: number): Promise<number>;
 
   /**
