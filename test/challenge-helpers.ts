@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import type { Deadline } from '../src/challenge/providers/http.js';
 import type { OutboxProvider } from '../src/challenge/providers/outbox.js';
 import type { Provider } from '../src/challenge/providers/provider.js';
 import type { ConfigFile } from '../src/config.js';
@@ -90,6 +91,11 @@ export type FakeAnswer = { status: number; json?: unknown } | 'hang';
 export interface FakeServer {
   url: string;
   requests: Recorded[];
+  /**
+   * A provider's deadline (src/challenge/providers/http.ts) that passes the moment this
+   * server holds a request without answering: the timeout path, without waiting for a timer.
+   */
+  deadline: Deadline;
   close(): Promise<void>;
 }
 
@@ -97,6 +103,7 @@ export interface FakeServer {
 export async function fakeServer(answer: (r: Recorded) => FakeAnswer): Promise<FakeServer> {
   const requests: Recorded[] = [];
   const hanging: ServerResponse[] = [];
+  const waiting = new Set<AbortController>();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -105,7 +112,12 @@ export async function fakeServer(answer: (r: Recorded) => FakeAnswer): Promise<F
       const r: Recorded = { method: req.method ?? '', path: u.pathname, query: u.searchParams, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
       requests.push(r);
       const a = answer(r);
-      if (a === 'hang') return void hanging.push(res);
+      if (a === 'hang') {
+        hanging.push(res);
+        for (const c of waiting) c.abort(new DOMException('the fake server holds the request', 'TimeoutError'));
+        waiting.clear();
+        return;
+      }
       res.writeHead(a.status, { 'content-type': 'application/json' });
       res.end(a.json === undefined ? '' : JSON.stringify(a.json));
     });
@@ -115,6 +127,11 @@ export async function fakeServer(answer: (r: Recorded) => FakeAnswer): Promise<F
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    deadline: () => {
+      const c = new AbortController();
+      waiting.add(c);
+      return c.signal;
+    },
     async close() {
       for (const res of hanging) res.destroy();
       server.closeAllConnections();

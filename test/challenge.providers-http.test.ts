@@ -12,7 +12,6 @@ import { fakeMessageCentral, fakeTwilio, fakeXoxzo, type Fake } from './fakes.js
 const PHONE = '+4791234567';
 /** Generous for answers (a loaded CI machine), short where the test waits for a timeout. */
 const TIMEOUT = 3000;
-const HANG = 150;
 const SERVICE = `VA${'b'.repeat(32)}`;
 
 describe('the whole flow over HTTP against fake provider servers', () => {
@@ -31,7 +30,9 @@ describe('the whole flow over HTTP against fake provider servers', () => {
     await t.close();
   });
 
-  const twilioWhatsapp = (timeoutMs = TIMEOUT) => new TwilioVerifyService('twilio', ['whatsapp', 'voice'], { accountSid: 'AC1', authToken: 'tok', serviceSid: SERVICE, baseUrl: twilio.url, timeoutMs });
+  /** With `hanging`, a request the fake holds times out at once (its deadline), instead of after TIMEOUT. */
+  const twilioWhatsapp = (hanging = false) =>
+    new TwilioVerifyService('twilio', ['whatsapp', 'voice'], { accountSid: 'AC1', authToken: 'tok', serviceSid: SERVICE, baseUrl: twilio.url, timeoutMs: TIMEOUT, ...(hanging ? { deadline: twilio.deadline } : {}) });
   const xoxzoSms = () => new XoxzoSmsProvider('xoxzo', { credentials: { sid: 's', authToken: 't' }, sender: 'riskgate', baseUrl: xoxzo.url, timeoutMs: TIMEOUT });
   const start = async (providers: Provider[], file: ConfigFile = { delivery: { order: ['whatsapp', 'sms', 'voice'] } }) => {
     t = await makeChallengeApp({ providers, file });
@@ -59,7 +60,7 @@ describe('the whole flow over HTTP against fake provider servers', () => {
 
   it('a provider that times out is skipped the same way', async () => {
     twilio.mode = 'hang';
-    const c = await start([twilioWhatsapp(HANG), xoxzoSms()]);
+    const c = await start([twilioWhatsapp(true), xoxzoSms()]);
     expect(c.channel).toBe('sms');
     expect((await t.store.queryAudit({ ref: c.id, kind: 'challenge.sent' })).at(-1)!.detail).toMatchObject({ provider: 'twilio', result: 'timeout' });
   });
@@ -92,7 +93,7 @@ describe('the whole flow over HTTP against fake provider servers', () => {
   });
 
   it('a verify service that cannot answer is a 503 and the attempt is not counted', async () => {
-    const c = await start([twilioWhatsapp(HANG)], { delivery: { order: ['whatsapp'] } });
+    const c = await start([twilioWhatsapp(true)], { delivery: { order: ['whatsapp'] } });
     twilio.mode = 'hang';
     const r = await verify(c.id, twilio.code);
     expect(r).toMatchObject({ status: 503, body: { error: { code: 'PROVIDER_UNAVAILABLE' } } });

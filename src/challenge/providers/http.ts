@@ -1,6 +1,9 @@
 /** The answer of a provider's HTTP API, or why there was none. */
 export type HttpAnswer = { ok: true; status: number; body: unknown; text: string } | { ok: false; reason: 'timeout' | 'failed'; detail: string };
 
+/** Makes the signal that ends a call after `ms`: AbortSignal.timeout, or the tests' own, which fires when a fake server holds a request. */
+export type Deadline = (ms: number) => AbortSignal;
+
 export interface HttpRequest {
   method: 'GET' | 'POST';
   url: string;
@@ -8,6 +11,7 @@ export interface HttpRequest {
   /** A string is sent as is (with its content-type header); an object as a form. */
   body?: string | URLSearchParams;
   timeoutMs: number;
+  deadline?: Deadline | undefined;
 }
 
 /**
@@ -16,7 +20,7 @@ export interface HttpRequest {
  */
 export async function request(r: HttpRequest): Promise<HttpAnswer> {
   try {
-    const res = await fetch(r.url, { method: r.method, headers: r.headers, body: r.body, signal: AbortSignal.timeout(r.timeoutMs), redirect: 'error' });
+    const res = await fetch(r.url, { method: r.method, headers: r.headers, body: r.body, signal: r.deadline ? r.deadline(r.timeoutMs) : AbortSignal.timeout(r.timeoutMs), redirect: 'error' });
     const text = await res.text();
     let body: unknown = null;
     try {

@@ -1,5 +1,5 @@
 import type { Channel } from '../../store/store.js';
-import { describe, field, joinUrl, request } from './http.js';
+import { describe, field, joinUrl, request, type Deadline } from './http.js';
 import type { CheckResult, SendResult, VerificationStart, VerifyService } from './provider.js';
 
 export const MESSAGECENTRAL_BASE_URL = 'https://cpaas.messagecentral.com';
@@ -32,7 +32,7 @@ export class MessageCentralService implements VerifyService {
   constructor(
     readonly name: string,
     readonly channels: readonly Channel[],
-    private readonly o: { authToken: string; customerId: string; baseUrl: string; timeoutMs: number },
+    private readonly o: { authToken: string; customerId: string; baseUrl: string; timeoutMs: number; deadline?: Deadline },
   ) {}
 
   private call(method: 'GET' | 'POST', path: string, query: Record<string, string>) {
@@ -41,6 +41,7 @@ export class MessageCentralService implements VerifyService {
       url: `${joinUrl(this.o.baseUrl, path)}?${new URLSearchParams(query).toString()}`,
       headers: { authToken: this.o.authToken, accept: 'application/json' },
       timeoutMs: this.o.timeoutMs,
+      deadline: this.o.deadline,
     });
   }
 

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { Channel } from '../../store/store.js';
 import type { Clock } from '../../types.js';
-import { describe, request } from './http.js';
+import { describe, request, type Deadline } from './http.js';
 import type { MessageProvider, OutgoingMessage, SendResult } from './provider.js';
 
 export const SIGNATURE_HEADER = 'x-riskgate-signature';
@@ -23,7 +23,7 @@ export class WebhookProvider implements MessageProvider {
   constructor(
     readonly name: string,
     readonly channels: readonly Channel[],
-    private readonly o: { url: string; secret: string; timeoutMs: number; clock: Clock },
+    private readonly o: { url: string; secret: string; timeoutMs: number; clock: Clock; deadline?: Deadline },
   ) {}
 
   async send(m: OutgoingMessage): Promise<SendResult> {
@@ -35,6 +35,7 @@ export class WebhookProvider implements MessageProvider {
       headers: { 'content-type': 'application/json', [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: webhookSignature(this.o.secret, timestamp, body) },
       body,
       timeoutMs: this.o.timeoutMs,
+      deadline: this.o.deadline,
     });
     if (!res.ok) return { ok: false, reason: res.reason, detail: res.detail };
     if (res.status >= 200 && res.status < 300) return { ok: true, ref: null };

@@ -1,4 +1,4 @@
-import { basicAuth, describe, field, joinUrl, request } from './http.js';
+import { basicAuth, describe, field, joinUrl, request, type Deadline } from './http.js';
 import type { CheckResult, SendResult, VerificationStart, VerifyService } from './provider.js';
 import type { XoxzoCredentials } from './xoxzo-sms.js';
 
@@ -20,7 +20,7 @@ export class XoxzoOtpService implements VerifyService {
 
   constructor(
     readonly name: string,
-    private readonly o: { credentials: XoxzoCredentials; website: string; baseUrl: string; timeoutMs: number },
+    private readonly o: { credentials: XoxzoCredentials; website: string; baseUrl: string; timeoutMs: number; deadline?: Deadline },
   ) {}
 
   private post(path: string, body: Record<string, string>) {
@@ -30,6 +30,7 @@ export class XoxzoOtpService implements VerifyService {
       headers: { authorization: basicAuth(this.o.credentials.sid, this.o.credentials.authToken), 'content-type': 'application/json' },
       body: JSON.stringify(body),
       timeoutMs: this.o.timeoutMs,
+      deadline: this.o.deadline,
     });
   }
 

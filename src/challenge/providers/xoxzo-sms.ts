@@ -1,4 +1,4 @@
-import { basicAuth, describe, field, joinUrl, request } from './http.js';
+import { basicAuth, describe, field, joinUrl, request, type Deadline } from './http.js';
 import type { MessageProvider, OutgoingMessage, SendResult } from './provider.js';
 
 export const XOXZO_BASE_URL = 'https://api.xoxzo.com';
@@ -20,7 +20,7 @@ export class XoxzoSmsProvider implements MessageProvider {
 
   constructor(
     readonly name: string,
-    private readonly o: { credentials: XoxzoCredentials; sender: string; baseUrl: string; timeoutMs: number },
+    private readonly o: { credentials: XoxzoCredentials; sender: string; baseUrl: string; timeoutMs: number; deadline?: Deadline },
   ) {}
 
   async send(m: OutgoingMessage): Promise<SendResult> {
@@ -30,6 +30,7 @@ export class XoxzoSmsProvider implements MessageProvider {
       headers: { authorization: basicAuth(this.o.credentials.sid, this.o.credentials.authToken) },
       body: new URLSearchParams({ recipient: m.to, sender: this.o.sender, message: m.message }),
       timeoutMs: this.o.timeoutMs,
+      deadline: this.o.deadline,
     });
     if (!res.ok) return { ok: false, reason: res.reason, detail: res.detail };
     const msgid = Array.isArray(res.body) ? field(res.body[0], 'msgid') : undefined;
