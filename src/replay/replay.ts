@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -171,7 +172,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         warmupDays: (o.warmupMs ?? 0) / DAY_MS,
         seconds,
         eventsPerSecond: seconds > 0 ? events / seconds : 0,
-        peakRssMb: process.resourceUsage().maxRSS / 1024,
+        peakRssMb: peakRssMb(),
       },
       summary: main.metrics.summary(describe(o.rules)),
       charts: main.metrics.charts(),
@@ -184,4 +185,19 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     for (const lane of lanes) await lane.close();
     if (ownState) await rm(stateDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * This process's peak resident memory, in MiB. On Linux from VmHWM: getrusage's maxRSS
+ * survives exec, so a replay started by a large parent (the bench) would report the
+ * parent's peak as its own.
+ */
+function peakRssMb(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) / 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS / 1024;
 }
