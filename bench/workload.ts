@@ -51,7 +51,10 @@ export async function warmState(kind: StoreKind, history: readonly GenEvent[], r
   writeFileSync(file, `store:\n  redis:\n    keyPrefix: "${prefix}"\n`);
   if (kind === 'redis') env.REDIS_URL = redisUrl;
   const config = loadConfig({ config: file, data: dir, rules: 'rules', port: '0' });
-  const { store } = openStore(config, env);
+  const opened = openStore(config, env);
+  const { store } = opened;
+  // Commands fail at once until Redis is connected (no offline queue): wait for it.
+  if (opened.ready && !(await opened.ready(5000))) throw new Error(`no Redis at ${redisUrl}`);
   const rules = await loadRuleSet('rules');
   let now = 0;
   const engine = new Engine({ store, rules: () => rules, clock: () => now });

@@ -92,6 +92,9 @@ export interface RedisStoreOptions {
   reconnectMaxMs?: number;
 }
 
+/** How many profile reads learn() may start from; beyond, they are dropped (a learn then reads again). */
+const LAST_READ_LIMIT = 10_000;
+
 /** Compare-and-set writes retry on conflicts; this many means a user (or a challenge) is hammered absurdly often. */
 const MAX_CAS_ATTEMPTS = 100;
 
@@ -340,6 +343,8 @@ export class RedisStore implements Store {
   private readonly local: LocalState;
   private readonly recordTtlMs: number;
   private readonly limiters = new Map<string, RateLimiterAbstract>();
+  /** Each user's profile as getProfile last read it, for learn's first compare-and-set round. */
+  private readonly lastRead = new Map<string, { doc: string | null; ver: string | null }>();
 
   constructor(opts: RedisStoreOptions) {
     this.keyPrefix = opts.keyPrefix ?? 'rg:';
@@ -442,7 +447,10 @@ export class RedisStore implements Store {
   }
 
   async getProfile(userId: string): Promise<Profile | null> {
-    const doc = await this.client.hget(this.key('p', userId), 'doc');
+    const [doc, ver] = await this.client.hmget(this.key('p', userId), 'doc', 'ver');
+    // The login being decided usually teaches this profile next: its compare-and-set starts from this read.
+    if (this.lastRead.size >= LAST_READ_LIMIT) this.lastRead.clear();
+    this.lastRead.set(userId, { doc: doc ?? null, ver: ver ?? null });
     return doc ? (JSON.parse(doc) as Profile) : null;
   }
 
@@ -451,7 +459,10 @@ export class RedisStore implements Store {
     const lkey = this.key('l', decisionId);
     return this.compareAndSet(async () => {
       // Whether this decision already taught is the script's to tell (-1): it is rare, and checking first costs a command.
-      const [doc, ver] = await this.client.hmget(pkey, 'doc', 'ver');
+      // The first round starts from the decision's own read when there is one (a stale one only costs a retry).
+      const read = this.lastRead.get(userId);
+      this.lastRead.delete(userId);
+      const [doc, ver] = read ? [read.doc, read.ver] : await this.client.hmget(pkey, 'doc', 'ver');
       const current = doc ? (JSON.parse(doc) as Profile) : null;
       const stored: StoredLearned = { userId, record: { observation, previousLast: current?.last ?? null } };
       return LEARN.run(this.client, [pkey, lkey], [ver ?? '0', JSON.stringify(learnProfile(current, observation)), JSON.stringify(stored), this.recordTtlMs]);
