@@ -91,6 +91,8 @@ export interface TestAppOptions {
   providers?: Provider[];
   /** riskgate.yaml's `delivery` and `challenges`. */
   file?: ConfigFile;
+  /** The server secret's keys; TEST_SECRET's by default. */
+  keys?: Keys;
 }
 
 /** The server's wiring (src/assemble.ts) in memory, with an injected clock. */
@@ -99,7 +101,7 @@ export async function makeApp(o: TestAppOptions = {}): Promise<TestApp> {
   const rules = await RuleHolder.load(o.rulesDir ?? RULES_DIR);
   const store = o.store ?? new SqliteStore({ path: ':memory:' });
   const metrics = o.metrics ?? new Metrics(false);
-  const keys = new Keys(TEST_SECRET);
+  const keys = o.keys ?? new Keys(TEST_SECRET);
   const outbox = new OutboxProvider('outbox', ['sms', 'whatsapp', 'voice', 'email']);
   const { app, engine, challenges } = await assemble({
     store,

@@ -7,7 +7,7 @@ import type { AttemptResult, Channel, ChallengeChannel, ChallengeRecord, Store, 
 import type { Clock } from '../types.js';
 import { makeRecoveryCode, normalizeCode, normalizeRecoveryCode, withoutCode } from './codes.js';
 import type { Delivery, DeliveryOutcome, Destinations, SendGate } from './delivery.js';
-import { Keys } from './keys.js';
+import type { Keys } from './keys.js';
 import type { AbuseLimits } from './limits.js';
 import { maskDestination, normalizePhone } from './phone.js';
 import { matchingStep, newEnrolment, type TotpEnrolment } from './totp.js';
@@ -250,7 +250,8 @@ export class ChallengeService {
     if (!(await this.o.limits.take('verifyPerIpPerHour', `totp-confirm|${userId}`, now))) {
       throw new RefusedError('VERIFY_RATE_LIMITED', 'too many confirmation attempts for this user in the last hour');
     }
-    const step = matchingStep(this.o.keys.decrypt(rec.secretEnc, userId), normalizeCode(code), now);
+    const secret = await this.totpSecret(rec.secretEnc, userId);
+    const step = secret === null ? null : matchingStep(secret, normalizeCode(code), now);
     const ok = step !== null && (await store.useTotpStep(userId, step));
     if (ok) await store.putTotp({ ...rec, confirmed: true, lastStep: step });
     await this.audit(ok ? 'totp.confirmed' : 'totp.confirm_failed', { ref: null, userId, ip: null }, null);
@@ -297,7 +298,8 @@ export class ChallengeService {
     if (c.channel === 'totp') {
       const totp = await this.o.store.getTotp(c.userId);
       if (!totp?.confirmed) return 'invalid';
-      const step = matchingStep(this.o.keys.decrypt(totp.secretEnc, c.userId), code, now);
+      const secret = await this.totpSecret(totp.secretEnc, c.userId);
+      const step = secret === null ? null : matchingStep(secret, code, now);
       // The store refuses a step already used: a code seen once (over the shoulder, in a log) is spent.
       return step !== null && (await this.o.store.useTotpStep(c.userId, step)) ? 'verified' : 'invalid';
     }
@@ -311,11 +313,27 @@ export class ChallengeService {
       throw new RefusedError('PROVIDER_UNAVAILABLE', `the verify service ${service.name} could not check the code (${r.reason}); the attempt was not counted`);
     }
     // riskgate's own code: compare keyed hashes in constant time; the id in the MAC binds the code to this challenge.
-    return c.codeHash !== null && Keys.same(this.o.keys.mac('code', c.id, code), c.codeHash) ? 'verified' : 'invalid';
+    return c.codeHash !== null && this.o.keys.verify('code', c.codeHash, c.id, code) ? 'verified' : 'invalid';
+  }
+
+  /**
+   * The user's TOTP secret, or null when no current or previous server secret opens it (the
+   * secret was changed without RISKGATE_SECRET_PREVIOUS): the code then fails, and the audit
+   * trail says why, rather than a 500.
+   */
+  private async totpSecret(sealed: string, userId: string): Promise<string | null> {
+    try {
+      return this.o.keys.decrypt(sealed, userId);
+    } catch {
+      await this.audit('totp.unreadable', { ref: null, userId, ip: null }, { reason: 'no current or previous RISKGATE_SECRET opens the enrolment; the user must enrol again' });
+      return null;
+    }
   }
 
   private async useRecoveryCode(userId: string, code: string, now: number): Promise<AttemptResult> {
-    const used = await this.o.store.useRecoveryCode(userId, this.recoveryHash(userId, code), now);
+    // Under the current secret, else a previous one (codes made before a rotation); each try is single-use on its own.
+    let used = false;
+    for (const hash of this.o.keys.macs('recovery', userId, normalizeRecoveryCode(code))) if ((used = await this.o.store.useRecoveryCode(userId, hash, now))) break;
     if (used) await this.audit('recovery.used', { ref: null, userId, ip: null }, null);
     return used ? 'verified' : 'invalid';
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TrustVerifier } from '../engine/engine.js';
 import type { Store, TrustedDevice } from '../store/store.js';
-import { Keys } from './keys.js';
+import type { Keys } from './keys.js';
 
 const DAY_MS = 86_400_000;
 const PREFIX = 'rgt1';
@@ -37,7 +37,7 @@ export class TrustTokens implements TrustVerifier {
     const [prefix, id, exp, mac, ...rest] = token.split('.');
     if (prefix !== PREFIX || !id || !exp || !mac || rest.length || !/^\d{1,15}$/.test(exp)) return false;
     const expiresAt = Number(exp);
-    if (now >= expiresAt || !Keys.same(mac, this.mac(id, userId, deviceId, expiresAt))) return false;
+    if (now >= expiresAt || !this.keys.verify('trust', mac, id, userId, deviceId, String(expiresAt))) return false;
     const devices = await this.store.listTrustedDevices(userId, now);
     return devices.some((d) => d.id === id && d.deviceId === deviceId);
   }
