@@ -40,11 +40,11 @@ import type {
  *   rg:f:<subject>         hash {5-min bucket: failures}      TTL a day after the last failure (attempts.ts)
  *   rg:fu:<ip>             zset {userId: latest failure ms}    TTL a day after the last failure
  *   rg:rl:<limiter>:<key>  rate-limiter-flexible counters      TTL = the limiter's duration (challenge abuse limits)
- *   rg:c:<challengeId>     hash (see CHALLENGE_FIELDS)         TTL recordTtlMs past its expiry: step-up challenges
+ *   rg:c:<challengeId>     hash (see ChallengeFields)          TTL recordTtlMs past its expiry: step-up challenges
  *   rg:cx                  zset {challengeId: expiresAt}       pending challenges, for the expiry sweep
  *   rg:t:<userId>          hash {doc: TOTP JSON, step: n}      no TTL: the user's authenticator enrolment
  *   rg:r:<userId>          set of unused recovery code hashes  no TTL: a used code leaves the set
- *   rg:td:<userId>         hash {deviceId-row id: JSON}        TTL the latest expiry among them: trusted devices
+ *   rg:td:<userId>         hash {trusted device id: JSON}      TTL the latest expiry among them: trusted devices
  *
  * Profiles keep no TTL on purpose: like SQLite rows they are one per user, each bounded by
  * PROFILE_LIMITS and aged out entry by entry. Expiring a whole profile would turn a dormant
