@@ -325,7 +325,7 @@ for (const kind of STORES) {
         expect((await a.expireChallenges(T0 + 2 * HOUR, 100)).map((c) => c.id).sort()).toEqual(['not-due', 'resent']);
       });
 
-      it('accepts each TOTP step once, only forward, whichever handle asks', async () => {
+      it('accepts each TOTP step once, only forward, whichever handle asks; reseals by compare-and-set', async () => {
         expect(await a.getTotp('alice')).toBeNull();
         expect(await a.useTotpStep('alice', 5)).toBe(false);
         const rec = { userId: 'alice', secretEnc: 'v1.sealed', confirmed: false, lastStep: 0, createdAt: T0 };
@@ -337,6 +337,11 @@ for (const kind of STORES) {
         expect(await a.useTotpStep('alice', 101)).toBe(true);
         await b.putTotp({ ...rec, confirmed: true, lastStep: 101 });
         expect(await a.getTotp('alice')).toEqual({ ...rec, confirmed: true, lastStep: 101 });
+        // A reseal replaces the sealed secret only if it is still the one read, and nothing else.
+        const reseals = await all(6, (s, i) => s.resealTotp('alice', 'v1.sealed', `v1.new-${i}`));
+        expect(reseals.filter(Boolean)).toHaveLength(1);
+        expect(await a.resealTotp('bob', 'v1.sealed', 'v1.x')).toBe(false);
+        expect(await b.getTotp('alice')).toMatchObject({ secretEnc: expect.stringMatching(/^v1\.new-\d$/), confirmed: true, lastStep: 101 });
         expect(await b.deleteTotp('alice')).toBe(true);
         expect(await a.deleteTotp('alice')).toBe(false);
         expect(await a.getTotp('alice')).toBeNull();

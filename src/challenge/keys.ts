@@ -72,15 +72,20 @@ export class Keys {
 
   /** Opens a value sealed under the current or a previous secret; throws when none opens it. */
   decrypt(sealed: string, context: string): string {
+    return this.open(sealed, context).plain;
+  }
+
+  /** Opens a sealed value, and says whether it was sealed under the current secret. */
+  open(sealed: string, context: string): { plain: string; current: boolean } {
     const [v, iv, body, tag] = sealed.split('.');
     if (v !== 'v1' || !iv || body === undefined || !tag) throw new Error('not a sealed value');
     let failure: unknown;
-    for (const keys of this.sets) {
+    for (const [i, keys] of this.sets.entries()) {
       try {
         const d = createDecipheriv('aes-256-gcm', keys.totp, Buffer.from(iv, 'base64url'));
         d.setAAD(Buffer.from(context));
         d.setAuthTag(Buffer.from(tag, 'base64url'));
-        return Buffer.concat([d.update(Buffer.from(body, 'base64url')), d.final()]).toString('utf8');
+        return { plain: Buffer.concat([d.update(Buffer.from(body, 'base64url')), d.final()]).toString('utf8'), current: i === 0 };
       } catch (e) {
         failure = e;
       }

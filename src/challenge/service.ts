@@ -250,10 +250,10 @@ export class ChallengeService {
     if (!(await this.o.limits.take('verifyPerIpPerHour', `totp-confirm|${userId}`, now))) {
       throw new RefusedError('VERIFY_RATE_LIMITED', 'too many confirmation attempts for this user in the last hour');
     }
-    const secret = await this.totpSecret(rec.secretEnc, userId);
-    const step = secret === null ? null : matchingStep(secret, normalizeCode(code), now);
+    const opened = await this.totpSecret(rec.secretEnc, userId);
+    const step = opened === null ? null : matchingStep(opened.secret, normalizeCode(code), now);
     const ok = step !== null && (await store.useTotpStep(userId, step));
-    if (ok) await store.putTotp({ ...rec, confirmed: true, lastStep: step });
+    if (ok) await store.putTotp({ ...rec, secretEnc: opened!.sealed, confirmed: true, lastStep: step });
     await this.audit(ok ? 'totp.confirmed' : 'totp.confirm_failed', { ref: null, userId, ip: null }, null);
     return { status: ok ? 'confirmed' : 'invalid' };
   }
@@ -298,8 +298,8 @@ export class ChallengeService {
     if (c.channel === 'totp') {
       const totp = await this.o.store.getTotp(c.userId);
       if (!totp?.confirmed) return 'invalid';
-      const secret = await this.totpSecret(totp.secretEnc, c.userId);
-      const step = secret === null ? null : matchingStep(secret, code, now);
+      const opened = await this.totpSecret(totp.secretEnc, c.userId);
+      const step = opened === null ? null : matchingStep(opened.secret, code, now);
       // The store refuses a step already used: a code seen once (over the shoulder, in a log) is spent.
       return step !== null && (await this.o.store.useTotpStep(c.userId, step)) ? 'verified' : 'invalid';
     }
@@ -319,15 +319,25 @@ export class ChallengeService {
   /**
    * The user's TOTP secret, or null when no current or previous server secret opens it (the
    * secret was changed without RISKGATE_SECRET_PREVIOUS): the code then fails, and the audit
-   * trail says why, rather than a 500.
+   * trail says why, rather than a 500. One sealed under a previous secret is sealed again
+   * under the current one, so that active users move off the old secret by themselves.
    */
-  private async totpSecret(sealed: string, userId: string): Promise<string | null> {
+  private async totpSecret(sealed: string, userId: string): Promise<{ secret: string; sealed: string } | null> {
+    let opened: { plain: string; current: boolean };
     try {
-      return this.o.keys.decrypt(sealed, userId);
+      opened = this.o.keys.open(sealed, userId);
     } catch {
       await this.audit('totp.unreadable', { ref: null, userId, ip: null }, { reason: 'no current or previous RISKGATE_SECRET opens the enrolment; the user must enrol again' });
       return null;
     }
+    if (!opened.current) {
+      const resealed = this.o.keys.encrypt(opened.plain, userId);
+      if (await this.o.store.resealTotp(userId, sealed, resealed)) {
+        await this.audit('totp.resealed', { ref: null, userId, ip: null }, null);
+        return { secret: opened.plain, sealed: resealed };
+      }
+    }
+    return { secret: opened.plain, sealed };
   }
 
   private async useRecoveryCode(userId: string, code: string, now: number): Promise<AttemptResult> {

@@ -42,7 +42,7 @@ import type {
  *   rg:rl:<limiter>:<key>  rate-limiter-flexible counters      TTL = the limiter's duration (challenge abuse limits)
  *   rg:c:<challengeId>     hash (see ChallengeFields)          TTL recordTtlMs past its expiry: step-up challenges
  *   rg:cx                  zset {challengeId: expiresAt}       pending challenges, for the expiry sweep
- *   rg:t:<userId>          hash {doc: TOTP JSON, step: n}      no TTL: the user's authenticator enrolment
+ *   rg:t:<userId>          hash {doc, sec: sealed secret, step} no TTL: the user's authenticator enrolment
  *   rg:r:<userId>          set of unused recovery code hashes  no TTL: a used code leaves the set
  *   rg:td:<userId>         hash {trusted device id: JSON}      TTL the latest expiry among them: trusted devices
  *
@@ -318,6 +318,12 @@ if s and tonumber(s) < tonumber(ARGV[1]) then
 end
 return 0`);
 
+/** KEYS: TOTP enrolment. ARGV: sealed secret expected, its replacement. 1 when replaced. */
+const TOTP_RESEAL = new Script(`
+if redis.call('HGET', KEYS[1], 'sec') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'sec', ARGV[2])
+return 1`);
+
 /** KEYS: the user's trusted devices. ARGV: id, device JSON, its expiry, now. Adds it, drops expired ones, and keeps the key as long as the latest expiry. */
 const TRUST_ADD = new Script(`
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
@@ -557,14 +563,18 @@ export class RedisStore implements Store {
   }
 
   async getTotp(userId: string): Promise<TotpRecord | null> {
-    const [doc, step] = await this.client.hmget(this.key('t', userId), 'doc', 'step');
-    if (!doc) return null;
-    const d = JSON.parse(doc) as Omit<TotpRecord, 'lastStep'>;
-    return { userId, secretEnc: d.secretEnc, confirmed: d.confirmed, lastStep: Number(step ?? 0), createdAt: d.createdAt };
+    const [doc, sec, step] = await this.client.hmget(this.key('t', userId), 'doc', 'sec', 'step');
+    if (!doc || !sec) return null;
+    const d = JSON.parse(doc) as Pick<TotpRecord, 'confirmed' | 'createdAt'>;
+    return { userId, secretEnc: sec, confirmed: d.confirmed, lastStep: Number(step ?? 0), createdAt: d.createdAt };
   }
 
   async putTotp(r: TotpRecord): Promise<void> {
-    await this.client.hset(this.key('t', r.userId), 'doc', JSON.stringify({ secretEnc: r.secretEnc, confirmed: r.confirmed, createdAt: r.createdAt }), 'step', r.lastStep);
+    await this.client.hset(this.key('t', r.userId), 'doc', JSON.stringify({ confirmed: r.confirmed, createdAt: r.createdAt }), 'sec', r.secretEnc, 'step', r.lastStep);
+  }
+
+  async resealTotp(userId: string, from: string, to: string): Promise<boolean> {
+    return (await TOTP_RESEAL.run(this.client, [this.key('t', userId)], [from, to])) === 1;
   }
 
   async deleteTotp(userId: string): Promise<boolean> {

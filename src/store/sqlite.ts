@@ -172,6 +172,7 @@ export class SqliteStore implements Store {
       ),
       delTotp: db.prepare('DELETE FROM totp WHERE user_id = ?'),
       useTotpStep: db.prepare('UPDATE totp SET last_step = ? WHERE user_id = ? AND last_step < ?'),
+      resealTotp: db.prepare('UPDATE totp SET secret_enc = ? WHERE user_id = ? AND secret_enc = ?'),
       delRecovery: db.prepare('DELETE FROM recovery_codes WHERE user_id = ?'),
       putRecovery: db.prepare('INSERT OR IGNORE INTO recovery_codes (user_id, hash, created_at) VALUES (?, ?, ?)'),
       useRecovery: db.prepare('UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND hash = ? AND used_at IS NULL'),
@@ -512,6 +513,10 @@ export class SqliteStore implements Store {
 
   async useTotpStep(userId: string, step: number): Promise<boolean> {
     return this.write(() => this.stmt.useTotpStep!.run(step, userId, step).changes === 1);
+  }
+
+  async resealTotp(userId: string, from: string, to: string): Promise<boolean> {
+    return this.write(() => this.stmt.resealTotp!.run(to, userId, from).changes === 1);
   }
 
   async replaceRecoveryCodes(userId: string, hashes: string[], now: number): Promise<void> {

@@ -149,6 +149,8 @@ export interface ChallengeStore {
   deleteTotp(userId: string): Promise<boolean>;
   /** Accepts a TOTP time step only if it is later than the last accepted one (compare-and-set); false is a replay. */
   useTotpStep(userId: string, step: number): Promise<boolean>;
+  /** Replaces the sealed secret `from` by `to` (the same secret under a newer key), only if it is still `from`; nothing else changes. */
+  resealTotp(userId: string, from: string, to: string): Promise<boolean>;
 
   /** Replaces all of the user's recovery codes (hashes) with a new set, in one step. */
   replaceRecoveryCodes(userId: string, hashes: string[], now: number): Promise<void>;
