@@ -8,10 +8,10 @@
  * whose keys are deleted when the process is stopped.
  */
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { startServer } from '../src/server.js';
+import { dropRedisKeys } from './workload.js';
 
 const [dir, kind] = process.argv.slice(2) as [string, 'sqlite' | 'redis'];
 const env: NodeJS.ProcessEnv = { ...process.env, RISKGATE_API_KEYS: 'bench-key', RISKGATE_SECRET: process.env.RISKGATE_SECRET || 'be'.repeat(32) };
@@ -22,17 +22,5 @@ const config = loadConfig({ config: join(dir, 'riskgate.yaml'), data: dir, rules
 const server = await startServer({ config, env, logger: createLogger('warn'), announce: () => {} });
 process.stdout.write(`ready ${server.url}\n`);
 
-/** The benchmark's keys go when it does (SCAN, not KEYS: the Redis may be shared). */
-async function dropKeys(): Promise<void> {
-  const c = new Redis(redisUrl);
-  let cursor = '0';
-  do {
-    const [next, keys] = await c.scan(cursor, 'MATCH', `${config.store.redis.keyPrefix}*`, 'COUNT', 1000);
-    if (keys.length) await c.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  c.disconnect();
-}
-
 // Exit cleanly on SIGTERM so that `node --cpu-prof` can write its profile.
-process.on('SIGTERM', () => void server.close().then(() => (kind === 'redis' ? dropKeys() : undefined)).then(() => process.exit(0)));
+process.on('SIGTERM', () => void server.close().then(() => (kind === 'redis' ? dropRedisKeys(redisUrl, config.store.redis.keyPrefix) : undefined)).then(() => process.exit(0)));

@@ -3,7 +3,7 @@
  * the same run. Prints a table and writes bench/RESULTS.md (bench/README.md explains it).
  *
  *   HTTP    bare Fastify (one POST JSON route) vs riskgate POST /v1/decisions, same load
- *   engine  decisions/s in-process, without HTTP, on the same requests
+ *   engine  decisions/s in-process, without HTTP, on the same requests (SQLite; Redis too with --redis)
  *   replay  events/s and peak memory of `riskgate replay` on a generated stream of ~1M events
  *
  * Flags: --duration S (10), --connections N (50), --users N (5000), --redis (riskgate on the
@@ -18,9 +18,11 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { Engine } from '../src/engine/engine.js';
 import { loadRuleSet } from '../src/rules/compile.js';
+import { openStore } from '../src/store/open.js';
 import { SqliteStore } from '../src/store/sqlite.js';
+import type { Store } from '../src/store/store.js';
 import type { LoginAttempt } from '../src/types.js';
-import { warmState, workload, type StoreKind } from './workload.js';
+import { dropRedisKeys, warmState, workload, type StoreKind } from './workload.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -91,9 +93,8 @@ async function load(c: Child, bodies: LoginAttempt[]): Promise<LoadResult> {
 }
 
 /** Decisions/s in-process on the same requests, as many at once as the HTTP load has connections. */
-async function engineAlone(dir: string, requests: LoginAttempt[]): Promise<number> {
+async function engineAlone(store: Store, requests: LoginAttempt[]): Promise<number> {
   const rules = await loadRuleSet('rules');
-  const store = new SqliteStore({ path: join(dir, 'riskgate.db') });
   const engine = new Engine({ store, rules: () => rules, clock: Date.now });
   const queue = [...requests];
   const started = process.hrtime.bigint();
@@ -160,9 +161,19 @@ async function main() {
     ]);
   }
 
-  const engineRate = await engineAlone(engineDir, work.requests);
+  const engineRow = (kind: string, rate: number) => [`engine alone, in-process (${kind})`, `${fmt(rate)} decisions/s`, `${fmt(1e6 / rate, 1)} µs/decision`, `${fmt((rate / base.rps) * 100, 1)}% of bare Fastify`, ''];
+  rows.push(engineRow('SQLite', await engineAlone(new SqliteStore({ path: join(engineDir, 'riskgate.db') }), work.requests)));
   rmSync(engineDir, { recursive: true, force: true });
-  rows.push(['engine alone, in-process (SQLite)', `${fmt(engineRate)} decisions/s`, `${fmt(1e6 / engineRate, 1)} µs/decision`, `${fmt((engineRate / base.rps) * 100, 1)}% of bare Fastify`, '']);
+  if (flags.redis) {
+    // The server's Redis state went with it: teach a fresh one the same history.
+    console.error('bench: teaching the redis store again for the engine alone...');
+    const state = await warmState('redis', work.history, REDIS_URL);
+    const opened = openStore(state.config, state.env);
+    if (!(await opened.ready!(5000))) throw new Error(`no Redis at ${REDIS_URL}`);
+    rows.push(engineRow('Redis', await engineAlone(opened.store, work.requests)));
+    await dropRedisKeys(REDIS_URL, state.prefix);
+    rmSync(state.dir, { recursive: true, force: true });
+  }
 
   if (REPLAY_USERS > 0) {
     console.error(`bench: generating and replaying a stream of ${fmt(REPLAY_USERS)} users over 42 days...`);
