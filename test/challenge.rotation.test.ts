@@ -68,7 +68,7 @@ describe('rotating the server secret', () => {
     expect(byApp.channel).toBe('totp');
     expect((await post(t, `/v1/challenges/${byApp.id}/verify`, { code: totpNow(old.totp) })).body.status).toBe('verified');
     // That use sealed Alice's secret again under the new key: it no longer needs the old one.
-    expect(new Keys(NEW).decrypt((await store.getTotp('alice'))!.secretEnc, 'alice')).toBe(old.totp);
+    expect(new Keys(NEW).open((await store.getTotp('alice'))!.secretEnc, 'alice').plain).toBe(old.totp);
     expect((await store.queryAudit({ kind: 'totp.resealed' })).length).toBe(1);
     const byRecovery = await challenged(t);
     expect((await post(t, `/v1/challenges/${byRecovery.id}/verify`, { recoveryCode: old.recovery[0] })).body.status).toBe('verified');

@@ -70,12 +70,7 @@ export class Keys {
     return ['v1', iv.toString('base64url'), body.toString('base64url'), c.getAuthTag().toString('base64url')].join('.');
   }
 
-  /** Opens a value sealed under the current or a previous secret; throws when none opens it. */
-  decrypt(sealed: string, context: string): string {
-    return this.open(sealed, context).plain;
-  }
-
-  /** Opens a sealed value, and says whether it was sealed under the current secret. */
+  /** Opens a value sealed under the current or a previous secret, and says whether it was the current one; throws when none opens it. */
   open(sealed: string, context: string): { plain: string; current: boolean } {
     const [v, iv, body, tag] = sealed.split('.');
     if (v !== 'v1' || !iv || body === undefined || !tag) throw new Error('not a sealed value');
