@@ -10,6 +10,10 @@ export interface HttpRequest {
   headers?: Record<string, string>;
   /** A string is sent as is (with its content-type header); an object as a form. */
   body?: string | URLSearchParams;
+}
+
+/** How long a provider waits for an answer; every HTTP provider's options include it. */
+export interface HttpTiming {
   timeoutMs: number;
   deadline?: Deadline | undefined;
 }
@@ -18,9 +22,9 @@ export interface HttpRequest {
  * One provider call with a hard deadline. Network errors and timeouts become values, so a
  * provider never throws into the delivery loop; a body that is not JSON is kept as text.
  */
-export async function request(r: HttpRequest): Promise<HttpAnswer> {
+export async function request(r: HttpRequest, t: HttpTiming): Promise<HttpAnswer> {
   try {
-    const res = await fetch(r.url, { method: r.method, headers: r.headers, body: r.body, signal: r.deadline ? r.deadline(r.timeoutMs) : AbortSignal.timeout(r.timeoutMs), redirect: 'error' });
+    const res = await fetch(r.url, { method: r.method, headers: r.headers, body: r.body, signal: t.deadline ? t.deadline(t.timeoutMs) : AbortSignal.timeout(t.timeoutMs), redirect: 'error' });
     const text = await res.text();
     let body: unknown = null;
     try {
@@ -31,7 +35,7 @@ export async function request(r: HttpRequest): Promise<HttpAnswer> {
     return { ok: true, status: res.status, body, text };
   } catch (e) {
     const err = e as Error;
-    if (err.name === 'TimeoutError' || err.name === 'AbortError') return { ok: false, reason: 'timeout', detail: `no answer within ${r.timeoutMs} ms` };
+    if (err.name === 'TimeoutError' || err.name === 'AbortError') return { ok: false, reason: 'timeout', detail: `no answer within ${t.timeoutMs} ms` };
     const cause = (err as { cause?: { code?: string } }).cause?.code;
     return { ok: false, reason: 'failed', detail: cause ? `${err.message} (${cause})` : err.message };
   }

@@ -1,5 +1,5 @@
 import type { Channel } from '../../store/store.js';
-import { describe, field, joinUrl, request, type Deadline } from './http.js';
+import { describe, field, joinUrl, request, type HttpTiming } from './http.js';
 import type { CheckResult, SendResult, VerificationStart, VerifyService } from './provider.js';
 
 export const MESSAGECENTRAL_BASE_URL = 'https://cpaas.messagecentral.com';
@@ -32,7 +32,7 @@ export class MessageCentralService implements VerifyService {
   constructor(
     readonly name: string,
     readonly channels: readonly Channel[],
-    private readonly o: { authToken: string; customerId: string; baseUrl: string; timeoutMs: number; deadline?: Deadline },
+    private readonly o: { authToken: string; customerId: string; baseUrl: string } & HttpTiming,
   ) {}
 
   private call(method: 'GET' | 'POST', path: string, query: Record<string, string>) {
@@ -40,9 +40,7 @@ export class MessageCentralService implements VerifyService {
       method,
       url: `${joinUrl(this.o.baseUrl, path)}?${new URLSearchParams(query).toString()}`,
       headers: { authToken: this.o.authToken, accept: 'application/json' },
-      timeoutMs: this.o.timeoutMs,
-      deadline: this.o.deadline,
-    });
+    }, this.o);
   }
 
   async start(v: VerificationStart): Promise<SendResult> {

@@ -1,5 +1,5 @@
 import type { Channel } from '../../store/store.js';
-import { basicAuth, describe, field, joinUrl, request, type Deadline } from './http.js';
+import { basicAuth, describe, field, joinUrl, request, type HttpTiming } from './http.js';
 import type { CheckResult, SendResult, VerificationStart, VerifyService } from './provider.js';
 
 export const TWILIO_BASE_URL = 'https://verify.twilio.com';
@@ -29,7 +29,7 @@ export class TwilioVerifyService implements VerifyService {
   constructor(
     readonly name: string,
     readonly channels: readonly Channel[],
-    private readonly o: { accountSid: string; authToken: string; serviceSid: string; baseUrl: string; timeoutMs: number; deadline?: Deadline },
+    private readonly o: { accountSid: string; authToken: string; serviceSid: string; baseUrl: string } & HttpTiming,
   ) {}
 
   private post(resource: string, form: Record<string, string>) {
@@ -38,9 +38,7 @@ export class TwilioVerifyService implements VerifyService {
       url: joinUrl(this.o.baseUrl, `/v2/Services/${encodeURIComponent(this.o.serviceSid)}/${resource}`),
       headers: { authorization: basicAuth(this.o.accountSid, this.o.authToken) },
       body: new URLSearchParams(form),
-      timeoutMs: this.o.timeoutMs,
-      deadline: this.o.deadline,
-    });
+    }, this.o);
   }
 
   async start(v: VerificationStart): Promise<SendResult> {

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { Channel } from '../../store/store.js';
 import type { Clock } from '../../types.js';
-import { describe, request, type Deadline } from './http.js';
+import { describe, request, type HttpTiming } from './http.js';
 import type { MessageProvider, OutgoingMessage, SendResult } from './provider.js';
 
 export const SIGNATURE_HEADER = 'x-riskgate-signature';
@@ -23,7 +23,7 @@ export class WebhookProvider implements MessageProvider {
   constructor(
     readonly name: string,
     readonly channels: readonly Channel[],
-    private readonly o: { url: string; secret: string; timeoutMs: number; clock: Clock; deadline?: Deadline },
+    private readonly o: { url: string; secret: string; clock: Clock } & HttpTiming,
   ) {}
 
   async send(m: OutgoingMessage): Promise<SendResult> {
@@ -34,9 +34,7 @@ export class WebhookProvider implements MessageProvider {
       url: this.o.url,
       headers: { 'content-type': 'application/json', [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: webhookSignature(this.o.secret, timestamp, body) },
       body,
-      timeoutMs: this.o.timeoutMs,
-      deadline: this.o.deadline,
-    });
+    }, this.o);
     if (!res.ok) return { ok: false, reason: res.reason, detail: res.detail };
     if (res.status >= 200 && res.status < 300) return { ok: true, ref: null };
     return { ok: false, reason: res.status === 429 ? 'rate_limited' : 'failed', detail: describe(res.status, '') };

@@ -1,6 +1,6 @@
-import { basicAuth, describe, field, joinUrl, request, type Deadline } from './http.js';
+import { describe, field, joinUrl, request, type HttpTiming } from './http.js';
 import type { CheckResult, SendResult, VerificationStart, VerifyService } from './provider.js';
-import type { XoxzoCredentials } from './xoxzo-sms.js';
+import { xoxzoAuth, xoxzoNotSent, type XoxzoCredentials } from './xoxzo-sms.js';
 
 /**
  * Xoxzo OTP API (docs.xoxzo.com/en/otp): Xoxzo makes and sends the code by SMS.
@@ -20,18 +20,16 @@ export class XoxzoOtpService implements VerifyService {
 
   constructor(
     readonly name: string,
-    private readonly o: { credentials: XoxzoCredentials; website: string; baseUrl: string; timeoutMs: number; deadline?: Deadline },
+    private readonly o: { credentials: XoxzoCredentials; website: string; baseUrl: string } & HttpTiming,
   ) {}
 
   private post(path: string, body: Record<string, string>) {
     return request({
       method: 'POST',
       url: joinUrl(this.o.baseUrl, path),
-      headers: { authorization: basicAuth(this.o.credentials.sid, this.o.credentials.authToken), 'content-type': 'application/json' },
+      headers: { authorization: xoxzoAuth(this.o.credentials), 'content-type': 'application/json' },
       body: JSON.stringify(body),
-      timeoutMs: this.o.timeoutMs,
-      deadline: this.o.deadline,
-    });
+    }, this.o);
   }
 
   async start(v: VerificationStart): Promise<SendResult> {
@@ -39,9 +37,7 @@ export class XoxzoOtpService implements VerifyService {
     if (!res.ok) return { ok: false, reason: res.reason, detail: res.detail };
     const id = field(res.body, 'msgid') ?? field(res.body, 'otp_id');
     if (res.status === 201 && (typeof id === 'string' || typeof id === 'number') && String(id)) return { ok: true, ref: String(id) };
-    if (res.status === 400) return { ok: false, reason: 'rejected', detail: describe(res.status, res.text) };
-    if (res.status === 429) return { ok: false, reason: 'rate_limited', detail: describe(res.status, res.text) };
-    return { ok: false, reason: 'failed', detail: describe(res.status, res.text) };
+    return xoxzoNotSent(res.status, res.text);
   }
 
   async check(ref: string, code: string): Promise<CheckResult> {

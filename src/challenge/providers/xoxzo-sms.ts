@@ -1,4 +1,4 @@
-import { basicAuth, describe, field, joinUrl, request, type Deadline } from './http.js';
+import { basicAuth, describe, field, joinUrl, request, type HttpTiming } from './http.js';
 import type { MessageProvider, OutgoingMessage, SendResult } from './provider.js';
 
 export const XOXZO_BASE_URL = 'https://api.xoxzo.com';
@@ -6,6 +6,19 @@ export const XOXZO_BASE_URL = 'https://api.xoxzo.com';
 export interface XoxzoCredentials {
   sid: string;
   authToken: string;
+}
+
+/** The Xoxzo APIs' basic auth: the API SID and auth token. */
+export function xoxzoAuth(c: XoxzoCredentials): string {
+  return basicAuth(c.sid, c.authToken);
+}
+
+/** A send that Xoxzo (SMS or OTP) did not accept: 400 is a rejection, 429 a rate limit, anything else a failure. */
+export function xoxzoNotSent(status: number, text: string): Extract<SendResult, { ok: false }> {
+  const detail = describe(status, text);
+  if (status === 400) return { ok: false, reason: 'rejected', detail };
+  if (status === 429) return { ok: false, reason: 'rate_limited', detail };
+  return { ok: false, reason: 'failed', detail };
 }
 
 /**
@@ -20,23 +33,19 @@ export class XoxzoSmsProvider implements MessageProvider {
 
   constructor(
     readonly name: string,
-    private readonly o: { credentials: XoxzoCredentials; sender: string; baseUrl: string; timeoutMs: number; deadline?: Deadline },
+    private readonly o: { credentials: XoxzoCredentials; sender: string; baseUrl: string } & HttpTiming,
   ) {}
 
   async send(m: OutgoingMessage): Promise<SendResult> {
     const res = await request({
       method: 'POST',
       url: joinUrl(this.o.baseUrl, '/sms/messages/'),
-      headers: { authorization: basicAuth(this.o.credentials.sid, this.o.credentials.authToken) },
+      headers: { authorization: xoxzoAuth(this.o.credentials) },
       body: new URLSearchParams({ recipient: m.to, sender: this.o.sender, message: m.message }),
-      timeoutMs: this.o.timeoutMs,
-      deadline: this.o.deadline,
-    });
+    }, this.o);
     if (!res.ok) return { ok: false, reason: res.reason, detail: res.detail };
     const msgid = Array.isArray(res.body) ? field(res.body[0], 'msgid') : undefined;
     if (res.status === 201 && typeof msgid === 'string' && msgid) return { ok: true, ref: msgid };
-    if (res.status === 400) return { ok: false, reason: 'rejected', detail: describe(res.status, res.text) };
-    if (res.status === 429) return { ok: false, reason: 'rate_limited', detail: describe(res.status, res.text) };
-    return { ok: false, reason: 'failed', detail: describe(res.status, res.status === 201 ? `201 without a msgid: ${res.text}` : res.text) };
+    return xoxzoNotSent(res.status, res.status === 201 ? `201 without a msgid: ${res.text}` : res.text);
   }
 }
