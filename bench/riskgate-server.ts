@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { startServer } from '../src/server.js';
-import { dropRedisKeys } from './workload.js';
+import { deleteKeysUnder } from '../src/store/redis.js';
 
 const [dir, kind] = process.argv.slice(2) as [string, 'sqlite' | 'redis'];
 const env: NodeJS.ProcessEnv = { ...process.env, RISKGATE_API_KEYS: 'bench-key', RISKGATE_SECRET: process.env.RISKGATE_SECRET || 'be'.repeat(32) };
@@ -23,4 +23,4 @@ const server = await startServer({ config, env, logger: createLogger('warn'), an
 process.stdout.write(`ready ${server.url}\n`);
 
 // Exit cleanly on SIGTERM so that `node --cpu-prof` can write its profile.
-process.on('SIGTERM', () => void server.close().then(() => (kind === 'redis' ? dropRedisKeys(redisUrl, config.store.redis.keyPrefix) : undefined)).then(() => process.exit(0)));
+process.on('SIGTERM', () => void server.close().then(() => (kind === 'redis' ? deleteKeysUnder(redisUrl, config.store.redis.keyPrefix) : undefined)).then(() => process.exit(0)));

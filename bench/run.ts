@@ -19,10 +19,11 @@ import autocannon from 'autocannon';
 import { Engine } from '../src/engine/engine.js';
 import { loadRuleSet } from '../src/rules/compile.js';
 import { openStore } from '../src/store/open.js';
+import { deleteKeysUnder } from '../src/store/redis.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import type { Store } from '../src/store/store.js';
 import type { LoginAttempt } from '../src/types.js';
-import { dropRedisKeys, warmState, workload, type StoreKind } from './workload.js';
+import { warmState, workload, type StoreKind } from './workload.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -171,7 +172,7 @@ async function main() {
     const opened = openStore(state.config, state.env);
     if (!(await opened.ready!(5000))) throw new Error(`no Redis at ${REDIS_URL}`);
     rows.push(engineRow('Redis', await engineAlone(opened.store, work.requests)));
-    await dropRedisKeys(REDIS_URL, state.prefix);
+    await deleteKeysUnder(REDIS_URL, state.prefix);
     rmSync(state.dir, { recursive: true, force: true });
   }
 

@@ -1,7 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../src/config.js';
 import { Engine } from '../src/engine/engine.js';
 import { loadRuleSet } from '../src/rules/compile.js';
@@ -70,16 +69,4 @@ export async function warmState(kind: StoreKind, history: readonly GenEvent[], r
   }
   await store.close();
   return { dir, prefix, config, env };
-}
-
-/** Deletes the benchmark's keys under `prefix` (SCAN, not KEYS: the Redis may be shared). */
-export async function dropRedisKeys(url: string, prefix: string): Promise<void> {
-  const c = new Redis(url);
-  let cursor = '0';
-  do {
-    const [next, keys] = await c.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length) await c.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  c.disconnect();
 }

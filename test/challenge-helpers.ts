@@ -5,11 +5,11 @@ import type { Deadline } from '../src/challenge/providers/http.js';
 import type { OutboxProvider } from '../src/challenge/providers/outbox.js';
 import type { Provider } from '../src/challenge/providers/provider.js';
 import type { ConfigFile } from '../src/config.js';
-import { RedisStore } from '../src/store/redis.js';
+import { RedisStore, deleteKeysUnder } from '../src/store/redis.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import type { Store } from '../src/store/store.js';
 import { AUTH, IP, UA, makeApp, type TestApp } from './helpers.js';
-import { dropPrefix, redisSkip, redisStore, testPrefix } from './redis-helpers.js';
+import { REDIS_URL, redisSkip, redisStore, testPrefix } from './redis-helpers.js';
 
 export { TEST_SECRET } from './helpers.js';
 
@@ -32,7 +32,7 @@ export const STORE_KINDS: StoreKind[] = [
     skip: redisSkip,
     open: async () => {
       const prefix = testPrefix();
-      return { store: await redisStore(prefix), drop: () => dropPrefix(prefix) };
+      return { store: await redisStore(prefix), drop: () => deleteKeysUnder(REDIS_URL, prefix).then(() => undefined) };
     },
   },
 ];

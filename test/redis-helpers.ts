@@ -58,30 +58,7 @@ export function testPrefix(): string {
   return `rgtest:${randomUUID().slice(0, 8)}:`;
 }
 
-/** Every key under `prefix` (SCAN, never KEYS: the machine's Redis may be shared). */
-export async function keysUnder(client: Redis, prefix: string): Promise<string[]> {
-  const out: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    out.push(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  return out;
-}
-
-/** Deletes every key under `prefix`. */
-export async function dropPrefix(prefix: string, url = REDIS_URL): Promise<void> {
-  const c = new Redis(url, { maxRetriesPerRequest: 0 });
-  try {
-    const keys = await keysUnder(c, prefix);
-    for (let i = 0; i < keys.length; i += 500) await c.unlink(...keys.slice(i, i + 500));
-  } finally {
-    c.disconnect();
-  }
-}
-
-/** A RedisStore with its own in-memory local store (audit trail, challenges), connected before it is returned (unless `connect` is false). */
+/** A RedisStore with its own in-memory local store (the audit trail), connected before it is returned (unless `connect` is false). */
 export async function redisStore(prefix: string, o: { url?: string; local?: LocalState; timeoutMs?: number; connect?: boolean } = {}): Promise<RedisStore> {
   const store = new RedisStore({
     url: o.url ?? REDIS_URL,

@@ -7,8 +7,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { startServer, type Server } from '../src/server.js';
+import { deleteKeysUnder } from '../src/store/redis.js';
 import { DAY, IP, MINUTE, RULES_DIR, TestClock, UA } from './helpers.js';
-import { REDIS_URL, dropPrefix, redisSkip, skippedTitle, testPrefix } from './redis-helpers.js';
+import { REDIS_URL, redisSkip, skippedTitle, testPrefix } from './redis-helpers.js';
 
 /**
  * Several riskgate instances on one Redis, as behind a load balancer: real servers
@@ -62,7 +63,7 @@ describe.skipIf(redisSkip !== null)(skippedTitle('several instances on one Redis
   afterEach(async () => {
     for (const s of servers) await s.close();
     for (const d of dirs) await rm(d, { recursive: true, force: true });
-    await dropPrefix(prefix);
+    await deleteKeysUnder(REDIS_URL, prefix);
   });
 
   describe('share their state', () => {

@@ -6,8 +6,9 @@ import { learnProfile } from '../src/profile/profile.js';
 import { NO_FAILURES } from '../src/signals/attempts.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import type { AuditEntry, ChallengeRecord, DecisionRecord, Store } from '../src/store/store.js';
+import { deleteKeysUnder, keysUnder } from '../src/store/redis.js';
 import { AUTH, DAY, HOUR, IP, MINUTE, TestClock, UA, decide, fail, habit, makeApp, observation, type TestApp } from './helpers.js';
-import { dropPrefix, keysUnder, redisSkip, redisStore, skippedTitle, testPrefix } from './redis-helpers.js';
+import { REDIS_URL, redisSkip, redisStore, skippedTitle, testPrefix } from './redis-helpers.js';
 
 /**
  * What every store must do, run on each of them. A "world" is one shared state; `open()`
@@ -66,7 +67,7 @@ const STORES: { name: string; skip: string | null; world: () => Promise<World> }
         },
         close: async () => {
           for (const h of handles) await h.close();
-          await dropPrefix(prefix);
+          await deleteKeysUnder(REDIS_URL, prefix);
         },
       };
     },
@@ -444,7 +445,7 @@ describe.skipIf(redisSkip !== null)(skippedTitle('RedisStore keys', redisSkip), 
       expect(Object.keys(keys).every((k) => /^(p|d|l|f|fu|rl|c|t|r|td):/.test(k) || k === 'cx')).toBe(true);
     } finally {
       await s.close();
-      await dropPrefix(prefix);
+      await deleteKeysUnder(REDIS_URL, prefix);
     }
   });
 });
