@@ -5,11 +5,11 @@ import type { Deadline } from '../src/challenge/providers/http.js';
 import type { OutboxProvider } from '../src/challenge/providers/outbox.js';
 import type { Provider } from '../src/challenge/providers/provider.js';
 import type { ConfigFile } from '../src/config.js';
-import { RedisStore, deleteKeysUnder } from '../src/store/redis.js';
+import { RedisStore } from '../src/store/redis.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import type { Store } from '../src/store/store.js';
 import { AUTH, IP, UA, makeApp, type TestApp } from './helpers.js';
-import { REDIS_URL, redisSkip, redisStore, testPrefix } from './redis-helpers.js';
+import type { StoreKind } from './stores.js';
 
 export { TEST_SECRET } from './helpers.js';
 
@@ -17,35 +17,15 @@ export interface ChallengeApp extends TestApp {
   store: SqliteStore;
 }
 
-/** A store the challenge suites run on: SQLite always, Redis when there is one (test/redis-helpers.ts). */
-export interface StoreKind {
-  name: string;
-  /** Why the suite is skipped on this store; null when it runs. */
-  skip: string | null;
-  open(): Promise<{ store: Store; drop(): Promise<void> }>;
-}
-
-export const STORE_KINDS: StoreKind[] = [
-  { name: 'SQLite', skip: null, open: async () => ({ store: new SqliteStore({ path: ':memory:' }), drop: async () => undefined }) },
-  {
-    name: 'Redis',
-    skip: redisSkip,
-    open: async () => {
-      const prefix = testPrefix();
-      return { store: await redisStore(prefix), drop: () => deleteKeysUnder(REDIS_URL, prefix).then(() => undefined) };
-    },
-  },
-];
-
-/** makeApp on a store of `kind`; closing it also deletes what the test left in Redis. */
+/** makeApp on a store of `kind` (test/stores.ts); closing it also deletes what the test left. */
 export async function challengeAppOn(kind: StoreKind, o: { providers?: Provider[]; file?: ConfigFile } = {}): Promise<TestApp> {
-  const { store, drop } = await kind.open();
-  const t = await makeApp({ store, providers: o.providers, file: o.file });
+  const world = await kind.world();
+  const t = await makeApp({ store: await world.open(), providers: o.providers, file: o.file });
   return {
     ...t,
     async close() {
-      await t.close();
-      await drop();
+      await t.app.close();
+      await world.close();
     },
   };
 }

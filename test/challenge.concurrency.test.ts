@@ -1,12 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTotp } from '../src/challenge/totp.js';
 import { IP, MINUTE, UA, decide, habit } from './helpers.js';
-import { HOME, NEW_PHONE, lastCode, STORE_KINDS, challengeAppOn, post } from './challenge-helpers.js';
+import { HOME, NEW_PHONE, lastCode, challengeAppOn, post } from './challenge-helpers.js';
 import type { TestApp } from './helpers.js';
 import { skippedTitle } from './redis-helpers.js';
+import { SERVER_STORES } from './stores.js';
 
 /** Requests in flight at once: each state change must happen once, whatever the interleaving. */
-for (const kind of STORE_KINDS) {
+for (const kind of SERVER_STORES) {
   describe.skipIf(kind.skip !== null)(skippedTitle(`concurrent answers (${kind.name})`, kind.skip), () => {
     let t: TestApp;
     beforeEach(async () => {

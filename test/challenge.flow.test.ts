@@ -1,12 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AUTH, DAY, MINUTE, decide, habit } from './helpers.js';
-import { HOME, NEW_PHONE, lastCode, STORE_KINDS, challengeAppOn, post } from './challenge-helpers.js';
+import { HOME, NEW_PHONE, lastCode, challengeAppOn, post } from './challenge-helpers.js';
 import type { TestApp } from './helpers.js';
 import { skippedTitle } from './redis-helpers.js';
+import { SERVER_STORES } from './stores.js';
 
 const PHONE = '+4791234567';
 
-for (const kind of STORE_KINDS) {
+for (const kind of SERVER_STORES) {
   describe.skipIf(kind.skip !== null)(skippedTitle(`a challenged login over HTTP: code, verify, resend (${kind.name})`, kind.skip), () => {
     let t: TestApp;
     beforeEach(async () => {
@@ -152,7 +153,7 @@ for (const kind of STORE_KINDS) {
     });
 
     // On Redis a challenge key goes by its own TTL, the retention past its expiry (store.contract.test.ts, "RedisStore keys").
-    it.skipIf(kind.name !== 'SQLite')('expires old challenges out of the store with the audit retention', async () => {
+    it.skipIf(kind.name !== 'SqliteStore')('expires old challenges out of the store with the audit retention', async () => {
       const d = await challenge();
       t.clock.advance(DAY);
       await t.store.prune(t.clock.now);
@@ -172,7 +173,7 @@ for (const kind of STORE_KINDS) {
   });
 }
 
-for (const kind of STORE_KINDS) {
+for (const kind of SERVER_STORES) {
   describe.skipIf(kind.skip !== null)(skippedTitle(`challenges nobody answers (${kind.name})`, kind.skip), () => {
     it('are closed as expired, audited and counted once', async () => {
       const t = await challengeAppOn(kind);

@@ -1,12 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AUTH, DAY, IP, MINUTE, UA, decide, habit } from './helpers.js';
-import { HOME, NEW_PHONE, lastCode, STORE_KINDS, challengeAppOn, post, storedRecoveryHashes, send } from './challenge-helpers.js';
+import { HOME, NEW_PHONE, lastCode, challengeAppOn, post, storedRecoveryHashes, send } from './challenge-helpers.js';
 import type { TestApp } from './helpers.js';
 import { skippedTitle } from './redis-helpers.js';
+import { SERVER_STORES } from './stores.js';
 
 const PHONE = '+4791234567';
 
-for (const kind of STORE_KINDS) {
+for (const kind of SERVER_STORES) {
   describe.skipIf(kind.skip !== null)(skippedTitle(`recovery codes (${kind.name})`, kind.skip), () => {
     let t: TestApp;
     beforeEach(async () => {
@@ -66,7 +67,7 @@ for (const kind of STORE_KINDS) {
   });
 }
 
-for (const kind of STORE_KINDS) {
+for (const kind of SERVER_STORES) {
   describe.skipIf(kind.skip !== null)(skippedTitle(`trusted devices (${kind.name})`, kind.skip), () => {
     let t: TestApp;
     beforeEach(async () => {

@@ -1,9 +1,10 @@
 import { describe, expect, it, afterEach, beforeEach } from 'vitest';
 import { makeTotp, matchingStep } from '../src/challenge/totp.js';
 import { AUTH, IP, MINUTE, UA, decide, habit } from './helpers.js';
-import { HOME, NEW_PHONE, STORE_KINDS, challengeAppOn, post, send } from './challenge-helpers.js';
+import { HOME, NEW_PHONE, challengeAppOn, post, send } from './challenge-helpers.js';
 import type { TestApp } from './helpers.js';
 import { skippedTitle } from './redis-helpers.js';
+import { SERVER_STORES } from './stores.js';
 
 /** RFC 6238 appendix B. Each algorithm has its own seed: 20, 32 and 64 bytes of "1234567890" repeated. */
 describe('RFC 6238 test vectors', () => {
@@ -24,7 +25,7 @@ describe('RFC 6238 test vectors', () => {
   });
 });
 
-for (const kind of STORE_KINDS) {
+for (const kind of SERVER_STORES) {
   describe.skipIf(kind.skip !== null)(skippedTitle(`TOTP over HTTP (${kind.name})`, kind.skip), () => {
     let t: TestApp;
     beforeEach(async () => {

@@ -9,71 +9,9 @@ import type { AuditEntry, ChallengeRecord, DecisionRecord, Store } from '../src/
 import { deleteKeysUnder, keysUnder } from '../src/store/redis.js';
 import { AUTH, DAY, HOUR, IP, MINUTE, TestClock, UA, decide, fail, habit, makeApp, observation, type TestApp } from './helpers.js';
 import { REDIS_URL, redisSkip, redisStore, skippedTitle, testPrefix } from './redis-helpers.js';
+import { STORE_KINDS, type World } from './stores.js';
 
-/**
- * What every store must do, run on each of them. A "world" is one shared state; `open()`
- * gives a handle on it: on Redis another riskgate instance (its own connection, its own
- * audit trail, so audit checks use one handle); on SQLite, which one process owns, the same
- * store again.
- */
-interface World {
-  open(): Promise<Store>;
-  close(): Promise<void>;
-}
-
-const STORES: { name: string; skip: string | null; world: () => Promise<World> }[] = [
-  {
-    name: 'SqliteStore',
-    skip: null,
-    world: async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'riskgate-contract-'));
-      const store = new SqliteStore({ path: join(dir, 'riskgate.db') });
-      return {
-        open: async () => store,
-        close: async () => {
-          await store.close();
-          await rm(dir, { recursive: true, force: true });
-        },
-      };
-    },
-  },
-  {
-    // Replay's and the rule tests' store: profiles written back on eviction, failures in memory.
-    name: 'SqliteStore (ephemeral)',
-    skip: null,
-    world: async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'riskgate-contract-'));
-      const store = new SqliteStore({ path: join(dir, 'riskgate.db'), ephemeral: true, profileCache: 2 });
-      return {
-        open: async () => store,
-        close: async () => {
-          await store.close();
-          await rm(dir, { recursive: true, force: true });
-        },
-      };
-    },
-  },
-  {
-    name: 'RedisStore',
-    skip: redisSkip,
-    world: async () => {
-      const prefix = testPrefix();
-      const handles: Store[] = [];
-      return {
-        open: async () => {
-          const s = await redisStore(prefix);
-          handles.push(s);
-          return s;
-        },
-        close: async () => {
-          for (const h of handles) await h.close();
-          await deleteKeysUnder(REDIS_URL, prefix);
-        },
-      };
-    },
-  },
-];
-
+/** What every store must do, run on each of them (test/stores.ts). */
 const T0 = observation().time;
 const obs = observation;
 const inSweden = { place: { country: 'SE', region: 'AB', city: 'Stockholm', tz: 'Europe/Stockholm' }, point: { lat: 59.3, lon: 18.1, radiusKm: 5 } };
@@ -130,7 +68,7 @@ const entry = (over: Partial<AuditEntry>): AuditEntry => ({
   ...over,
 });
 
-for (const kind of STORES) {
+for (const kind of STORE_KINDS) {
   describe.skipIf(kind.skip !== null)(skippedTitle(`store contract: ${kind.name}`, kind.skip), () => {
     let world: World;
     let a: Store;
