@@ -201,7 +201,7 @@ export class Engine {
       if (!(e instanceof StoreUnavailableError)) throw e;
       counted = e;
     }
-    const a = await this.assess({ ...f, ip: net.ip }, now, counted);
+    const a = await this.assess({ ...f, ip: net.ip }, now, counted, net);
     const reasons = reasonsOf(a.evaluation);
     if (a.unavailable) reasons.push(this.fallbackReason(a.unavailable, 'this failure may not have been counted; decided without history'));
     const blocked = a.action === 'block';
@@ -289,10 +289,10 @@ export class Engine {
 
   /**
    * Sets a login against the user's history and runs the rules. `known` is what recording a
-   * failure already learned: its counts, or that the store is unavailable.
+   * failure already learned: its counts, or that the store is unavailable; `net`, its address
+   * already parsed.
    */
-  private async assess(attempt: LoginAttempt, now: number, known?: AttemptCounts | StoreUnavailableError): Promise<Assessment> {
-    const net = parseIp(attempt.ip);
+  private async assess(attempt: LoginAttempt, now: number, known?: AttemptCounts | StoreUnavailableError, net: NetworkInfo = parseIp(attempt.ip)): Promise<Assessment> {
     const rules = this.opts.rules();
     const ua = this.userAgents.parse(attempt.userAgent);
     const geo = net.private ? null : this.geo(net.ip);
