@@ -1,7 +1,7 @@
 /**
  * A caller's mistake in the data it handed us (not a bug of ours). The HTTP layer answers it
  * with 400 and `{error:{code,message}}`; the CLI prints it with the file and line at fault.
- * Codes are stable and listed in docs/errors.md.
+ * Codes are stable and listed in docs/api.md.
  */
 export class InputError extends Error {
   constructor(

@@ -8,7 +8,7 @@ import { InputError, RefusedError } from '../errors.js';
 import type { RuleHolder } from '../rules/holder.js';
 import type { Clock } from '../types.js';
 import { ApiKeys } from './auth.js';
-import { statusOf, type ErrorCode } from './errors.js';
+import { statusOf } from './errors.js';
 import { Metrics } from './metrics.js';
 import {
   AuditQuery,
@@ -69,16 +69,6 @@ async function issueChallenge(issue: NonNullable<AppOptions['issueChallenge']>, 
   }
 }
 
-export class HttpError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly details?: string[],
-  ) {
-    super(message);
-  }
-}
-
 function sendError(reply: FastifyReply, code: string, message: string, details?: string[]) {
   return reply.code(statusOf(code)).send({ error: { code, message, ...(details ? { details } : {}) } });
 }
@@ -117,7 +107,6 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.addSchema(ErrorBody);
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
-    if (err instanceof HttpError) return sendError(reply, err.code, err.message, err.details);
     if (err instanceof InputError || err instanceof RefusedError) return sendError(reply, err.code, err.message);
     if (err instanceof StoreUnavailableError) return sendError(reply, 'UNAVAILABLE', `${err.message}; try again`);
     if (err.validation) return sendError(reply, 'INVALID_REQUEST', err.message);
