@@ -44,10 +44,4 @@ export class AbuseLimits {
     await limiter.reward(k, 1);
     return false;
   }
-
-  /** Whether one more event would be allowed, without counting it. */
-  async allows(kind: LimitKind, key: string, now: number): Promise<boolean> {
-    const seen = (await this.limiters.get(kind)!.get(`${key}|${Math.floor(now / HOUR_MS)}`))?.consumedPoints ?? 0;
-    return seen < this.settings[kind];
-  }
 }

@@ -131,31 +131,6 @@ if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'ver', tostrin
 redis.call('DEL', KEYS[2])
 return 1`);
 
-/** KEYS: counter. The value and its TTL, or nil: what RateLimiterRedis reads with MULTI GET PTTL EXEC. */
-const COUNTER_READ = new Script(`
-local v = redis.call('GET', KEYS[1])
-if not v then return nil end
-return {v, redis.call('PTTL', KEYS[1])}`);
-
-/**
- * RateLimiterRedis, reading with one script instead of a four-command transaction.
- * Increments stay rate-limiter-flexible's own script.
- */
-class CounterLimiter extends RateLimiterRedis {
-  constructor(
-    private readonly redis: Redis,
-    opts: ConstructorParameters<typeof RateLimiterRedis>[0],
-  ) {
-    super(opts);
-  }
-
-  /** rate-limiter-flexible's store hook: null when the key is absent, else [points, ttl ms]. */
-  _get(rlKey: string): Promise<unknown> {
-    if (this.redis.status !== 'ready') return Promise.reject(new Error('Redis connection is not ready'));
-    return COUNTER_READ.run(this.redis, [rlKey], []);
-  }
-}
-
 /**
  * Failed passwords (src/signals/attempts.ts). KEYS: [1] rg:fu:<ip> (sorted set: user → latest
  * failure time), [2..] rg:f:<subject> (hash: 5-minute bucket → failures) for user, ip and,
@@ -399,7 +374,7 @@ export class RedisStore implements Store {
       const key = `${name}:${durationSec}`;
       let l = this.limiters.get(key);
       if (!l) {
-        l = new CounterLimiter(this.client, {
+        l = new RateLimiterRedis({
           storeClient: this.client,
           keyPrefix: `${this.keyPrefix}rl:${name}`,
           points: Number.MAX_SAFE_INTEGER,
