@@ -29,13 +29,8 @@ export interface LoginAttempt {
   action?: string | undefined;
 }
 
-/** A wrong password. */
-export interface LoginFailure {
-  userId: string;
-  ip: string;
-  userAgent?: string | undefined;
-  deviceId?: string | undefined;
-}
+/** A wrong password: who, from where, on what. */
+export type LoginFailure = Pick<LoginAttempt, 'userId' | 'ip' | 'userAgent' | 'deviceId'>;
 
 /** One rule that fired, as it is explained to callers. */
 export interface Reason {

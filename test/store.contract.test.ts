@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { learnProfile } from '../src/profile/profile.js';
 import { NO_FAILURES } from '../src/signals/attempts.js';
 import { SqliteStore } from '../src/store/sqlite.js';
-import type { AuditEntry, ChallengeRecord, DecisionRecord, Store } from '../src/store/store.js';
+import type { ChallengeRecord } from '../src/challenge/model.js';
+import type { AuditEntry, DecisionRecord, Store } from '../src/store/store.js';
 import { deleteKeysUnder, keysUnder } from '../src/store/redis.js';
 import { AUTH, DAY, HOUR, IP, MINUTE, TestClock, UA, decide, fail, habit, makeApp, observation, type TestApp } from './helpers.js';
 import { REDIS_URL, redisSkip, redisStore, skippedTitle, testPrefix } from './redis-helpers.js';
@@ -224,13 +225,13 @@ for (const kind of STORE_KINDS) {
         await a.createChallenge(c);
         expect(await b.getChallenge('c-1')).toEqual(c);
         expect(await b.getChallenge('c-none')).toBeNull();
-        expect(await b.recordAttempt('c-none', 'invalid', T0)).toBeNull();
-        expect(await b.recordAttempt('c-1', 'invalid', T0 + 1)).toEqual({ status: 'invalid', attempts: 1, maxAttempts: 5 });
+        expect(await b.recordVerifyAttempt('c-none', 'invalid', T0)).toBeNull();
+        expect(await b.recordVerifyAttempt('c-1', 'invalid', T0 + 1)).toEqual({ status: 'invalid', attempts: 1, maxAttempts: 5 });
         const resent = { channel: 'email' as const, destination: 'alice@example.com', provider: 'mail', providerRef: null, codeHash: 'ab12', expiresAt: T0 + 10 * MINUTE };
         expect(await a.recordDelivery('c-1', resent)).toBe(true);
         expect(await b.getChallenge('c-1')).toEqual({ ...c, ...resent, attempts: 1, sends: 2 });
-        expect(await a.recordAttempt('c-1', 'verified', T0 + 6 * MINUTE)).toEqual({ status: 'verified', attempts: 1, maxAttempts: 5 });
-        expect(await b.recordAttempt('c-1', 'verified', T0 + 6 * MINUTE)).toEqual({ status: 'used', attempts: 1, maxAttempts: 5 });
+        expect(await a.recordVerifyAttempt('c-1', 'verified', T0 + 6 * MINUTE)).toEqual({ status: 'verified', attempts: 1, maxAttempts: 5 });
+        expect(await b.recordVerifyAttempt('c-1', 'verified', T0 + 6 * MINUTE)).toEqual({ status: 'used', attempts: 1, maxAttempts: 5 });
         expect(await b.getChallenge('c-1')).toMatchObject({ status: 'verified', verifiedAt: T0 + 6 * MINUTE });
         expect(await b.recordDelivery('c-1', resent)).toBe(false);
         expect(await a.recordDelivery('c-none', resent)).toBe(false);
@@ -238,23 +239,23 @@ for (const kind of STORE_KINDS) {
 
       it('never lets concurrent attempts through two handles pass maxAttempts, nor verify twice', async () => {
         await a.createChallenge(challenge('c-wrong'));
-        const wrong = await all(30, (s) => s.recordAttempt('c-wrong', 'invalid', T0 + 1));
+        const wrong = await all(30, (s) => s.recordVerifyAttempt('c-wrong', 'invalid', T0 + 1));
         expect(wrong.filter((o) => o!.status === 'invalid')).toHaveLength(4);
         expect(wrong.filter((o) => o!.status === 'locked')).toHaveLength(26);
         expect(await b.getChallenge('c-wrong')).toMatchObject({ status: 'locked', attempts: 5 });
 
         await a.createChallenge(challenge('c-right'));
-        const right = await all(10, (s) => s.recordAttempt('c-right', 'verified', T0 + 1));
+        const right = await all(10, (s) => s.recordVerifyAttempt('c-right', 'verified', T0 + 1));
         expect(right.map((o) => o!.status).sort()).toEqual(['used', 'used', 'used', 'used', 'used', 'used', 'used', 'used', 'used', 'verified']);
       });
 
       it('expires a late answer, and sweeps each due pending challenge once, whoever sweeps', async () => {
         await a.createChallenge(challenge('late'));
-        expect(await b.recordAttempt('late', 'verified', T0 + 5 * MINUTE)).toMatchObject({ status: 'expired' });
+        expect(await b.recordVerifyAttempt('late', 'verified', T0 + 5 * MINUTE)).toMatchObject({ status: 'expired' });
         for (const id of ['due-1', 'due-2', 'due-3', 'resent', 'answered']) await a.createChallenge(challenge(id));
         await a.createChallenge(challenge('not-due', { expiresAt: T0 + HOUR }));
         await b.recordDelivery('resent', { channel: 'sms', destination: '+4791234567', provider: 'outbox', providerRef: null, codeHash: 'cd34', expiresAt: T0 + HOUR });
-        await b.recordAttempt('answered', 'verified', T0 + MINUTE);
+        await b.recordVerifyAttempt('answered', 'verified', T0 + MINUTE);
         const swept = (await all(4, (s) => s.expireChallenges(T0 + 10 * MINUTE, 2))).flat();
         expect(swept.map((c) => c.id).sort()).toEqual(['due-1', 'due-2', 'due-3']);
         expect(swept.every((c) => c.status === 'expired')).toBe(true);

@@ -1,4 +1,4 @@
-import type { Channel } from '../store/store.js';
+import type { Channel } from './model.js';
 import { makeCode, withoutCode } from './codes.js';
 import type { Phone } from './phone.js';
 import type { Provider, SendFailure } from './providers/provider.js';

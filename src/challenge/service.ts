@@ -3,7 +3,8 @@ import type { Engine } from '../engine/engine.js';
 import { InputError, RefusedError } from '../errors.js';
 import { parseIp } from '../signals/network.js';
 import type { Metrics } from '../http/metrics.js';
-import type { AttemptResult, Channel, ChallengeChannel, ChallengeRecord, Store, TrustedDevice } from '../store/store.js';
+import type { VerifyResult, Channel, ChallengeChannel, ChallengeRecord, TrustedDevice } from './model.js';
+import type { Store } from '../store/store.js';
 import type { Clock } from '../types.js';
 import { makeRecoveryCode, normalizeCode, normalizeRecoveryCode, withoutCode } from './codes.js';
 import type { Delivery, DeliveryOutcome, Destinations, SendGate } from './delivery.js';
@@ -167,9 +168,9 @@ export class ChallengeService {
     }
     // A challenge that is no longer open answers its state; no code is looked at, no recovery code spent.
     const open = c.status === 'pending' && now < c.expiresAt && c.attempts < c.maxAttempts;
-    let result: AttemptResult = 'expired';
+    let result: VerifyResult = 'expired';
     if (open) result = input.recoveryCode !== undefined ? await this.useRecoveryCode(c.userId, input.recoveryCode, now) : await this.checkCode(c, input.code!, now);
-    const out = (await store.recordAttempt(id, result, now))!;
+    const out = (await store.recordVerifyAttempt(id, result, now))!;
 
     const answer: VerifyAnswer = { status: out.status, attemptsLeft: Math.max(0, out.maxAttempts - out.attempts) };
     const method = input.recoveryCode !== undefined ? 'recovery_code' : c.channel;
@@ -293,7 +294,7 @@ export class ChallengeService {
     return c;
   }
 
-  private async checkCode(c: ChallengeRecord, input: string, now: number): Promise<AttemptResult> {
+  private async checkCode(c: ChallengeRecord, input: string, now: number): Promise<VerifyResult> {
     const code = normalizeCode(input);
     if (c.channel === 'totp') {
       const totp = await this.o.store.getTotp(c.userId);
@@ -340,7 +341,7 @@ export class ChallengeService {
     return { secret: opened.plain, sealed };
   }
 
-  private async useRecoveryCode(userId: string, code: string, now: number): Promise<AttemptResult> {
+  private async useRecoveryCode(userId: string, code: string, now: number): Promise<VerifyResult> {
     // Under the current secret, else a previous one (codes made before a rotation); each try is single-use on its own.
     let used = false;
     for (const hash of this.o.keys.macs('recovery', userId, normalizeRecoveryCode(code))) if ((used = await this.o.store.useRecoveryCode(userId, hash, now))) break;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TrustVerifier } from '../engine/engine.js';
-import type { Store, TrustedDevice } from '../store/store.js';
+import type { TrustedDevice } from './model.js';
+import type { Store } from '../store/store.js';
 import type { Keys } from './keys.js';
 
 const DAY_MS = 86_400_000;

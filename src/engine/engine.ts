@@ -1,7 +1,7 @@
 import { homeTimeZone, type Observation, type Profile } from '../profile/profile.js';
 import { decisiveRules, evaluate, reasonsOf, type Evaluation } from '../rules/evaluate.js';
 import type { RuleSet } from '../rules/ruleset.js';
-import { NO_FAILURES, type AttemptCounts } from '../signals/attempts.js';
+import { NO_FAILURES, type FailureCounts } from '../signals/attempts.js';
 import { deviceSignals } from '../signals/device.js';
 import { geoSignals } from '../signals/geo.js';
 import { geoipLite, type GeoInfo, type GeoLookup } from '../signals/geoip.js';
@@ -72,7 +72,7 @@ export interface FailureResult {
   reasons: Reason[];
   /** Rules without which the attempt would not have been blocked. */
   decisive: string[];
-  counts: AttemptCounts;
+  counts: FailureCounts;
   rulesVersion: string;
   /** The fail mode that decided, when the failure could not be counted; null normally. */
   fallback: StoreFailMode | null;
@@ -102,7 +102,7 @@ interface Assessment {
 /** What the store knows about a login before it is decided. */
 interface History {
   profile: Profile | null;
-  counts: AttemptCounts;
+  counts: FailureCounts;
   trusted: boolean;
 }
 const NO_HISTORY: History = Object.freeze({ profile: null, counts: NO_FAILURES, trusted: false });
@@ -194,7 +194,7 @@ export class Engine {
   async recordFailure(f: LoginFailure): Promise<FailureResult> {
     const net = parseIp(f.ip);
     const now = this.opts.clock();
-    let counted: AttemptCounts | StoreUnavailableError;
+    let counted: FailureCounts | StoreUnavailableError;
     try {
       counted = await this.guard.run(() => this.store.addFailure({ userId: f.userId, ip: net.ip, deviceId: f.deviceId }, now));
     } catch (e) {
@@ -292,7 +292,7 @@ export class Engine {
    * failure already learned: its counts, or that the store is unavailable; `net`, its address
    * already parsed.
    */
-  private async assess(attempt: LoginAttempt, now: number, known?: AttemptCounts | StoreUnavailableError, net: NetworkInfo = parseIp(attempt.ip)): Promise<Assessment> {
+  private async assess(attempt: LoginAttempt, now: number, known?: FailureCounts | StoreUnavailableError, net: NetworkInfo = parseIp(attempt.ip)): Promise<Assessment> {
     const rules = this.opts.rules();
     const ua = this.userAgents.parse(attempt.userAgent);
     const geo = net.private ? null : this.geo(net.ip);
@@ -351,7 +351,7 @@ interface SignalInputs {
   ua: UserAgentInfo;
   geo: GeoInfo | null;
   profile: Profile | null;
-  counts: AttemptCounts;
+  counts: FailureCounts;
   trusted: boolean;
   hour: number;
   now: number;

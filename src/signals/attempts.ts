@@ -18,7 +18,8 @@ import type { FamilySignals } from './schema.js';
  * and it has no distinct count.)
  */
 
-export type AttemptCounts = FamilySignals<'attempts'>;
+/** Failed passwords, as rules read them (`attempts.*`); not a challenge's verify attempts. */
+export type FailureCounts = FamilySignals<'attempts'>;
 
 export const FAILURE_BUCKET_MS = 5 * 60_000;
 const MINUTE_MS = 60_000;
@@ -48,7 +49,7 @@ export interface FailureSubjects {
   deviceId?: string | undefined;
 }
 
-export const NO_FAILURES: AttemptCounts = Object.freeze({
+export const NO_FAILURES: FailureCounts = Object.freeze({
   user_30m: 0,
   user_24h: 0,
   ip_1h: 0,
@@ -85,7 +86,7 @@ export function countsFrom(
   buckets: Readonly<Record<FailureSubject, Iterable<readonly [bucket: number, count: number]>>>,
   distinct: { ip_users_1h: number; ip_users_24h: number },
   now: number,
-): AttemptCounts {
+): FailureCounts {
   const out: Record<string, number> = { ...distinct };
   for (const [name, w] of Object.entries(FAILURE_WINDOWS)) {
     const from = firstBucket(now, w.ms);
@@ -94,5 +95,5 @@ export function countsFrom(
     for (const [b, c] of buckets[w.subject]) if (b >= from && b <= to) n += c;
     out[name] = n;
   }
-  return out as AttemptCounts;
+  return out as FailureCounts;
 }

@@ -6,7 +6,7 @@ import {
   NO_FAILURES,
   oldestBucket,
   subjectKeys,
-  type AttemptCounts,
+  type FailureCounts,
   type FailureSubjects,
 } from '../signals/attempts.js';
 
@@ -41,7 +41,7 @@ export class FailureMemory {
     u.set(userId, last);
   }
 
-  add(s: FailureSubjects, now: number): AttemptCounts {
+  add(s: FailureSubjects, now: number): FailureCounts {
     const k = subjectKeys(s);
     const bucket = failureBucket(now);
     for (const key of [k.user, k.ip, k.device]) {
@@ -57,7 +57,7 @@ export class FailureMemory {
     return this.counts(s, now);
   }
 
-  counts(s: FailureSubjects, now: number): AttemptCounts {
+  counts(s: FailureSubjects, now: number): FailureCounts {
     const k = subjectKeys(s);
     const user = this.buckets.get(k.user);
     const ip = this.buckets.get(k.ip);

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { learnProfile, unlearnProfile, type LearnedRecord, type Observation, type Profile } from '../profile/profile.js';
-import { nextAttemptState } from './attempt.js';
+import { nextVerifyState } from './verify-attempt.js';
 import {
   countsFrom,
   DISTINCT_USER_WINDOWS,
@@ -12,21 +12,11 @@ import {
   NO_FAILURES,
   oldestBucket,
   subjectKeys,
-  type AttemptCounts,
+  type FailureCounts,
   type FailureSubjects,
 } from '../signals/attempts.js';
-import type {
-  AttemptOutcome,
-  AttemptResult,
-  AuditEntry,
-  AuditQuery,
-  ChallengeDelivery,
-  ChallengeRecord,
-  DecisionRecord,
-  Store,
-  TotpRecord,
-  TrustedDevice,
-} from './store.js';
+import type { VerifyOutcome, VerifyResult, ChallengeDelivery, ChallengeRecord, TotpRecord, TrustedDevice } from '../challenge/model.js';
+import type { AuditEntry, AuditQuery, DecisionRecord, Store } from './store.js';
 
 /**
  * The shared store for several riskgate instances behind a load balancer: everything that an
@@ -63,7 +53,7 @@ import type {
  *
  * Challenge state is shared too, so a challenge issued by one instance verifies on any other.
  * A verify attempt goes through the same compare-and-set as profiles: read the challenge and
- * its version, apply nextAttemptState (attempt.ts, the rules SQLite applies), write only if the
+ * its version, apply nextVerifyState (attempt.ts, the rules SQLite applies), write only if the
  * version is unchanged; concurrent attempts on several instances therefore count one by one and
  * never pass maxAttempts. A recovery code is spent by SREM (one instance gets 1), a TOTP step
  * by a script that moves `step` only forward, a resend and the expiry sweep by one script each.
@@ -167,7 +157,7 @@ function distinctCutoffs(now: number): [number, number] {
   return [now - DISTINCT_USER_WINDOWS.ip_users_1h, now - DISTINCT_USER_WINDOWS.ip_users_24h];
 }
 
-function failureCountsFrom(raw: unknown, device: boolean, now: number): AttemptCounts {
+function failureCountsFrom(raw: unknown, device: boolean, now: number): FailureCounts {
   const parts = raw as (string[] | number)[];
   const pairs = (flat: string[] | number | undefined): [number, number][] => {
     const list = (flat as string[] | undefined) ?? [];
@@ -439,13 +429,13 @@ export class RedisStore implements Store {
     return { keys, device: k.device !== null };
   }
 
-  async addFailure(s: FailureSubjects, now: number): Promise<AttemptCounts> {
+  async addFailure(s: FailureSubjects, now: number): Promise<FailureCounts> {
     const { keys, device } = this.failureKeys(s);
     const raw = await FAILURE_ADD.run(this.client, keys, [failureBucket(now), now, FAILURE_RETENTION_MS, oldestBucket(now), s.userId, ...distinctCutoffs(now)]);
     return failureCountsFrom(raw, device, now);
   }
 
-  async failureCounts(s: FailureSubjects, now: number): Promise<AttemptCounts> {
+  async failureCounts(s: FailureSubjects, now: number): Promise<FailureCounts> {
     const { keys, device } = this.failureKeys(s);
     const raw = await FAILURE_READ.run(this.client, keys, distinctCutoffs(now));
     return failureCountsFrom(raw, device, now);
@@ -535,14 +525,14 @@ export class RedisStore implements Store {
     return challengeFrom(await this.client.hgetall(this.key('c', id)))?.record ?? null;
   }
 
-  async recordAttempt(id: string, result: AttemptResult, now: number): Promise<AttemptOutcome | null> {
+  async recordVerifyAttempt(id: string, result: VerifyResult, now: number): Promise<VerifyOutcome | null> {
     const keys = [this.key('c', id), this.key('cx')];
-    let outcome: AttemptOutcome | null = null;
+    let outcome: VerifyOutcome | null = null;
     const found = await this.compareAndSet(async () => {
       const read = challengeFrom(await this.client.hgetall(keys[0]!));
       if (!read) return -1;
       const c = read.record;
-      const next = nextAttemptState(c, result, now);
+      const next = nextVerifyState(c, result, now);
       outcome = next.outcome;
       // Nothing changes (an answer to a closed challenge): the state read is the answer.
       if (next.status === c.status && next.attempts === c.attempts) return 1;

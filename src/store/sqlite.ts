@@ -3,22 +3,12 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { LRUCache } from 'lru-cache';
 import { RateLimiterSQLite, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { nextAttemptState } from './attempt.js';
+import { nextVerifyState } from './verify-attempt.js';
 import { FailureMemory } from './failure-memory.js';
-import { failureBucket, FAILURE_RETENTION_MS, oldestBucket, subjectKeys, type AttemptCounts, type FailureSubjects } from '../signals/attempts.js';
+import { failureBucket, FAILURE_RETENTION_MS, oldestBucket, subjectKeys, type FailureCounts, type FailureSubjects } from '../signals/attempts.js';
 import { learnProfile, unlearnProfile, type LearnedRecord, type Observation, type Profile } from '../profile/profile.js';
-import type {
-  AttemptOutcome,
-  AttemptResult,
-  AuditEntry,
-  AuditQuery,
-  ChallengeDelivery,
-  ChallengeRecord,
-  DecisionRecord,
-  Store,
-  TotpRecord,
-  TrustedDevice,
-} from './store.js';
+import type { VerifyOutcome, VerifyResult, ChallengeDelivery, ChallengeRecord, TotpRecord, TrustedDevice } from '../challenge/model.js';
+import type { AuditEntry, AuditQuery, DecisionRecord, Store } from './store.js';
 
 type Db = Database.Database;
 
@@ -113,7 +103,7 @@ export class SqliteStore implements Store {
   /** Decision rows of the open batch by decision id, so learning can mark them before they are inserted. */
   private readonly pendingDecisions = new Map<string, unknown[]>();
   private readonly auditInserts = new Map<number, Statement>();
-  private readonly attemptTx: (id: string, result: AttemptResult, now: number) => AttemptOutcome | null;
+  private readonly attemptTx: (id: string, result: VerifyResult, now: number) => VerifyOutcome | null;
   private readonly replaceRecoveryTx: (userId: string, hashes: string[], now: number) => void;
   private readonly expireTx: (now: number, limit: number) => ChallengeRecord[];
 
@@ -187,7 +177,7 @@ export class SqliteStore implements Store {
       pruneFailures: db.prepare('DELETE FROM failures WHERE bucket < ?'),
       pruneFailureUsers: db.prepare('DELETE FROM failure_users WHERE last < ?'),
     };
-    this.attemptTx = db.transaction((id: string, result: AttemptResult, now: number) => this.attempt(id, result, now));
+    this.attemptTx = db.transaction((id: string, result: VerifyResult, now: number) => this.attempt(id, result, now));
     this.expireTx = db.transaction((now: number, limit: number) =>
       (this.stmt.dueChallenges!.all(now, limit) as ChallengeRow[]).filter((r) => this.stmt.expireChallenge!.run(r.id).changes === 1).map((r) => challengeFromRow({ ...r, status: 'expired' })),
     );
@@ -364,7 +354,7 @@ export class SqliteStore implements Store {
    * Counted in memory (FailureMemory) and, unless the store is ephemeral, written through to
    * the failure tables in the same batch, so the count is durable before it is acknowledged.
    */
-  async addFailure(s: FailureSubjects, now: number): Promise<AttemptCounts> {
+  async addFailure(s: FailureSubjects, now: number): Promise<FailureCounts> {
     if (this.ephemeral) return this.failures.add(s, now);
     return this.write(() => {
       const k = subjectKeys(s);
@@ -382,7 +372,7 @@ export class SqliteStore implements Store {
     });
   }
 
-  async failureCounts(s: FailureSubjects, now: number): Promise<AttemptCounts> {
+  async failureCounts(s: FailureSubjects, now: number): Promise<FailureCounts> {
     return this.failures.counts(s, now);
   }
 
@@ -476,16 +466,16 @@ export class SqliteStore implements Store {
     return row ? challengeFromRow(row) : null;
   }
 
-  async recordAttempt(id: string, result: AttemptResult, now: number): Promise<AttemptOutcome | null> {
+  async recordVerifyAttempt(id: string, result: VerifyResult, now: number): Promise<VerifyOutcome | null> {
     return this.write(() => this.attemptTx(id, result, now));
   }
 
   /** Runs inside attemptTx: read, decide the next state, write; SQLite serializes writers. */
-  private attempt(id: string, result: AttemptResult, now: number): AttemptOutcome | null {
+  private attempt(id: string, result: VerifyResult, now: number): VerifyOutcome | null {
     const row = this.stmt.getChallenge!.get(id) as ChallengeRow | undefined;
     if (!row) return null;
     const c = challengeFromRow(row);
-    const next = nextAttemptState(c, result, now);
+    const next = nextVerifyState(c, result, now);
     if (next.status !== c.status || next.attempts !== c.attempts) this.stmt.setChallengeState!.run(next.status, next.attempts, next.verifiedAt, id);
     return next.outcome;
   }

@@ -1,5 +1,6 @@
 import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { AttemptCounts, FailureSubjects } from '../signals/attempts.js';
+import type { ChallengeDelivery, ChallengeRecord, TotpRecord, TrustedDevice, VerifyOutcome, VerifyResult } from '../challenge/model.js';
+import type { FailureCounts, FailureSubjects } from '../signals/attempts.js';
 import type { Observation, Profile } from '../profile/profile.js';
 import type { Action, Reason } from '../types.js';
 
@@ -47,82 +48,6 @@ export interface AuditQuery {
   limit?: number | undefined;
 }
 
-/** Where a challenge's code goes; "totp" is answered from the user's authenticator app. */
-export type Channel = 'sms' | 'whatsapp' | 'voice' | 'email';
-export type ChallengeChannel = Channel | 'totp';
-
-/**
- * A step-up challenge. Codes made by riskgate are kept only as `codeHash` (HMAC with a server
- * key, bound to the challenge id); codes made by a verify service stay with that provider and
- * `providerRef` names them there. `status` only moves forward from "pending".
- */
-export interface ChallengeRecord {
-  id: string;
-  decisionId: string;
-  userId: string;
-  /** The address and device of the login, for the per-IP verify limit and the trust token. */
-  ip: string;
-  deviceId: string | null;
-  channel: ChallengeChannel;
-  /** Where the code went (E.164 phone or e-mail address); null for TOTP. */
-  destination: string | null;
-  /** Destinations the login service gave, kept for /resend on another channel. */
-  phone: string | null;
-  email: string | null;
-  /** Provider that delivered (or, for a verify service, made) the current code. */
-  provider: string | null;
-  providerRef: string | null;
-  codeHash: string | null;
-  status: 'pending' | 'verified' | 'locked' | 'expired';
-  attempts: number;
-  maxAttempts: number;
-  sends: number;
-  createdAt: number;
-  expiresAt: number;
-  verifiedAt: number | null;
-}
-
-/** What a resend changes: where the new code went and until when it is good. Never the attempts. */
-export interface ChallengeDelivery {
-  channel: ChallengeChannel;
-  destination: string | null;
-  provider: string | null;
-  providerRef: string | null;
-  codeHash: string | null;
-  expiresAt: number;
-}
-
-/** The answer a verify attempt is recorded as; the store turns it into the challenge's new state. */
-export type AttemptResult = 'verified' | 'invalid' | 'locked' | 'expired';
-
-export interface AttemptOutcome {
-  /** "used": the challenge had already been verified. */
-  status: 'verified' | 'invalid' | 'locked' | 'expired' | 'used';
-  attempts: number;
-  maxAttempts: number;
-}
-
-/** A user's TOTP enrolment. The secret is encrypted (AES-256-GCM) before it reaches the store. */
-export interface TotpRecord {
-  userId: string;
-  secretEnc: string;
-  confirmed: boolean;
-  /** The last time step whose code was accepted: no code of this step or older is accepted again. */
-  lastStep: number;
-  createdAt: number;
-}
-
-/** A device the user chose to trust. Only the id is kept: the token itself is signed, never stored. */
-export interface TrustedDevice {
-  id: string;
-  userId: string;
-  deviceId: string;
-  label: string;
-  ip: string;
-  createdAt: number;
-  expiresAt: number;
-}
-
 /**
  * What challenges need from a store. Every method is one atomic step, so that several riskgate
  * instances on one Redis never lose an attempt, reuse a recovery code or accept a TOTP step twice.
@@ -137,7 +62,7 @@ export interface ChallengeStore {
    * adds one attempt and locks at `maxAttempts`, and the other results set that status.
    * Null when there is no such challenge.
    */
-  recordAttempt(id: string, result: AttemptResult, now: number): Promise<AttemptOutcome | null>;
+  recordVerifyAttempt(id: string, result: VerifyResult, now: number): Promise<VerifyOutcome | null>;
   /** A new code was sent for a pending challenge: replaces its delivery, adds one send, keeps the attempts. False when not pending. */
   recordDelivery(id: string, delivery: ChallengeDelivery): Promise<boolean>;
   /** Marks up to `limit` pending challenges whose `expiresAt` has passed as expired and returns them: each is returned once, by one caller. */
@@ -195,9 +120,9 @@ export interface Store extends ChallengeStore {
    * Counts a failed password for its user, address and device, atomically (several instances
    * may count at once); the counts at `now` include it. See src/signals/attempts.ts.
    */
-  addFailure(subjects: FailureSubjects, now: number): Promise<AttemptCounts>;
+  addFailure(subjects: FailureSubjects, now: number): Promise<FailureCounts>;
   /** The failed-password counts a login at `now` is judged with, read in one step. */
-  failureCounts(subjects: FailureSubjects, now: number): Promise<AttemptCounts>;
+  failureCounts(subjects: FailureSubjects, now: number): Promise<FailureCounts>;
 
   /** rate-limiter-flexible limiters kept in this store (the challenge abuse limits). */
   readonly limiter: LimiterFactory;

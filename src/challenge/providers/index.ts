@@ -1,5 +1,5 @@
 import { ConfigError } from '../../config.js';
-import type { Channel } from '../../store/store.js';
+import type { Channel } from '../model.js';
 import type { Clock } from '../../types.js';
 import type { ProviderConfig } from './config.js';
 import { MESSAGECENTRAL_BASE_URL, MessageCentralService } from './messagecentral.js';

@@ -1,4 +1,4 @@
-import type { Channel } from '../../store/store.js';
+import type { Channel } from '../model.js';
 import { describe, field, joinUrl, request, type HttpTiming } from './http.js';
 import type { CheckResult, SendResult, VerificationStart, VerifyService } from './provider.js';
 

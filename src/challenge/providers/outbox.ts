@@ -1,4 +1,4 @@
-import type { Channel } from '../../store/store.js';
+import type { Channel } from '../model.js';
 import type { MessageProvider, OutgoingMessage, SendResult } from './provider.js';
 
 const KEEP = 100;

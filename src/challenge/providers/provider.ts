@@ -1,4 +1,4 @@
-import type { Channel } from '../../store/store.js';
+import type { Channel } from '../model.js';
 import type { Phone } from '../phone.js';
 
 /** Why a send failed; any of them moves delivery on to the next provider or channel. */

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { Channel } from '../../store/store.js';
+import type { Channel } from '../model.js';
 import type { Clock } from '../../types.js';
 import { describe, request, type HttpTiming } from './http.js';
 import type { MessageProvider, OutgoingMessage, SendResult } from './provider.js';

@@ -1,10 +1,10 @@
-import type { AttemptOutcome, AttemptResult, ChallengeRecord } from './store.js';
+import type { VerifyOutcome, VerifyResult, ChallengeRecord } from '../challenge/model.js';
 
-export interface NextAttemptState {
+export interface NextVerifyState {
   status: ChallengeRecord['status'];
   attempts: number;
   verifiedAt: number | null;
-  outcome: AttemptOutcome;
+  outcome: VerifyOutcome;
 }
 
 /**
@@ -13,14 +13,14 @@ export interface NextAttemptState {
  * a challenge that is no longer pending never changes again, time is checked before the
  * answer, and a wrong answer counts even when it is the one that locks.
  */
-export function nextAttemptState(c: ChallengeRecord, result: AttemptResult, now: number): NextAttemptState {
-  const same = (status: AttemptOutcome['status']): NextAttemptState => ({
+export function nextVerifyState(c: ChallengeRecord, result: VerifyResult, now: number): NextVerifyState {
+  const same = (status: VerifyOutcome['status']): NextVerifyState => ({
     status: c.status,
     attempts: c.attempts,
     verifiedAt: c.verifiedAt,
     outcome: { status, attempts: c.attempts, maxAttempts: c.maxAttempts },
   });
-  const to = (status: ChallengeRecord['status'], attempts: number, answer: AttemptOutcome['status']): NextAttemptState => ({
+  const to = (status: ChallengeRecord['status'], attempts: number, answer: VerifyOutcome['status']): NextVerifyState => ({
     status,
     attempts,
     verifiedAt: status === 'verified' ? now : c.verifiedAt,
