@@ -4,14 +4,15 @@ import type { Keys } from './challenge/keys.js';
 import type { Provider } from './challenge/providers/provider.js';
 import type { ChallengeService } from './challenge/service.js';
 import type { ConfigFile } from './config.js';
-import { Engine, type EngineOptions } from './engine/engine.js';
+import { Engine } from './engine/engine.js';
 import type { ApiKeys } from './http/auth.js';
 import { buildApp, type AppOptions } from './http/app.js';
 import { challengeAppOptions } from './http/challenge-routes.js';
 import type { Metrics } from './http/metrics.js';
 import type { RuleHolder } from './rules/holder.js';
+import { guardStore, type GuardOptions } from './store/guard.js';
 import type { Store } from './store/store.js';
-import type { Clock } from './types.js';
+import type { Clock, StoreFailMode } from './types.js';
 
 export interface AssembleOptions {
   store: Store;
@@ -24,12 +25,16 @@ export interface AssembleOptions {
   /** riskgate.yaml: `delivery` and `challenges`. */
   file: ConfigFile;
   env: NodeJS.ProcessEnv;
+  /**
+   * What a failing or slow store does (`store.failMode`, `store.timeoutMs`; the server always
+   * sets it): every part then reaches the store through one guard (src/store/guard.ts), and
+   * decisions fall back to the fail mode. Without it store errors propagate.
+   */
+  storeFailure?: (GuardOptions & { mode: StoreFailMode }) | undefined;
   /** Providers made by the caller instead of from the file (tests, benches). */
   providers?: Provider[] | undefined;
   /** Where the outbox provider prints codes (development). */
   console?: ((line: string) => void) | undefined;
-  /** Engine options beyond the wiring: the store fail mode and its events, or test doubles. */
-  engine?: Partial<EngineOptions>;
   /** HTTP options beyond the wiring: logger, request logs, health. */
   http?: Partial<Pick<AppOptions, 'logger' | 'logRequests' | 'health'>>;
 }
@@ -43,22 +48,31 @@ export interface Assembled {
 
 /**
  * The one wiring of riskgate's parts, used by the server, the tests and the benches alike:
- * challenges (their trust tokens first, since the engine verifies them), the engine, the
- * challenge service on the engine, and the HTTP app with the challenge routes.
+ * the store under its guard, the challenges (whose trust tokens the engine verifies), the
+ * engine, and the HTTP app with the challenge routes.
  */
 export async function assemble(o: AssembleOptions): Promise<Assembled> {
-  const setup = setupChallenges({ store: o.store, keys: o.keys, clock: o.clock, metrics: o.metrics, file: o.file, env: o.env, console: o.console, providers: o.providers });
-  let challenges: ChallengeService | undefined;
+  const store = o.storeFailure ? guardStore(o.store, o.storeFailure) : o.store;
+  const challenges = setupChallenges({
+    store,
+    // Only called once a challenge is answered, when `engine` exists.
+    onPassed: (decisionId) => engine.passChallenge(decisionId),
+    keys: o.keys,
+    clock: o.clock,
+    metrics: o.metrics,
+    file: o.file,
+    env: o.env,
+    console: o.console,
+    providers: o.providers,
+  });
   const engine = new Engine({
-    store: o.store,
+    store,
     rules: o.rules.current,
     clock: o.clock,
-    trust: setup.trust,
-    // Only called on feedback, once `challenges` exists.
-    onConfirmedFraud: async (record) => void (await challenges?.revokeAllTrust(record.userId, record.id)),
-    ...o.engine,
+    trust: challenges.trust,
+    failMode: o.storeFailure?.mode,
+    onConfirmedFraud: async (record) => void (await challenges.service.revokeAllTrust(record.userId, record.id)),
   });
-  challenges = setup.service(engine);
-  const app = await buildApp({ engine, rules: o.rules, apiKeys: o.apiKeys, clock: o.clock, metrics: o.metrics, ...o.http, ...challengeAppOptions(challenges) });
-  return { app, engine, challenges, providers: setup.providers };
+  const app = await buildApp({ engine, audit: store, storeKind: o.store.kind, rules: o.rules, apiKeys: o.apiKeys, clock: o.clock, metrics: o.metrics, ...o.http, ...challengeAppOptions(challenges.service) });
+  return { app, engine, challenges: challenges.service, providers: challenges.providers };
 }

@@ -1,10 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import Type, { type Static } from 'typebox';
 import { ChannelSchema, PROVIDER_SCHEMAS, ProviderTypeSchema } from './challenge/providers/config.js';
-import type { StoreFailMode } from './engine/store-guard.js';
 import { formatDiagnostic } from './rules/diagnostics.js';
 import { YamlSource } from './rules/source.js';
 import { validateAgainst } from './rules/validate.js';
+import type { StoreFailMode } from './types.js';
 
 /** riskgate.yaml: everything but secrets, which come from the environment. docs/configuration.md. */
 export const ConfigSchema = Type.Object(

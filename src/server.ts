@@ -10,7 +10,7 @@ import { resolveApiKeys } from './http/auth.js';
 import { Metrics } from './http/metrics.js';
 import { createLogger } from './log.js';
 import { RuleHolder } from './rules/holder.js';
-import type { StoreEvent } from './engine/store-guard.js';
+import type { StoreEvent } from './store/guard.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
 import type { Clock } from './types.js';
@@ -82,7 +82,7 @@ export async function startServer(o: StartOptions): Promise<Server> {
     file: o.config.file,
     env,
     console: announce,
-    engine: { storeFailure: { mode: failMode, timeoutMs }, onStoreEvent },
+    storeFailure: { mode: failMode, timeoutMs, onEvent: onStoreEvent },
     http: { logger, logRequests: o.config.logRequests, ...(health ? { health } : {}) },
   });
   if (providers.some((p) => p instanceof OutboxProvider)) {

@@ -9,6 +9,13 @@ export function maxAction(a: Action, b: Action): Action {
   return ACTION_RANK[a] >= ACTION_RANK[b] ? a : b;
 }
 
+/**
+ * What a decision does when the state store cannot be read in time (docs/configuration.md):
+ * both modes run the rules without history (no profile, no counters, no trust); `closed`
+ * then asks for at least a challenge, `open` keeps what the rules say.
+ */
+export type StoreFailMode = 'open' | 'closed';
+
 /** Milliseconds since the epoch. The engine is always handed one; it never reads Date.now(). */
 export type Clock = () => number;
 

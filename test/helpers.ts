@@ -2,13 +2,13 @@ import { cp, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { assemble } from '../src/assemble.js';
+import { assemble, type AssembleOptions } from '../src/assemble.js';
 import { Keys } from '../src/challenge/keys.js';
 import { OutboxProvider } from '../src/challenge/providers/outbox.js';
 import type { Provider } from '../src/challenge/providers/provider.js';
 import type { ChallengeService } from '../src/challenge/service.js';
 import type { ConfigFile } from '../src/config.js';
-import type { Engine, EngineOptions } from '../src/engine/engine.js';
+import type { Engine } from '../src/engine/engine.js';
 import { ApiKeys } from '../src/http/auth.js';
 import { Metrics } from '../src/http/metrics.js';
 import type { Observation } from '../src/profile/profile.js';
@@ -86,7 +86,8 @@ export interface TestAppOptions {
   store?: Store;
   /** May be shared by several apps. */
   clock?: TestClock;
-  engine?: Partial<EngineOptions>;
+  /** The server's store guard and fail mode; none by default (store errors propagate). */
+  storeFailure?: AssembleOptions['storeFailure'];
   metrics?: Metrics;
   providers?: Provider[];
   /** riskgate.yaml's `delivery` and `challenges`. */
@@ -113,7 +114,7 @@ export async function makeApp(o: TestAppOptions = {}): Promise<TestApp> {
     file: o.file ?? {},
     env: {},
     providers: o.providers ?? [outbox],
-    ...(o.engine ? { engine: o.engine } : {}),
+    storeFailure: o.storeFailure,
   });
   return {
     app,

@@ -131,7 +131,7 @@ describe.skipIf(redisSkip !== null)(skippedTitle('several instances on one Redis
       const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => post(i % 2 ? a.url : b.url, '/v1/login-failures', { userId: `user-${i}`, ip: IP.japan })));
       expect(answers.every((r) => r.status === 200)).toBe(true);
       expect(answers.filter((r) => !r.body.blocked).length).toBeLessThanOrEqual(9);
-      expect(await a.engine.store.failureCounts({ userId: 'user-0', ip: IP.japan }, clock.now)).toMatchObject({ ip_1h: 30, ip_users_1h: 30 });
+      expect(await a.store.failureCounts({ userId: 'user-0', ip: IP.japan }, clock.now)).toMatchObject({ ip_1h: 30, ip_users_1h: 30 });
     });
     describe('challenges', () => {
       const phone = { userId: 'alice', ip: IP.osloNO, userAgent: UA.safariIphone, deviceId: 'd-new-phone', phone: '+4791234567' };
@@ -262,7 +262,7 @@ describe.skipIf(redisSkip !== null)(skippedTitle('several instances on one Redis
       });
       await a.exited;
 
-      const counted = await b.engine.store.failureCounts({ userId: 'victim', ip: IP.germany }, Date.now());
+      const counted = await b.store.failureCounts({ userId: 'victim', ip: IP.germany }, Date.now());
       expect(acked.length).toBeGreaterThanOrEqual(40);
       // Every acknowledged failure is in Redis (some unacknowledged ones may be too).
       expect(counted.user_24h).toBeGreaterThanOrEqual(acked.length);

@@ -1,5 +1,4 @@
 import type { ConfigFile } from '../config.js';
-import type { Engine } from '../engine/engine.js';
 import type { Metrics } from '../http/metrics.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../types.js';
@@ -38,7 +37,10 @@ function settingsFrom(file: ConfigFile): ChallengeSettings & { trustDays: number
 }
 
 export interface ChallengeSetup {
+  /** Guarded by the caller when it has a fail mode (src/store/guard.ts): a failing store answers 503, not 500. */
   store: Store;
+  /** A challenge of this decision was passed: the login teaches the profile (the engine's passChallenge). */
+  onPassed: (decisionId: string) => Promise<unknown>;
   keys: Keys;
   clock: Clock;
   metrics: Metrics;
@@ -51,11 +53,8 @@ export interface ChallengeSetup {
   providers?: Provider[] | undefined;
 }
 
-/**
- * The challenge module, in two steps because the engine needs the trust tokens and the
- * service needs the engine: `trust` first, then `service(engine)`.
- */
-export function setupChallenges(s: ChallengeSetup): { trust: TrustTokens; providers: Provider[]; service: (engine: Engine) => ChallengeService } {
+/** The challenge module: the service, and the trust tokens the engine verifies. */
+export function setupChallenges(s: ChallengeSetup): { trust: TrustTokens; providers: Provider[]; service: ChallengeService } {
   const settings = settingsFrom(s.file);
   const trust = new TrustTokens(s.store, s.keys, settings.trustDays);
   // loadConfig has checked each entry against the schema of its type.
@@ -69,14 +68,7 @@ export function setupChallenges(s: ChallengeSetup): { trust: TrustTokens; provid
     codeLength: settings.codeLength,
     ttlSeconds: settings.ttlSeconds,
   });
-  return {
-    trust,
-    providers,
-    service: (engine) => {
-      // The engine verifies trust tokens under its own guard; the service's every store call goes through it too.
-      const store = engine.guardedStore();
-      const limits = new AbuseLimits(store.limiter, { ...DEFAULT_LIMITS, ...s.file.challenges?.limits });
-      return new ChallengeService({ store, engine, keys: s.keys, delivery, trust: new TrustTokens(store, s.keys, settings.trustDays), limits, metrics: s.metrics, clock: s.clock, settings });
-    },
-  };
+  const limits = new AbuseLimits(s.store.limiter, { ...DEFAULT_LIMITS, ...s.file.challenges?.limits });
+  const service = new ChallengeService({ store: s.store, onPassed: s.onPassed, keys: s.keys, delivery, trust, limits, metrics: s.metrics, clock: s.clock, settings });
+  return { trust, providers, service };
 }

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Engine } from '../engine/engine.js';
 import { InputError, RefusedError } from '../errors.js';
 import { parseIp } from '../signals/network.js';
 import type { Metrics } from '../http/metrics.js';
@@ -62,7 +61,8 @@ export interface VerifyAnswer {
 
 export interface ChallengeServiceOptions {
   store: Store;
-  engine: Engine;
+  /** A challenge of this decision was passed: the login teaches the profile. */
+  onPassed: (decisionId: string) => Promise<unknown>;
   keys: Keys;
   delivery: Delivery;
   trust: TrustTokens;
@@ -179,7 +179,7 @@ export class ChallengeService {
     if (open && out.status !== 'invalid') this.o.metrics.challenges.inc({ channel: c.channel, outcome: out.status });
 
     if (out.status === 'verified') {
-      await this.o.engine.passChallenge(c.decisionId);
+      await this.o.onPassed(c.decisionId);
       if (input.trustDevice) answer.trustToken = await this.trustDevice(c, now);
     }
     return answer;

@@ -13,8 +13,11 @@ import { UserAgentParser, type UserAgentInfo } from '../signals/useragent.js';
 import type { DecisionRecord, Store } from '../store/store.js';
 import { InputError } from '../errors.js';
 import { uuidv7 } from './ids.js';
-import type { Action, Clock, FeedbackOutcome, LoginAttempt, LoginFailure, Reason } from '../types.js';
-import { STORE_UNAVAILABLE_RULE, StoreGuard, guardStore, StoreUnavailableError, type StoreEvent, type StoreFailMode, type StoreFailurePolicy } from './store-guard.js';
+import { maxAction, type Action, type Clock, type FeedbackOutcome, type LoginAttempt, type LoginFailure, type Reason, type StoreFailMode } from '../types.js';
+import { StoreUnavailableError } from '../store/guard.js';
+
+/** The reason a decision carries when the store could not be read or written. Never a rule in rules/. */
+export const STORE_UNAVAILABLE_RULE = 'riskgate.store_unavailable';
 
 /** Trust tokens ("trust this device"), provided by the challenge module. */
 export interface TrustVerifier {
@@ -32,12 +35,11 @@ export interface EngineOptions {
   /** Called when a login is confirmed fraudulent, after its learning was taken back (revokes trust). */
   onConfirmedFraud?: (record: DecisionRecord) => Promise<void>;
   /**
-   * How to decide when the store fails or is too slow. Without it store errors propagate
-   * (rule tests, replay); the server always sets one (`store.failMode`, `store.timeoutMs`).
+   * How to decide when the store answers StoreUnavailableError (a store under guardStore,
+   * src/store/guard.ts: the server's; rule tests and replay use a bare store, whose errors
+   * propagate). `closed` by default.
    */
-  storeFailure?: StoreFailurePolicy;
-  /** Store failures and recoveries, for logs, metrics and health. */
-  onStoreEvent?: (e: StoreEvent) => void;
+  failMode?: StoreFailMode;
   /**
    * Write decisions and failures to the store's audit trail (default true). Offline replay turns
    * it off: its decisions file is the record, and millions of audit rows would only cost time
@@ -112,11 +114,11 @@ const NO_HISTORY: History = Object.freeze({ profile: null, counts: NO_FAILURES, 
  * clock, store and rules, and knows nothing of Fastify, files or the wall clock.
  */
 export class Engine {
-  readonly store: Store;
+  private readonly store: Store;
   private readonly opts: EngineOptions;
   private readonly geo: GeoLookup;
   private readonly userAgents: UserAgentParser;
-  private readonly guard: StoreGuard;
+  private readonly failMode: StoreFailMode;
   private readonly auditing: boolean;
 
   constructor(opts: EngineOptions) {
@@ -125,16 +127,11 @@ export class Engine {
     this.store = opts.store;
     this.geo = opts.geo ?? geoipLite;
     this.userAgents = opts.userAgents ?? new UserAgentParser();
-    this.guard = new StoreGuard(opts.storeFailure, opts.onStoreEvent);
+    this.failMode = opts.failMode ?? 'closed';
   }
 
   get rules(): RuleSet {
     return this.opts.rules();
-  }
-
-  /** The store under the engine's fail-mode guard, for the challenge module: a failing store answers 503, not 500. */
-  guardedStore(): Store {
-    return guardStore(this.store, this.guard);
   }
 
   async decide(attempt: LoginAttempt): Promise<Decision> {
@@ -159,15 +156,13 @@ export class Engine {
     };
     let learned = false;
     try {
-      await this.guard.run(async () => {
-        // A login teaches the profile only once it is let through (a challenge teaches when passed),
-        // and only when it was judged against the history it would change. Both writes are issued
-        // together, so a store that group-commits puts them in one commit.
-        [, learned] = await Promise.all([
-          this.auditing ? this.store.saveDecision(record) : undefined,
-          a.action === 'allow' && !a.unavailable ? this.store.learn(attempt.userId, decisionId, a.observation) : false,
-        ]);
-      });
+      // A login teaches the profile only once it is let through (a challenge teaches when passed),
+      // and only when it was judged against the history it would change. Both writes are issued
+      // together, so a store that group-commits puts them in one commit.
+      [, learned] = await Promise.all([
+        this.auditing ? this.store.saveDecision(record) : undefined,
+        a.action === 'allow' && !a.unavailable ? this.store.learn(attempt.userId, decisionId, a.observation) : false,
+      ]);
     } catch (e) {
       if (!(e instanceof StoreUnavailableError)) throw e;
       // The answer stands (it was made with the user's history); only its record may be missing.
@@ -185,7 +180,7 @@ export class Engine {
       learned,
       signals: a.signals,
       evaluation: ev,
-      fallback: a.unavailable ? this.guard.mode : null,
+      fallback: a.unavailable ? this.failMode : null,
       record,
     };
   }
@@ -196,7 +191,7 @@ export class Engine {
     const now = this.opts.clock();
     let counted: FailureCounts | StoreUnavailableError;
     try {
-      counted = await this.guard.run(() => this.store.addFailure({ userId: f.userId, ip: net.ip, deviceId: f.deviceId }, now));
+      counted = await this.store.addFailure({ userId: f.userId, ip: net.ip, deviceId: f.deviceId }, now);
     } catch (e) {
       if (!(e instanceof StoreUnavailableError)) throw e;
       counted = e;
@@ -223,46 +218,44 @@ export class Engine {
       );
     }
     const decisive = blocked ? decisiveRules(a.evaluation, a.rules.thresholds) : [];
-    return { blocked, action: a.action, score: a.evaluation.score, reasons, decisive, counts, rulesVersion: a.rules.version, fallback: a.unavailable ? this.guard.mode : null };
+    return { blocked, action: a.action, score: a.evaluation.score, reasons, decisive, counts, rulesVersion: a.rules.version, fallback: a.unavailable ? this.failMode : null };
   }
 
   /** What happened after a decision, from the login service (or an analyst). */
   async feedback(decisionId: string, outcome: FeedbackOutcome): Promise<FeedbackResult> {
     // No fail mode here: feedback cannot be answered without the store, so it fails (503) and can be sent again.
-    const record = await this.guard.run(() => this.store.getDecision(decisionId));
+    const record = await this.store.getDecision(decisionId);
     if (!record) throw new InputError('DECISION_NOT_FOUND', `no decision ${decisionId}`);
-    return this.guard.run(async () => {
-      let learned = false;
-      let unlearned = false;
-      switch (outcome) {
-        case 'passed_challenge':
-          // A step-up passed outside riskgate teaches like a verified challenge; a block stays a block.
-          if (record.action !== 'block') learned = await this.store.learn(record.userId, record.id, record.observation);
-          break;
-        case 'confirmed_legit':
-          learned = await this.store.learn(record.userId, record.id, record.observation);
-          break;
-        case 'confirmed_fraud':
-          unlearned = await this.store.unlearn(record.id);
-          await this.opts.onConfirmedFraud?.(record);
-          break;
-        case 'failed_challenge':
-          break;
-      }
-      await this.store.audit({
-        time: this.opts.clock(),
-        kind: 'feedback',
-        ref: record.id,
-        userId: record.userId,
-        ip: record.ip,
-        action: record.action,
-        score: record.score,
-        rules: record.reasons.map((r) => r.rule),
-        rulesVersion: record.rulesVersion,
-        detail: { outcome, learned, unlearned },
-      });
-      return { decisionId, outcome, learned, unlearned };
+    let learned = false;
+    let unlearned = false;
+    switch (outcome) {
+      case 'passed_challenge':
+        // A step-up passed outside riskgate teaches like a verified challenge; a block stays a block.
+        if (record.action !== 'block') learned = await this.store.learn(record.userId, record.id, record.observation);
+        break;
+      case 'confirmed_legit':
+        learned = await this.store.learn(record.userId, record.id, record.observation);
+        break;
+      case 'confirmed_fraud':
+        unlearned = await this.store.unlearn(record.id);
+        await this.opts.onConfirmedFraud?.(record);
+        break;
+      case 'failed_challenge':
+        break;
+    }
+    await this.store.audit({
+      time: this.opts.clock(),
+      kind: 'feedback',
+      ref: record.id,
+      userId: record.userId,
+      ip: record.ip,
+      action: record.action,
+      score: record.score,
+      rules: record.reasons.map((r) => r.rule),
+      rulesVersion: record.rulesVersion,
+      detail: { outcome, learned, unlearned },
     });
+    return { decisionId, outcome, learned, unlearned };
   }
 
   /**
@@ -272,7 +265,7 @@ export class Engine {
   async teach(attempt: LoginAttempt): Promise<void> {
     const a = await this.assess(attempt, this.opts.clock());
     if (a.unavailable) throw a.unavailable;
-    await this.guard.run(() => this.store.learn(attempt.userId, uuidv7(a.now), a.observation));
+    await this.store.learn(attempt.userId, uuidv7(a.now), a.observation);
   }
 
   /**
@@ -280,11 +273,9 @@ export class Engine {
    * decision's id, or its record when the caller holds it (replay, which keeps no audit trail).
    */
   async passChallenge(decision: string | DecisionRecord): Promise<boolean> {
-    return this.guard.run(async () => {
-      const record = typeof decision === 'string' ? await this.store.getDecision(decision) : decision;
-      if (!record) return false;
-      return this.store.learn(record.userId, record.id, record.observation);
-    });
+    const record = typeof decision === 'string' ? await this.store.getDecision(decision) : decision;
+    if (!record) return false;
+    return this.store.learn(record.userId, record.id, record.observation);
   }
 
   /**
@@ -302,14 +293,13 @@ export class Engine {
     if (known instanceof StoreUnavailableError) unavailable = known;
     else {
       try {
-        history = await this.guard.run(async () => {
-          const [profile, counts, trusted] = await Promise.all([
-            this.store.getProfile(attempt.userId),
-            known ?? this.store.failureCounts({ userId: attempt.userId, ip: net.ip, deviceId }, now),
-            attempt.trustToken && this.opts.trust ? this.opts.trust.verify(attempt.trustToken, attempt.userId, deviceId, now) : false,
-          ]);
-          return { profile, counts, trusted };
-        });
+        // Read together: a store that hangs costs one timeout for all of them.
+        const [profile, counts, trusted] = await Promise.all([
+          this.store.getProfile(attempt.userId),
+          known ?? this.store.failureCounts({ userId: attempt.userId, ip: net.ip, deviceId }, now),
+          attempt.trustToken && this.opts.trust ? this.opts.trust.verify(attempt.trustToken, attempt.userId, deviceId, now) : false,
+        ]);
+        history = { profile, counts, trusted };
       } catch (e) {
         if (!(e instanceof StoreUnavailableError)) throw e;
         unavailable = e;
@@ -321,21 +311,26 @@ export class Engine {
     const failed = known !== undefined;
     const signals = gatherSignals({ attempt, deviceId, net, ua, geo, profile, counts, trusted, hour, now, rules, failed });
     const evaluation = evaluate(rules, signals);
-    const action = unavailable ? this.guard.fallbackAction(evaluation.action) : evaluation.action;
+    const action = unavailable ? this.fallbackAction(evaluation.action) : evaluation.action;
     return { now, rules, net, signals, observation: observe(now, deviceId, ua, net, geo, hour), evaluation, action, unavailable };
   }
 
-  /** Runs writes whose failure must not change an answer already given; the guard reports the failure. */
+  /** Runs writes whose failure must not change an answer already given; the store's guard reports the failure. */
   private async bestEffort(op: () => Promise<unknown>): Promise<void> {
     try {
-      await this.guard.run(op);
+      await op();
     } catch (e) {
       if (!(e instanceof StoreUnavailableError)) throw e;
     }
   }
 
+  /** The action once the fail mode has spoken: `closed` asks for at least a challenge. */
+  private fallbackAction(action: Action): Action {
+    return this.failMode === 'closed' ? maxAction(action, 'challenge') : action;
+  }
+
   private fallbackReason(e: StoreUnavailableError, what: string): Reason {
-    const mode = this.guard.mode === 'closed' ? 'fail-closed: at least a challenge' : 'fail-open';
+    const mode = this.failMode === 'closed' ? 'fail-closed: at least a challenge' : 'fail-open';
     return storeReason(e, `${what} (${mode})`);
   }
 }

@@ -3,7 +3,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyPluginAsync, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { Decision, Engine } from '../engine/engine.js';
-import { StoreUnavailableError } from '../engine/store-guard.js';
+import { StoreUnavailableError } from '../store/guard.js';
+import type { Store } from '../store/store.js';
 import { InputError, RefusedError } from '../errors.js';
 import type { RuleHolder } from '../rules/holder.js';
 import type { Clock } from '../types.js';
@@ -37,6 +38,10 @@ export interface ChallengeInfo {
 
 export interface AppOptions {
   engine: Engine;
+  /** The audit trail /v1/audit reads, through the same guard as the engine's store. */
+  audit: Pick<Store, 'queryAudit'>;
+  /** The store's name, for /healthz. */
+  storeKind: string;
   rules: RuleHolder;
   apiKeys: ApiKeys;
   clock: Clock;
@@ -212,7 +217,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
       v1.get('/audit', { schema: { tags: ['audit'], summary: 'Query the audit trail', security: [{ apiKey: [] }], querystring: AuditQuery, response: { 200: AuditResponse, ...errors } } }, async (req) => {
         const q = req.query;
-        const entries = await opts.engine.store.queryAudit({
+        const entries = await opts.audit.queryAudit({
           userId: q.userId,
           kind: q.kind,
           ref: q.ref,
@@ -231,7 +236,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.get('/healthz', { schema: { tags: ['operations'], response: { 200: HealthResponse, 503: HealthResponse } } }, async (_req, reply) => {
     const extra = opts.health ? await opts.health() : { ok: true };
     const { ok, ...rest } = extra;
-    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', store: opts.engine.store.kind, rulesVersion: opts.rules.current().version, ...rest });
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', store: opts.storeKind, rulesVersion: opts.rules.current().version, ...rest });
   });
 
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {

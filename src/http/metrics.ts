@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Decision, FailureResult } from '../engine/engine.js';
-import type { StoreEvent } from '../engine/store-guard.js';
+import type { StoreEvent } from '../store/guard.js';
 import type { ReloadResult } from '../rules/holder.js';
 
 /** Prometheus metrics of one server, in their own registry (tests build many servers). */
@@ -21,7 +21,7 @@ export class Metrics {
   readonly rulesInfo = new Gauge({ name: 'riskgate_rules_info', help: 'The active rule set (value 1).', labelNames: ['version'], registers: [this.registry] });
   readonly lastReloadFailed = new Gauge({ name: 'riskgate_rules_last_reload_failed', help: '1 when the last reload was refused and older rules are still active.', registers: [this.registry] });
   readonly storeUp = new Gauge({ name: 'riskgate_store_up', help: '1 while the state store answers; 0 while answers come from the fail mode.', registers: [this.registry] });
-  readonly storeErrors = new Counter({ name: 'riskgate_store_errors_total', help: 'Store steps that failed (error) or did not answer in time (timeout).', labelNames: ['kind'], registers: [this.registry] });
+  readonly storeErrors = new Counter({ name: 'riskgate_store_errors_total', help: 'Store calls that failed (error) or did not answer in time (timeout).', labelNames: ['kind'], registers: [this.registry] });
   readonly storeFallbacks = new Counter({
     name: 'riskgate_store_fallbacks_total',
     help: 'Answers decided without history because the store was unavailable, by endpoint and fail mode.',
