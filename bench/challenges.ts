@@ -10,9 +10,10 @@ import { OutboxProvider } from '../src/challenge/providers/outbox.js';
 import { ApiKeys } from '../src/http/auth.js';
 import { Metrics } from '../src/http/metrics.js';
 import { RuleHolder } from '../src/rules/holder.js';
-import { RedisStore, deleteKeysUnder } from '../src/store/redis.js';
-import { SqliteStore } from '../src/store/sqlite.js';
-import type { Store } from '../src/store/store.js';
+import type { Backend } from '../src/store/ports.js';
+import { RedisBackend } from '../src/store/redis/backend.js';
+import { SqliteBackend } from '../src/store/sqlite/backend.js';
+import { deleteKeysUnder } from '../test/redis-keys.js';
 
 const args = process.argv.slice(2);
 const N = Number(args.find((a) => /^\d+$/.test(a)) ?? 2000);
@@ -21,9 +22,9 @@ const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const rules = await RuleHolder.load('rules');
 type Kind = 'sqlite' | 'redis';
 
-async function openStore(kind: Kind): Promise<Store> {
-  if (kind === 'sqlite') return new SqliteStore({ path: ':memory:' });
-  const store = new RedisStore({ url: REDIS_URL, keyPrefix: `rgbench:challenges:${process.pid}:`, local: new SqliteStore({ path: ':memory:' }), recordTtlMs: 3_600_000 });
+async function openStore(kind: Kind): Promise<Backend> {
+  if (kind === 'sqlite') return new SqliteBackend({ path: ':memory:' });
+  const store = new RedisBackend({ url: REDIS_URL, keyPrefix: `rgbench:challenges:${process.pid}:`, local: new SqliteBackend({ path: ':memory:' }), recordTtlMs: 3_600_000 });
   if (!(await store.ready(2000))) throw new Error(`no Redis at ${REDIS_URL}`);
   return store;
 }
@@ -76,7 +77,7 @@ async function measure(kind: Kind): Promise<Map<string, number>> {
   await time('decision with a valid trust token', async (i) => post('/v1/decisions', { ...challenged(i), trustToken: tokens[i] }));
   await app.close();
   await store.close();
-  if (store instanceof RedisStore) await deleteKeysUnder(REDIS_URL, store.keyPrefix);
+  if (store instanceof RedisBackend) await deleteKeysUnder(REDIS_URL, store.keyPrefix);
   return out;
 }
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { startServer } from '../src/server.js';
-import { deleteKeysUnder } from '../src/store/redis.js';
+import { deleteKeysUnder } from '../test/redis-keys.js';
 
 const [dir, kind] = process.argv.slice(2) as [string, 'sqlite' | 'redis'];
 const env: NodeJS.ProcessEnv = { ...process.env, RISKGATE_API_KEYS: 'bench-key', RISKGATE_SECRET: process.env.RISKGATE_SECRET || 'be'.repeat(32) };

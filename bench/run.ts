@@ -19,10 +19,10 @@ import autocannon from 'autocannon';
 import { Engine } from '../src/engine/engine.js';
 import { loadRuleSet } from '../src/rules/compile.js';
 import { openStore } from '../src/store/open.js';
-import { deleteKeysUnder } from '../src/store/redis.js';
-import { SqliteStore } from '../src/store/sqlite.js';
-import type { Store } from '../src/store/store.js';
+import type { Backend } from '../src/store/ports.js';
+import { SqliteBackend } from '../src/store/sqlite/backend.js';
 import type { LoginAttempt } from '../src/types.js';
+import { deleteKeysUnder } from '../test/redis-keys.js';
 import { warmState, workload, type StoreKind } from './workload.js';
 
 const { values: flags } = parseArgs({
@@ -94,7 +94,7 @@ async function load(c: Child, bodies: LoginAttempt[]): Promise<LoadResult> {
 }
 
 /** Decisions/s in-process on the same requests, as many at once as the HTTP load has connections. */
-async function engineAlone(store: Store, requests: LoginAttempt[]): Promise<number> {
+async function engineAlone(store: Backend, requests: LoginAttempt[]): Promise<number> {
   const rules = await loadRuleSet('rules');
   const engine = new Engine({ store, rules: () => rules, clock: Date.now });
   const queue = [...requests];
@@ -163,13 +163,13 @@ async function main() {
   }
 
   const engineRow = (kind: string, rate: number) => [`engine alone, in-process (${kind})`, `${fmt(rate)} decisions/s`, `${fmt(1e6 / rate, 1)} µs/decision`, `${fmt((rate / base.rps) * 100, 1)}% of bare Fastify`, ''];
-  rows.push(engineRow('SQLite', await engineAlone(new SqliteStore({ path: join(engineDir, 'riskgate.db') }), work.requests)));
+  rows.push(engineRow('SQLite', await engineAlone(new SqliteBackend({ path: join(engineDir, 'riskgate.db') }), work.requests)));
   rmSync(engineDir, { recursive: true, force: true });
   if (flags.redis) {
     // The server's Redis state went with it: teach a fresh one the same history.
     console.error('bench: teaching the redis store again for the engine alone...');
     const state = await warmState('redis', work.history, REDIS_URL);
-    const opened = openStore(state.config, state.env);
+    const opened = openStore(state.settings);
     if (!(await opened.ready!(5000))) throw new Error(`no Redis at ${REDIS_URL}`);
     rows.push(engineRow('Redis', await engineAlone(opened.store, work.requests)));
     await deleteKeysUnder(REDIS_URL, state.prefix);

@@ -1,12 +1,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, type Config } from '../src/config.js';
+import { loadConfig } from '../src/config.js';
 import { Engine } from '../src/engine/engine.js';
 import { loadRuleSet } from '../src/rules/compile.js';
 import { generate } from '../src/replay/generate/generate.js';
 import type { GenEvent } from '../src/replay/generate/stream.js';
-import { openStore } from '../src/store/open.js';
+import { openStore, type StoreSettings } from '../src/store/open.js';
 import type { LoginAttempt } from '../src/types.js';
 
 const DAY_MS = 86_400_000;
@@ -42,16 +42,15 @@ export function workload(users: number, maxRequests: number): Workload {
 export type StoreKind = 'sqlite' | 'redis';
 
 /** A data directory (and for Redis a key prefix) whose store has learned `history`, as a replay would. */
-export async function warmState(kind: StoreKind, history: readonly GenEvent[], redisUrl: string): Promise<{ dir: string; prefix: string; config: Config; env: NodeJS.ProcessEnv }> {
+export async function warmState(kind: StoreKind, history: readonly GenEvent[], redisUrl: string): Promise<{ dir: string; prefix: string; settings: StoreSettings }> {
   const dir = mkdtempSync(join(tmpdir(), `riskgate-bench-${kind}-`));
   const prefix = `rgbench:${process.pid}:${kind}:`;
-  const env: NodeJS.ProcessEnv = { ...process.env, RISKGATE_API_KEYS: 'bench-key', RISKGATE_SECRET: process.env.RISKGATE_SECRET || 'be'.repeat(32) };
-  delete env.REDIS_URL;
   const file = join(dir, 'riskgate.yaml');
   writeFileSync(file, `store:\n  redis:\n    keyPrefix: "${prefix}"\n`);
-  if (kind === 'redis') env.REDIS_URL = redisUrl;
+  // The server (riskgate-server.ts) reads the same file and data directory.
   const config = loadConfig({ config: file, data: dir, rules: 'rules', port: '0' });
-  const opened = openStore(config, env);
+  const settings: StoreSettings = { dataDir: config.dataDir, redisUrl: kind === 'redis' ? redisUrl : undefined, ...config.store };
+  const opened = openStore(settings);
   const { store } = opened;
   // Commands fail at once until Redis is connected (no offline queue): wait for it.
   if (opened.ready && !(await opened.ready(5000))) throw new Error(`no Redis at ${redisUrl}`);
@@ -68,5 +67,5 @@ export async function warmState(kind: StoreKind, history: readonly GenEvent[], r
     }
   }
   await store.close();
-  return { dir, prefix, config, env };
+  return { dir, prefix, settings };
 }

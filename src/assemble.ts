@@ -10,12 +10,13 @@ import { buildApp, type AppOptions } from './http/app.js';
 import { challengeAppOptions } from './http/challenge-routes.js';
 import type { Metrics } from './http/metrics.js';
 import type { RuleHolder } from './rules/holder.js';
-import { guardStore, type GuardOptions } from './store/guard.js';
-import type { Store } from './store/store.js';
+import { guardPorts, type GuardOptions } from './store/guard.js';
+import type { Backend } from './store/ports.js';
 import type { Clock, StoreFailMode } from './types.js';
 
 export interface AssembleOptions {
-  store: Store;
+  /** The backend; its parts see only its ports. */
+  store: Backend;
   rules: RuleHolder;
   clock: Clock;
   /** The keys derived from RISKGATE_SECRET (codes, recovery codes, trust tokens, TOTP secrets). */
@@ -52,7 +53,7 @@ export interface Assembled {
  * engine, and the HTTP app with the challenge routes.
  */
 export async function assemble(o: AssembleOptions): Promise<Assembled> {
-  const store = o.storeFailure ? guardStore(o.store, o.storeFailure) : o.store;
+  const store = o.storeFailure ? guardPorts(o.store, o.storeFailure) : o.store;
   const challenges = setupChallenges({
     store,
     // Only called once a challenge is answered, when `engine` exists.
@@ -73,6 +74,6 @@ export async function assemble(o: AssembleOptions): Promise<Assembled> {
     failMode: o.storeFailure?.mode,
     onConfirmedFraud: async (record) => void (await challenges.service.revokeAllTrust(record.userId, record.id)),
   });
-  const app = await buildApp({ engine, audit: store, storeKind: o.store.kind, rules: o.rules, apiKeys: o.apiKeys, clock: o.clock, metrics: o.metrics, ...o.http, ...challengeAppOptions(challenges.service) });
+  const app = await buildApp({ engine, audit: store.audit, storeKind: o.store.kind, rules: o.rules, apiKeys: o.apiKeys, clock: o.clock, metrics: o.metrics, ...o.http, ...challengeAppOptions(challenges.service) });
   return { app, engine, challenges: challenges.service, providers: challenges.providers };
 }

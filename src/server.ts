@@ -12,14 +12,14 @@ import { createLogger } from './log.js';
 import { RuleHolder } from './rules/holder.js';
 import type { StoreEvent } from './store/guard.js';
 import { openStore } from './store/open.js';
-import type { Store } from './store/store.js';
+import type { Backend } from './store/ports.js';
 import type { Clock } from './types.js';
 
 export interface Server {
   app: FastifyInstance;
   engine: Engine;
   rules: RuleHolder;
-  store: Store;
+  store: Backend;
   url: string;
   close(): Promise<void>;
 }
@@ -53,7 +53,7 @@ export async function startServer(o: StartOptions): Promise<Server> {
   const rules = await RuleHolder.load(o.config.rulesDir);
   const { keys, generated } = resolveApiKeys(env, o.config.dataDir);
   const secret = resolveSecret(env, o.config.dataDir);
-  const opened = openStore(o.config, env);
+  const opened = openStore({ dataDir: o.config.dataDir, redisUrl: env.REDIS_URL, ...o.config.store });
   const { store } = opened;
   const metrics = new Metrics();
   const { failMode, timeoutMs } = o.config.store;
@@ -70,7 +70,7 @@ export async function startServer(o: StartOptions): Promise<Server> {
     (async () => {
       const h = await storeHealth();
       metrics.storeUp.set(h.ok ? 1 : 0);
-      return h;
+      return { ...h, failMode };
     });
   const { app, engine, challenges, providers } = await assemble({
     store,

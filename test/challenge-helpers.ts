@@ -5,16 +5,16 @@ import type { Deadline } from '../src/challenge/providers/http.js';
 import type { OutboxProvider } from '../src/challenge/providers/outbox.js';
 import type { Provider } from '../src/challenge/providers/provider.js';
 import type { ConfigFile } from '../src/config.js';
-import { RedisStore } from '../src/store/redis.js';
-import { SqliteStore } from '../src/store/sqlite.js';
-import type { Store } from '../src/store/store.js';
-import { AUTH, IP, UA, makeApp, type TestApp } from './helpers.js';
+import type { Backend } from '../src/store/ports.js';
+import { RedisBackend } from '../src/store/redis/backend.js';
+import { SqliteBackend } from '../src/store/sqlite/backend.js';
+import { AUTH, IP, UA, habit, makeApp, type TestApp } from './helpers.js';
 import type { StoreKind } from './stores.js';
 
 export { TEST_SECRET } from './helpers.js';
 
 export interface ChallengeApp extends TestApp {
-  store: SqliteStore;
+  store: SqliteBackend;
 }
 
 /** makeApp on a store of `kind` (test/stores.ts); closing it also deletes what the test left. */
@@ -30,16 +30,23 @@ export async function challengeAppOn(kind: StoreKind, o: { providers?: Provider[
   };
 }
 
+/** challengeAppOn, where alice has logged in from HOME every day for weeks. */
+export async function challengeAppAtHome(kind: StoreKind): Promise<TestApp> {
+  const t = await challengeAppOn(kind);
+  await habit(t, HOME);
+  return t;
+}
+
 /** What a store keeps of the user's unused recovery codes, read behind its interface (to show that no code is kept in clear). */
-export async function storedRecoveryHashes(store: Store, userId: string): Promise<string[]> {
-  if (store instanceof SqliteStore) return (store.db.prepare('SELECT hash FROM recovery_codes WHERE user_id = ? AND used_at IS NULL').all(userId) as { hash: string }[]).map((r) => r.hash);
-  if (store instanceof RedisStore) return store.client.smembers(`${store.keyPrefix}r:${userId}`);
+export async function storedRecoveryHashes(store: Backend, userId: string): Promise<string[]> {
+  if (store instanceof SqliteBackend) return (store.db.prepare('SELECT hash FROM recovery_codes WHERE user_id = ? AND used_at IS NULL').all(userId) as { hash: string }[]).map((r) => r.hash);
+  if (store instanceof RedisBackend) return store.client.smembers(`${store.keyPrefix}r:${userId}`);
   throw new Error(`no way to read the recovery codes of a ${store.kind} store`);
 }
 
 /** makeApp on a SQLite store (in memory, or at `dbPath`), whose tables the tests read. */
 export async function makeChallengeApp(o: { providers?: Provider[]; file?: ConfigFile; dbPath?: string } = {}): Promise<ChallengeApp> {
-  const store = new SqliteStore({ path: o.dbPath ?? ':memory:' });
+  const store = new SqliteBackend({ path: o.dbPath ?? ':memory:' });
   return { ...(await makeApp({ store, providers: o.providers, file: o.file })), store };
 }
 

@@ -7,7 +7,7 @@ describe('bad input to the challenge routes: a 4xx with {error:{code,message}}, 
   let challengeId: string;
   const snapshot = () =>
     Promise.all([
-      t.store.queryAudit({ limit: 1000 }),
+      t.store.audit.query({ limit: 1000 }),
       t.store.db.prepare('SELECT * FROM challenges ORDER BY id').all(),
       t.store.db.prepare('SELECT * FROM totp').all(),
       t.store.db.prepare('SELECT * FROM recovery_codes').all(),

@@ -16,7 +16,7 @@ describe('abuse limits', () => {
     for (let i = 0; i < 3; i++) expect((await decide(t, { ...NEW_PHONE, email: 'a@example.com' })).body.challenge.delivered).toBe(true);
     const refused = await decide(t, { ...NEW_PHONE, email: 'a@example.com' });
     expect(refused).toMatchObject({ status: 429, body: { error: { code: 'CHALLENGE_RATE_LIMITED' } } });
-    expect(await t.store.queryAudit({ kind: 'challenge.rate_limited' })).toHaveLength(1);
+    expect(await t.store.audit.query({ kind: 'challenge.rate_limited' })).toHaveLength(1);
     // Another user is not held back, and the next hour the user is not either.
     await habit(t, { ...HOME, userId: 'bob', deviceId: 'd-bob' });
     expect((await decide(t, { ...NEW_PHONE, userId: 'bob', email: 'b@example.com' })).status).toBe(200);
@@ -30,7 +30,7 @@ describe('abuse limits', () => {
     for (let i = 0; i < 2; i++) expect((await decide(t, { ...NEW_PHONE, phone })).body.challenge.channel).toBe('sms');
     const withEmail = await decide(t, { ...NEW_PHONE, phone, email: 'a@example.com' });
     expect(withEmail.body.challenge).toMatchObject({ channel: 'email', delivered: true });
-    const sent = (await t.store.queryAudit({ ref: withEmail.body.challenge.id, kind: 'challenge.sent' })).reverse().map((e) => e.detail);
+    const sent = (await t.store.audit.query({ ref: withEmail.body.challenge.id, kind: 'challenge.sent' })).reverse().map((e) => e.detail);
     expect(sent[0]).toEqual({ channel: 'sms', provider: 'riskgate', result: 'limit', detail: 'perPhonePerHour' });
     expect((await decide(t, { ...NEW_PHONE, phone })).body.error.code).toBe('CHALLENGE_RATE_LIMITED');
     // Another number is fine.

@@ -49,7 +49,7 @@ describe('the whole flow over HTTP against fake provider servers', () => {
     twilio.mode = 'down';
     const c = await start([twilioWhatsapp(), xoxzoSms()]);
     expect(c).toMatchObject({ channel: 'sms', delivered: true });
-    const sent = (await t.store.queryAudit({ ref: c.id, kind: 'challenge.sent' })).reverse().map((e) => e.detail);
+    const sent = (await t.store.audit.query({ ref: c.id, kind: 'challenge.sent' })).reverse().map((e) => e.detail);
     expect(sent).toEqual([
       { channel: 'whatsapp', provider: 'twilio', result: 'failed', detail: expect.stringContaining('HTTP 503') },
       { channel: 'sms', provider: 'xoxzo', result: 'sent' },
@@ -62,7 +62,7 @@ describe('the whole flow over HTTP against fake provider servers', () => {
     twilio.mode = 'hang';
     const c = await start([twilioWhatsapp(true), xoxzoSms()]);
     expect(c.channel).toBe('sms');
-    expect((await t.store.queryAudit({ ref: c.id, kind: 'challenge.sent' })).at(-1)!.detail).toMatchObject({ provider: 'twilio', result: 'timeout' });
+    expect((await t.store.audit.query({ ref: c.id, kind: 'challenge.sent' })).at(-1)!.detail).toMatchObject({ provider: 'twilio', result: 'timeout' });
   });
 
   it('when every provider fails the challenge still exists, undelivered, and /resend delivers it later', async () => {
@@ -99,7 +99,7 @@ describe('the whole flow over HTTP against fake provider servers', () => {
     expect(r).toMatchObject({ status: 503, body: { error: { code: 'PROVIDER_UNAVAILABLE' } } });
     twilio.mode = 'ok';
     expect((await verify(c.id, twilio.code)).body).toEqual({ status: 'verified', attemptsLeft: 5 });
-    expect(await t.store.queryAudit({ ref: c.id, kind: 'challenge.check_failed' })).toHaveLength(1);
+    expect(await t.store.audit.query({ ref: c.id, kind: 'challenge.check_failed' })).toHaveLength(1);
   });
 
   it('a resend never resets the wrong attempts, and a 60203 from Twilio moves on to SMS', async () => {
@@ -109,7 +109,7 @@ describe('the whole flow over HTTP against fake provider servers', () => {
     twilio.mode = 'rate_limited';
     const r = await post(t, `/v1/challenges/${c.id}/resend`, {});
     expect(r.body).toMatchObject({ channel: 'sms', delivered: true, attemptsLeft: 3 });
-    expect((await t.store.queryAudit({ ref: c.id, kind: 'challenge.sent' }))[1]!.detail).toMatchObject({ channel: 'voice', provider: 'twilio', result: 'rate_limited' });
+    expect((await t.store.audit.query({ ref: c.id, kind: 'challenge.sent' }))[1]!.detail).toMatchObject({ channel: 'voice', provider: 'twilio', result: 'rate_limited' });
     // The Twilio code is no longer the challenge's: only the new SMS code is.
     expect((await verify(c.id, twilio.code)).body).toEqual({ status: 'invalid', attemptsLeft: 2 });
     expect((await verify(c.id, xoxzoCode())).body).toEqual({ status: 'verified', attemptsLeft: 2 });
@@ -149,7 +149,7 @@ describe('provider errors in the audit trail', () => {
       expect(d.body.challenge.delivered).toBe(false);
       const message = new URLSearchParams(echo.requests[0]!.body).get('message')!;
       const code = /^(\d{6})/.exec(message)![1]!;
-      const sent = (await t.store.queryAudit({ ref: d.body.challenge.id, kind: 'challenge.sent' }))[0]!;
+      const sent = (await t.store.audit.query({ ref: d.body.challenge.id, kind: 'challenge.sent' }))[0]!;
       expect(sent.detail).toMatchObject({ result: 'rejected', detail: expect.stringContaining('[code]') });
       expect(JSON.stringify(sent.detail)).not.toContain(code);
     } finally {

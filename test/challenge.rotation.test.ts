@@ -6,7 +6,7 @@ import { Keys, resolveSecret } from '../src/challenge/keys.js';
 import { makeTotp } from '../src/challenge/totp.js';
 import { TrustTokens } from '../src/challenge/trust.js';
 import { ConfigError } from '../src/config.js';
-import { SqliteStore } from '../src/store/sqlite.js';
+import { SqliteBackend } from '../src/store/sqlite/backend.js';
 import { HOME, NEW_PHONE, lastCode, post } from './challenge-helpers.js';
 import { IP, MINUTE, TestClock, UA, decide, habit, makeApp, type TestApp } from './helpers.js';
 
@@ -20,12 +20,12 @@ const PHONE = '+4791234567';
  * one clock stand for the server before and after the restart.
  */
 describe('rotating the server secret', () => {
-  let store: SqliteStore;
+  let store: SqliteBackend;
   let clock: TestClock;
   let before: TestApp;
   let after: TestApp | null;
   beforeEach(async () => {
-    store = new SqliteStore({ path: ':memory:' });
+    store = new SqliteBackend({ path: ':memory:' });
     clock = new TestClock();
     before = await makeApp({ store, clock, keys: new Keys(OLD) });
     await habit(before, HOME);
@@ -44,7 +44,7 @@ describe('rotating the server secret', () => {
     const recovery = (await post(before, '/v1/users/alice/recovery-codes')).body.codes as string[];
     const e = (await post(before, '/v1/users/alice/totp')).body as { secret: string };
     await post(before, '/v1/users/alice/totp/confirm', { code: makeTotp(e.secret).generate({ timestamp: clock.now }) });
-    const token = (await new TrustTokens(store, new Keys(OLD), 30).issue('alice', 'd-laptop', 'Chrome', IP.homeNO, clock.now)).token;
+    const token = (await new TrustTokens(store.challenges, new Keys(OLD), 30).issue('alice', 'd-laptop', 'Chrome', IP.homeNO, clock.now)).token;
     return { pending, code, recovery, totp: e.secret, token };
   }
   /** A login of Alice's on a device and network never seen: challenged, by her authenticator once she has one. */
@@ -63,13 +63,13 @@ describe('rotating the server secret', () => {
     const old = await madeBefore();
     const t = await restart(new Keys(NEW, [OLD]));
     expect((await post(t, `/v1/challenges/${old.pending}/verify`, { code: old.code })).body.status).toBe('verified');
-    expect(await new TrustTokens(store, new Keys(NEW, [OLD]), 30).verify(old.token, 'alice', 'd-laptop', clock.now)).toBe(true);
+    expect(await new TrustTokens(store.challenges, new Keys(NEW, [OLD]), 30).verify(old.token, 'alice', 'd-laptop', clock.now)).toBe(true);
     const byApp = await challenged(t);
     expect(byApp.channel).toBe('totp');
     expect((await post(t, `/v1/challenges/${byApp.id}/verify`, { code: totpNow(old.totp) })).body.status).toBe('verified');
     // That use sealed Alice's secret again under the new key: it no longer needs the old one.
-    expect(new Keys(NEW).open((await store.getTotp('alice'))!.secretEnc, 'alice').plain).toBe(old.totp);
-    expect((await store.queryAudit({ kind: 'totp.resealed' })).length).toBe(1);
+    expect(new Keys(NEW).open((await store.challenges.getTotp('alice'))!.secretEnc, 'alice').plain).toBe(old.totp);
+    expect((await store.audit.query({ kind: 'totp.resealed' })).length).toBe(1);
     const byRecovery = await challenged(t);
     expect((await post(t, `/v1/challenges/${byRecovery.id}/verify`, { recoveryCode: old.recovery[0] })).body.status).toBe('verified');
 
@@ -85,10 +85,10 @@ describe('rotating the server secret', () => {
     const old = await madeBefore();
     const t = await restart(new Keys(NEW));
     expect((await post(t, `/v1/challenges/${old.pending}/verify`, { code: old.code })).body).toEqual({ status: 'invalid', attemptsLeft: 4 });
-    expect(await new TrustTokens(store, new Keys(NEW), 30).verify(old.token, 'alice', 'd-laptop', clock.now)).toBe(false);
+    expect(await new TrustTokens(store.challenges, new Keys(NEW), 30).verify(old.token, 'alice', 'd-laptop', clock.now)).toBe(false);
     const byApp = await challenged(t);
     expect(await post(t, `/v1/challenges/${byApp.id}/verify`, { code: totpNow(old.totp) })).toMatchObject({ status: 200, body: { status: 'invalid', attemptsLeft: 4 } });
-    expect((await store.queryAudit({ kind: 'totp.unreadable' })).length).toBe(1);
+    expect((await store.audit.query({ kind: 'totp.unreadable' })).length).toBe(1);
     expect((await post(t, `/v1/challenges/${byApp.id}/verify`, { recoveryCode: old.recovery[0] })).body.status).toBe('invalid');
   });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../src/engine/engine.js';
 import { loadRuleSet } from '../src/rules/compile.js';
-import { SqliteStore } from '../src/store/sqlite.js';
+import { SqliteBackend } from '../src/store/sqlite/backend.js';
 import { IP, RULES_DIR, TestClock, UA } from './helpers.js';
 
 describe('engine without an audit trail (offline replay)', () => {
@@ -9,7 +9,7 @@ describe('engine without an audit trail (offline replay)', () => {
     const rules = await loadRuleSet(RULES_DIR);
     const clock = new TestClock();
     const make = (audit: boolean) => {
-      const store = new SqliteStore({ path: ':memory:' });
+      const store = new SqliteBackend({ path: ':memory:' });
       return { store, engine: new Engine({ store, rules: () => rules, clock: clock.read, audit }) };
     };
     const on = make(true);
@@ -24,12 +24,12 @@ describe('engine without an audit trail (offline replay)', () => {
     const f = await off.engine.recordFailure({ userId: 'u1', ip: IP.germany });
     expect(f.decisive.length > 0).toBe(f.blocked);
     expect(f.reasons.map((r) => r.rule)).toEqual(expect.arrayContaining(f.decisive));
-    expect(await off.store.queryAudit({})).toEqual([]);
-    expect((await on.store.queryAudit({})).length).toBeGreaterThan(0);
+    expect(await off.store.audit.query({})).toEqual([]);
+    expect((await on.store.audit.query({})).length).toBeGreaterThan(0);
 
     expect(await off.engine.passChallenge(b.decisionId)).toBe(false);
     expect(await off.engine.passChallenge(b.record)).toBe(true);
-    expect((await off.store.getProfile('u1'))!.devices.map((d) => d.id)).toContain('d-new');
+    expect((await off.store.profiles.get('u1'))!.devices.map((d) => d.id)).toContain('d-new');
     await on.store.close();
     await off.store.close();
   });

@@ -13,8 +13,8 @@ import { ApiKeys } from '../src/http/auth.js';
 import { Metrics } from '../src/http/metrics.js';
 import type { Observation } from '../src/profile/profile.js';
 import { RuleHolder } from '../src/rules/holder.js';
-import { SqliteStore } from '../src/store/sqlite.js';
-import type { Store } from '../src/store/store.js';
+import { SqliteBackend } from '../src/store/sqlite/backend.js';
+import type { Backend } from '../src/store/ports.js';
 
 export const API_KEY = 'test-key-0123456789';
 export const AUTH = { authorization: `Bearer ${API_KEY}` };
@@ -69,7 +69,7 @@ export const TEST_SECRET = Buffer.alloc(32, 7);
 export interface TestApp {
   app: FastifyInstance;
   engine: Engine;
-  store: Store;
+  store: Backend;
   rules: RuleHolder;
   clock: TestClock;
   metrics: Metrics;
@@ -83,7 +83,7 @@ export interface TestApp {
 export interface TestAppOptions {
   rulesDir?: string;
   /** The store (closed with the app); an in-memory SQLite store by default. */
-  store?: Store;
+  store?: Backend;
   /** May be shared by several apps. */
   clock?: TestClock;
   /** The server's store guard and fail mode; none by default (store errors propagate). */
@@ -100,7 +100,7 @@ export interface TestAppOptions {
 export async function makeApp(o: TestAppOptions = {}): Promise<TestApp> {
   const clock = o.clock ?? new TestClock();
   const rules = await RuleHolder.load(o.rulesDir ?? RULES_DIR);
-  const store = o.store ?? new SqliteStore({ path: ':memory:' });
+  const store = o.store ?? new SqliteBackend({ path: ':memory:' });
   const metrics = o.metrics ?? new Metrics(false);
   const keys = o.keys ?? new Keys(TEST_SECRET);
   const outbox = new OutboxProvider('outbox', ['sms', 'whatsapp', 'voice', 'email']);

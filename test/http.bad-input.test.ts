@@ -37,13 +37,13 @@ describe('bad input gets a 4xx with {error:{code,message}} and changes nothing',
   ];
 
   it.each(cases)('%s', async (_name, send, status, code) => {
-    const before = await t.store.queryAudit({ limit: 1000 });
+    const before = await t.store.audit.query({ limit: 1000 });
     const res = await send();
     expect(res.statusCode).toBe(status);
     const body = res.json();
     expect(body).toEqual({ error: { code, message: expect.any(String) } });
     expect(res.body).not.toMatch(/at .*\.(ts|js):\d+/); // never a stack trace
-    expect(await t.store.queryAudit({ limit: 1000 })).toEqual(before);
+    expect(await t.store.audit.query({ limit: 1000 })).toEqual(before);
   });
 
   it('a bad audit query is a 400, not a 500', async () => {

@@ -94,7 +94,7 @@ describe('POST /v1/decisions', () => {
     expect(first.body.action).toBe('challenge');
     t.clock.advance(MINUTE);
     expect((await decide(t, phone)).body.action).toBe('challenge');
-    expect((await t.store.getProfile('alice'))!.devices.map((d) => d.id)).toEqual(['d-alice-pc']);
+    expect((await t.store.profiles.get('alice'))!.devices.map((d) => d.id)).toEqual(['d-alice-pc']);
   });
 });
 
@@ -130,11 +130,11 @@ describe('POST /v1/decisions/{id}/feedback', () => {
   it('confirmed fraud unlearns what the login taught', async () => {
     const d = await decide(t, phone);
     await feedback(d.body.decisionId, 'passed_challenge');
-    const before = (await t.store.getProfile('alice'))!;
+    const before = (await t.store.profiles.get('alice'))!;
     expect(before.devices.map((x) => x.id)).toContain('d-new-phone');
     const f = await feedback(d.body.decisionId, 'confirmed_fraud');
     expect(f.json()).toMatchObject({ learned: false, unlearned: true });
-    const after = (await t.store.getProfile('alice'))!;
+    const after = (await t.store.profiles.get('alice'))!;
     expect(after.devices.map((x) => x.id)).toEqual(['d-alice-pc']);
     expect(after.logins).toBe(before.logins - 1);
     expect(after.last!.country).toBe('NO');

@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
-import { RedisStore, type LocalState } from '../src/store/redis.js';
-import { SqliteStore } from '../src/store/sqlite.js';
+import { RedisBackend, type LocalTrail } from '../src/store/redis/backend.js';
+import { SqliteBackend } from '../src/store/sqlite/backend.js';
 import { DAY } from './helpers.js';
 
 /**
@@ -58,18 +58,18 @@ export function testPrefix(): string {
   return `rgtest:${randomUUID().slice(0, 8)}:`;
 }
 
-/** A RedisStore with its own in-memory local store (the audit trail), connected before it is returned (unless `connect` is false). */
-export async function redisStore(prefix: string, o: { url?: string; local?: LocalState; timeoutMs?: number; connect?: boolean } = {}): Promise<RedisStore> {
-  const store = new RedisStore({
+/** A RedisBackend with its own in-memory local backend (the audit trail), connected before it is returned (unless `connect` is false). */
+export async function redisBackend(prefix: string, o: { url?: string; local?: LocalTrail; timeoutMs?: number; connect?: boolean } = {}): Promise<RedisBackend> {
+  const store = new RedisBackend({
     url: o.url ?? REDIS_URL,
     keyPrefix: prefix,
-    local: o.local ?? new SqliteStore({ path: ':memory:' }),
+    local: o.local ?? new SqliteBackend({ path: ':memory:' }),
     recordTtlMs: 90 * DAY,
     commandTimeoutMs: o.timeoutMs ?? 1000,
     // Tests wait for reconnection after a restart; keep the pauses between attempts short.
     reconnectMaxMs: 50,
   });
-  if (o.connect !== false && !(await store.ready(2000))) throw new Error(`RedisStore could not connect to ${o.url ?? REDIS_URL}`);
+  if (o.connect !== false && !(await store.ready(2000))) throw new Error(`RedisBackend could not connect to ${o.url ?? REDIS_URL}`);
   return store;
 }
 

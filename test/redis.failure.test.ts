@@ -126,7 +126,7 @@ describe.skipIf(redisServerSkip !== null)(skippedTitle('when Redis goes away', r
     expect(rulesOf(after)).not.toContain('riskgate.store_unavailable');
     expect(await metrics()).toContain('riskgate_store_up 1');
     // It learned again: the profile scripts, forgotten by the new Redis, were loaded again.
-    expect((await server!.store.getProfile('alice'))!.logins).toBe(1);
+    expect((await server!.store.profiles.get('alice'))!.logins).toBe(1);
   });
 
   it('fail-open: a hung Redis costs one timeout per step, the rules still speak, and its data is there when it answers again', async () => {

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { startServer, type Server } from '../src/server.js';
-import { deleteKeysUnder } from '../src/store/redis.js';
+import { deleteKeysUnder } from './redis-keys.js';
 import { DAY, IP, MINUTE, RULES_DIR, TestClock, UA } from './helpers.js';
 import { REDIS_URL, redisSkip, skippedTitle, testPrefix } from './redis-helpers.js';
 
@@ -114,15 +114,15 @@ describe.skipIf(redisSkip !== null)(skippedTitle('several instances on one Redis
       clock.advance(MINUTE);
       expect((await post(a.url, '/v1/decisions', phone)).body).toMatchObject({ action: 'allow', reasons: [] });
       // The audit trail is each instance's own (README: the audit choice).
-      expect((await a.store.queryAudit({ ref: String(d.body.decisionId) })).map((e) => e.kind)).toContain('decision');
-      expect((await b.store.queryAudit({ ref: String(d.body.decisionId) })).map((e) => e.kind)).toEqual(['feedback']);
+      expect((await a.store.audit.query({ ref: String(d.body.decisionId) })).map((e) => e.kind)).toContain('decision');
+      expect((await b.store.audit.query({ ref: String(d.body.decisionId) })).map((e) => e.kind)).toEqual(['feedback']);
     });
 
     it('concurrent logins of one user on both instances lose no profile update', async () => {
-      const before = (await a.store.getProfile('alice'))!.logins;
+      const before = (await a.store.profiles.get('alice'))!.logins;
       const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => post(i % 2 ? a.url : b.url, '/v1/decisions', home)));
       expect(answers.map((r) => r.body.action)).toEqual(Array(30).fill('allow'));
-      expect((await b.store.getProfile('alice'))!.logins).toBe(before + 30);
+      expect((await b.store.profiles.get('alice'))!.logins).toBe(before + 30);
     });
 
     it('concurrent failures from one address on both instances are all counted, and never let more through than the limit', async () => {
@@ -131,7 +131,7 @@ describe.skipIf(redisSkip !== null)(skippedTitle('several instances on one Redis
       const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => post(i % 2 ? a.url : b.url, '/v1/login-failures', { userId: `user-${i}`, ip: IP.japan })));
       expect(answers.every((r) => r.status === 200)).toBe(true);
       expect(answers.filter((r) => !r.body.blocked).length).toBeLessThanOrEqual(9);
-      expect(await a.store.failureCounts({ userId: 'user-0', ip: IP.japan }, clock.now)).toMatchObject({ ip_1h: 30, ip_users_1h: 30 });
+      expect(await a.store.failures.counts({ userId: 'user-0', ip: IP.japan }, clock.now)).toMatchObject({ ip_1h: 30, ip_users_1h: 30 });
     });
     describe('challenges', () => {
       const phone = { userId: 'alice', ip: IP.osloNO, userAgent: UA.safariIphone, deviceId: 'd-new-phone', phone: '+4791234567' };
@@ -262,7 +262,7 @@ describe.skipIf(redisSkip !== null)(skippedTitle('several instances on one Redis
       });
       await a.exited;
 
-      const counted = await b.store.failureCounts({ userId: 'victim', ip: IP.germany }, Date.now());
+      const counted = await b.store.failures.counts({ userId: 'victim', ip: IP.germany }, Date.now());
       expect(acked.length).toBeGreaterThanOrEqual(40);
       // Every acknowledged failure is in Redis (some unacknowledged ones may be too).
       expect(counted.user_24h).toBeGreaterThanOrEqual(acked.length);

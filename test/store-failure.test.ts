@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Deadline, StoreEvent } from '../src/store/guard.js';
 import { Metrics } from '../src/http/metrics.js';
-import { SqliteStore } from '../src/store/sqlite.js';
-import type { Store } from '../src/store/store.js';
+import type { Backend } from '../src/store/ports.js';
+import { SqliteBackend } from '../src/store/sqlite/backend.js';
 import type { StoreFailMode } from '../src/types.js';
 import { AUTH, IP, UA, decide, fail, habit, makeApp, type TestApp } from './helpers.js';
 
@@ -34,36 +34,38 @@ function deadlines(): { deadline: Deadline; hung(): void; waits: number } {
   };
 }
 
-/** An in-memory SQLite store whose calls (limiters included) fail or hang while told to. */
-function flaky(onHang: () => void): { store: Store; set(f: Failure, only?: readonly string[]): void } {
+/** An in-memory SQLite backend whose ports' calls ("profiles.get"...) fail or hang while told to. */
+function flaky(onHang: () => void): { store: Backend; set(f: Failure, only?: readonly string[]): void } {
   let failure: Failure = 'up';
   let only: readonly string[] | undefined;
-  const inner = new SqliteStore({ path: ':memory:' });
+  const inner = new SqliteBackend({ path: ':memory:' });
   const gate = <T>(name: string, call: () => Promise<T>): Promise<T> => {
     if (failure === 'up' || (only && !only.includes(name))) return call();
     if (failure === 'error') return Promise.reject(new Error('connect ECONNREFUSED 10.1.2.3:6379'));
     onHang();
     return new Promise<T>(() => undefined);
   };
-  const wrap = <T extends object>(target: T, prefix: string): T =>
-    new Proxy(target, {
+  // Calls from the port to itself are made on the port, not through the gate.
+  const wrap = <T extends object>(port: T, name: string): T =>
+    new Proxy(port, {
       get(t, prop, receiver) {
         const value: unknown = Reflect.get(t, prop, receiver);
-        if (typeof value !== 'function' || prop === 'close') return value;
-        const name = `${prefix}${String(prop)}`;
-        return (...args: unknown[]) => gate(name, async () => (value as (...a: unknown[]) => unknown).apply(t, args));
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => gate(`${name}.${String(prop)}`, async () => (value as (...a: unknown[]) => unknown).apply(t, args));
       },
     });
-  const store = new Proxy(inner, {
-    get(t, prop, receiver) {
-      if (prop === 'limiter') return (name: string, seconds: number) => wrap(inner.limiter(name, seconds), 'limiter.');
-      const value: unknown = Reflect.get(t, prop, receiver);
-      if (typeof value !== 'function') return value;
-      // Closing always works, and on the store itself: its own internal calls must not meet the gate.
-      if (prop === 'close') return (value as () => Promise<void>).bind(t);
-      return (...args: unknown[]) => gate(String(prop), async () => (value as (...a: unknown[]) => unknown).apply(t, args));
-    },
-  }) as Store;
+  const store: Backend = {
+    kind: inner.kind,
+    profiles: wrap(inner.profiles, 'profiles'),
+    decisions: wrap(inner.decisions, 'decisions'),
+    audit: wrap(inner.audit, 'audit'),
+    failures: wrap(inner.failures, 'failures'),
+    limits: wrap(inner.limits, 'limits'),
+    challenges: wrap(inner.challenges, 'challenges'),
+    // Pruning and closing always work.
+    prune: (before) => inner.prune(before),
+    close: () => inner.close(),
+  };
   return {
     store,
     set(f, o) {
@@ -116,16 +118,16 @@ describe('when the store fails', () => {
   it('fail-open: decides without history and lets the rules alone speak', async () => {
     await start({ mode: 'open', timeoutMs: 1000 });
     // Reads fail, writes work: as on Redis, where the audit trail is local.
-    store.set('error', ['getProfile', 'failureCounts']);
+    store.set('error', ['profiles.get', 'failures.counts']);
     const r = await decide(t, home);
     expect(r.body.action).toBe('allow');
     expect(r.body.reasons.at(-1)).toEqual({ rule: 'riskgate.store_unavailable', points: 0, message: 'state store unreachable or failing: decided without history (fail-open)' });
     expect((await decide(t, { ...home, ip: '192.0.2.7' })).body.action).toBe('block');
     // The decision is recorded with its reason, and taught nothing: it was not judged against the history.
     store.set('up');
-    const [audited] = await t.store.queryAudit({ ref: r.body.decisionId });
+    const [audited] = await t.store.audit.query({ ref: r.body.decisionId });
     expect(audited!.rules).toContain('riskgate.store_unavailable');
-    expect((await t.store.getProfile('alice'))!.logins).toBe(5);
+    expect((await t.store.profiles.get('alice'))!.logins).toBe(5);
   });
 
   it('bounds a store that does not answer by the timeout', async () => {
@@ -144,7 +146,7 @@ describe('when the store fails', () => {
 
   it('keeps an answer made with history when only recording it fails, and says so', async () => {
     await start({ mode: 'closed', timeoutMs: 1000 });
-    store.set('error', ['saveDecision']);
+    store.set('error', ['decisions.save']);
     const r = await decide(t, home);
     expect(r.body.action).toBe('allow');
     expect(rules(r.body.reasons)).toEqual(['riskgate.store_unavailable']);
@@ -153,7 +155,7 @@ describe('when the store fails', () => {
 
   it('answers a failed password without counting it, and says so', async () => {
     await start({ mode: 'open', timeoutMs: 1000 });
-    store.set('error', ['addFailure', 'failureCounts']);
+    store.set('error', ['failures.add', 'failures.counts']);
     const f = await fail(t, { userId: 'alice', ip: IP.germany });
     expect(f.status).toBe(200);
     expect(f.body).toMatchObject({ blocked: false, user_30m: 0 });

@@ -1,19 +1,23 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deleteKeysUnder } from '../src/store/redis.js';
-import { SqliteStore, type SqliteStoreOptions } from '../src/store/sqlite.js';
-import type { Store } from '../src/store/store.js';
-import { REDIS_URL, redisSkip, redisStore, testPrefix } from './redis-helpers.js';
+import { afterEach, beforeEach, describe } from 'vitest';
+import type { Backend } from '../src/store/ports.js';
+import type { RedisBackend } from '../src/store/redis/backend.js';
+import { SqliteBackend, type SqliteBackendOptions } from '../src/store/sqlite/backend.js';
+import { REDIS_URL, redisBackend, redisSkip, skippedTitle, testPrefix } from './redis-helpers.js';
+import { deleteKeysUnder } from './redis-keys.js';
 
 /**
  * One shared state for a test. `open()` gives a handle on it: on Redis another riskgate
  * instance (its own connection, its own audit trail, so audit checks use one handle); on
- * SQLite, which one process owns, the same store again. `close()` closes every handle and
- * deletes what the test left.
+ * SQLite, which one process owns, the same backend again. `close()` closes every handle and
+ * deletes what the test left. `writeProfileDoc` stores a profile document as it is, bypassing
+ * the ports (to show what reading a foreign one does).
  */
 export interface World {
-  open(): Promise<Store>;
+  open(): Promise<Backend>;
+  writeProfileDoc(userId: string, doc: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -26,12 +30,13 @@ export interface StoreKind {
   world(): Promise<World>;
 }
 
-function sqliteWorld(o: Omit<SqliteStoreOptions, 'path'> = {}): () => Promise<World> {
+function sqliteWorld(o: Omit<SqliteBackendOptions, 'path'> = {}): () => Promise<World> {
   return async () => {
     const dir = await mkdtemp(join(tmpdir(), 'riskgate-store-'));
-    const store = new SqliteStore({ path: join(dir, 'riskgate.db'), ...o });
+    const store = new SqliteBackend({ path: join(dir, 'riskgate.db'), ...o });
     return {
       open: async () => store,
+      writeProfileDoc: async (userId, doc) => void store.db.prepare('INSERT INTO profiles (user_id, doc, updated) VALUES (?, ?, 0)').run(userId, doc),
       close: async () => {
         await store.close();
         await rm(dir, { recursive: true, force: true });
@@ -40,31 +45,72 @@ function sqliteWorld(o: Omit<SqliteStoreOptions, 'path'> = {}): () => Promise<Wo
   };
 }
 
-/** Every store, for the contract suite; SERVER_STORES for the suites of the server's features. */
-export const STORE_KINDS: StoreKind[] = [
-  { name: 'SqliteStore', skip: null, server: true, world: sqliteWorld() },
-  // Replay's and the rule tests' store: profiles written back on eviction, failures in memory.
-  { name: 'SqliteStore (ephemeral)', skip: null, server: false, world: sqliteWorld({ ephemeral: true, profileCache: 2 }) },
-  {
-    name: 'RedisStore',
-    skip: redisSkip,
-    server: true,
-    world: async () => {
-      const prefix = testPrefix();
-      const handles: Store[] = [];
-      return {
-        open: async () => {
-          const s = await redisStore(prefix);
-          handles.push(s);
-          return s;
-        },
-        close: async () => {
-          for (const h of handles) await h.close();
-          await deleteKeysUnder(REDIS_URL, prefix);
-        },
-      };
+async function redisWorld(): Promise<World> {
+  const prefix = testPrefix();
+  const handles: RedisBackend[] = [];
+  const open = async () => {
+    const s = await redisBackend(prefix);
+    handles.push(s);
+    return s;
+  };
+  return {
+    open,
+    writeProfileDoc: async (userId, doc) => void (await (handles[0] ?? (await open())).client.hset(`${prefix}p:${userId}`, 'doc', doc, 'ver', '1')),
+    close: async () => {
+      for (const h of handles) await h.close();
+      await deleteKeysUnder(REDIS_URL, prefix);
     },
-  },
+  };
+}
+
+/**
+ * Every backend, for the contract suite; SERVER_STORES for the suites of the server's
+ * features. A new backend is one more entry here.
+ */
+export const STORE_KINDS: StoreKind[] = [
+  { name: 'SQLite', skip: null, server: true, world: sqliteWorld() },
+  // Replay's and the rule tests' store: profiles written back on eviction, failures in memory.
+  { name: 'SQLite (ephemeral)', skip: null, server: false, world: sqliteWorld({ ephemeral: true, profileCache: 2 }) },
+  { name: 'Redis', skip: redisSkip, server: true, world: redisWorld },
 ];
 
 export const SERVER_STORES = STORE_KINDS.filter((k) => k.server);
+
+/**
+ * A stand-in for the value of the test that is running: every property read (or write) goes
+ * to what `current()` answers then. Suites are defined before their tests run, so they hold
+ * this instead of the value itself.
+ */
+export function handle<T extends object>(current: () => T): T {
+  return new Proxy({} as T, {
+    get: (_, p) => Reflect.get(current(), p),
+    set: (_, p, v) => Reflect.set(current(), p, v),
+  });
+}
+
+/**
+ * Defines `suite` once per store kind, in a describe titled "title (store)" that is skipped,
+ * saying why, when the store is not reachable. Before each test, `open` makes what the test
+ * runs on; it is closed after. `suite` gets a handle on it (see handle()).
+ */
+export function describeEachStore<T extends { close(): Promise<void> }>(kinds: readonly StoreKind[], title: string, open: (kind: StoreKind) => Promise<T>, suite: (t: T, kind: StoreKind) => void): void {
+  for (const kind of kinds) {
+    describe.skipIf(kind.skip !== null)(skippedTitle(`${title} (${kind.name})`, kind.skip), () => {
+      let current: T | undefined;
+      beforeEach(async () => {
+        current = await open(kind);
+      });
+      afterEach(async () => {
+        await current?.close();
+        current = undefined;
+      });
+      suite(
+        handle(() => {
+          if (!current) throw new Error(`no ${kind.name} value outside a test`);
+          return current;
+        }),
+        kind,
+      );
+    });
+  }
+}

@@ -1,6 +1,6 @@
 import type { ConfigFile } from '../config.js';
 import type { Metrics } from '../http/metrics.js';
-import type { Store } from '../store/store.js';
+import type { StorePorts } from '../store/ports.js';
 import type { Clock } from '../types.js';
 import { Delivery } from './delivery.js';
 import type { Keys } from './keys.js';
@@ -38,7 +38,7 @@ function settingsFrom(file: ConfigFile): ChallengeSettings & { trustDays: number
 
 export interface ChallengeSetup {
   /** Guarded by the caller when it has a fail mode (src/store/guard.ts): a failing store answers 503, not 500. */
-  store: Store;
+  store: Pick<StorePorts, 'challenges' | 'decisions' | 'audit' | 'limits'>;
   /** A challenge of this decision was passed: the login teaches the profile (the engine's passChallenge). */
   onPassed: (decisionId: string) => Promise<unknown>;
   keys: Keys;
@@ -56,7 +56,7 @@ export interface ChallengeSetup {
 /** The challenge module: the service, and the trust tokens the engine verifies. */
 export function setupChallenges(s: ChallengeSetup): { trust: TrustTokens; providers: Provider[]; service: ChallengeService } {
   const settings = settingsFrom(s.file);
-  const trust = new TrustTokens(s.store, s.keys, settings.trustDays);
+  const trust = new TrustTokens(s.store.challenges, s.keys, settings.trustDays);
   // loadConfig has checked each entry against the schema of its type.
   const configured = (s.file.delivery?.providers as ProviderConfig[] | undefined) ?? DEFAULT_PROVIDERS;
   const providers = s.providers ?? configured.map((p) => makeProvider(p, { env: s.env, clock: s.clock, console: s.console, timeoutMs: s.file.delivery?.timeoutMs }));
@@ -68,7 +68,7 @@ export function setupChallenges(s: ChallengeSetup): { trust: TrustTokens; provid
     codeLength: settings.codeLength,
     ttlSeconds: settings.ttlSeconds,
   });
-  const limits = new AbuseLimits(s.store.limiter, { ...DEFAULT_LIMITS, ...s.file.challenges?.limits });
-  const service = new ChallengeService({ store: s.store, onPassed: s.onPassed, keys: s.keys, delivery, trust, limits, metrics: s.metrics, clock: s.clock, settings });
+  const limits = new AbuseLimits(s.store.limits, { ...DEFAULT_LIMITS, ...s.file.challenges?.limits });
+  const service = new ChallengeService({ store: s.store.challenges, decisions: s.store.decisions, audit: s.store.audit, onPassed: s.onPassed, keys: s.keys, delivery, trust, limits, metrics: s.metrics, clock: s.clock, settings });
   return { trust, providers, service };
 }

@@ -1,5 +1,4 @@
-import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { LimiterFactory } from '../store/store.js';
+import type { LimitCounters } from '../store/ports.js';
 
 const HOUR_MS = 3_600_000;
 const HOUR_S = 3600;
@@ -15,21 +14,20 @@ export const DEFAULT_LIMITS: LimitSettings = { perUserPerHour: 10, perPhonePerHo
 
 export type LimitKind = keyof LimitSettings;
 
+/** Counters live two windows: their expiry only reclaims space. */
+const COUNTER_TTL_S = 2 * HOUR_S;
+
 /**
- * Abuse limits on rate-limiter-flexible limiters kept in the store, so several instances count
- * together. Windows are clock hours of the injected clock (the key carries the hour), which
- * keeps tests and replay deterministic; the limiter's own expiry only reclaims space.
- * A refused request is not counted, so an attacker who keeps trying does not extend the block.
+ * Abuse limits on counters kept in the store, so several instances count together. Windows
+ * are clock hours of the injected clock (the key carries the hour), which keeps tests and
+ * replay deterministic. A refused request is not counted, so an attacker who keeps trying
+ * does not extend the block.
  */
 export class AbuseLimits {
-  private readonly limiters = new Map<LimitKind, RateLimiterAbstract>();
-
   constructor(
-    makeLimiter: LimiterFactory,
+    private readonly counters: LimitCounters,
     readonly settings: LimitSettings,
-  ) {
-    for (const kind of Object.keys(settings) as LimitKind[]) this.limiters.set(kind, makeLimiter(`limit_${kind}`, 2 * HOUR_S));
-  }
+  ) {}
 
   /**
    * Counts one event for `key` unless its hourly limit is reached; false when refused. The
@@ -37,11 +35,10 @@ export class AbuseLimits {
    * concurrent requests can never both take the last place.
    */
   async take(kind: LimitKind, key: string, now: number): Promise<boolean> {
-    const limiter = this.limiters.get(kind)!;
+    const counter = `limit_${kind}`;
     const k = `${key}|${Math.floor(now / HOUR_MS)}`;
-    const res = await limiter.penalty(k, 1);
-    if (res.consumedPoints <= this.settings[kind]) return true;
-    await limiter.reward(k, 1);
+    if ((await this.counters.add(counter, k, 1, COUNTER_TTL_S)) <= this.settings[kind]) return true;
+    await this.counters.add(counter, k, -1, COUNTER_TTL_S);
     return false;
   }
 }

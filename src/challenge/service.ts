@@ -3,7 +3,7 @@ import { InputError, RefusedError } from '../errors.js';
 import { parseIp } from '../signals/network.js';
 import type { Metrics } from '../http/metrics.js';
 import type { VerifyResult, Channel, ChallengeChannel, ChallengeRecord, TrustedDevice } from './model.js';
-import type { Store } from '../store/store.js';
+import type { AuditLog, ChallengeState, DecisionLog } from '../store/ports.js';
 import type { Clock } from '../types.js';
 import { makeRecoveryCode, normalizeCode, normalizeRecoveryCode, withoutCode } from './codes.js';
 import type { Delivery, DeliveryOutcome, Destinations, SendGate } from './delivery.js';
@@ -60,7 +60,10 @@ export interface VerifyAnswer {
 }
 
 export interface ChallengeServiceOptions {
-  store: Store;
+  store: ChallengeState;
+  /** The decision a challenge is for (the label of a device trusted after it). */
+  decisions: Pick<DecisionLog, 'get'>;
+  audit: Pick<AuditLog, 'append'>;
   /** A challenge of this decision was passed: the login teaches the profile. */
   onPassed: (decisionId: string) => Promise<unknown>;
   keys: Keys;
@@ -358,7 +361,7 @@ export class ChallengeService {
       await this.audit('trust.refused', { ref: c.id, userId: c.userId, ip: c.ip }, { reason: 'the login carried no deviceId to bind the token to' });
       return undefined;
     }
-    const decision = await this.o.store.getDecision(c.decisionId);
+    const decision = await this.o.decisions.get(c.decisionId);
     const issued = await this.o.trust.issue(c.userId, c.deviceId, decision?.observation.family ?? '', c.ip, now);
     await this.audit('trust.issued', { ref: issued.device.id, userId: c.userId, ip: c.ip }, { challengeId: c.id, expiresAt: new Date(issued.device.expiresAt).toISOString() });
     return issued.token;
@@ -411,6 +414,6 @@ export class ChallengeService {
   }
 
   private audit(kind: string, at: { ref: string | null; userId: string; ip: string | null }, detail: Record<string, unknown> | null): Promise<void> {
-    return this.o.store.audit({ time: this.o.clock(), kind, ref: at.ref, userId: at.userId, ip: at.ip, action: null, score: null, rules: [], rulesVersion: null, detail });
+    return this.o.audit.append({ time: this.o.clock(), kind, ref: at.ref, userId: at.userId, ip: at.ip, action: null, score: null, rules: [], rulesVersion: null, detail });
   }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TrustVerifier } from '../engine/engine.js';
 import type { TrustedDevice } from './model.js';
-import type { Store } from '../store/store.js';
+import type { TrustedDevices } from '../store/ports.js';
 import type { Keys } from './keys.js';
 
 const DAY_MS = 86_400_000;
@@ -20,7 +20,7 @@ export interface IssuedTrust {
  */
 export class TrustTokens implements TrustVerifier {
   constructor(
-    private readonly store: Store,
+    private readonly store: TrustedDevices,
     private readonly keys: Keys,
     private readonly days: number,
   ) {}

@@ -10,7 +10,7 @@ import type { Signals } from '../signals/schema.js';
 import { localHour, timeSignals } from '../signals/time.js';
 import { userSignals } from '../signals/user.js';
 import { UserAgentParser, type UserAgentInfo } from '../signals/useragent.js';
-import type { DecisionRecord, Store } from '../store/store.js';
+import type { DecisionRecord, StorePorts } from '../store/ports.js';
 import { InputError } from '../errors.js';
 import { uuidv7 } from './ids.js';
 import { maxAction, type Action, type Clock, type FeedbackOutcome, type LoginAttempt, type LoginFailure, type Reason, type StoreFailMode } from '../types.js';
@@ -24,8 +24,11 @@ export interface TrustVerifier {
   verify(token: string, userId: string, deviceId: string | undefined, now: number): Promise<boolean>;
 }
 
+/** The store ports the engine works with. */
+export type EngineStore = Pick<StorePorts, 'profiles' | 'decisions' | 'audit' | 'failures'>;
+
 export interface EngineOptions {
-  store: Store;
+  store: EngineStore;
   /** The active rule set; read on every decision so that a reload takes effect at once. */
   rules: () => RuleSet;
   clock: Clock;
@@ -35,8 +38,8 @@ export interface EngineOptions {
   /** Called when a login is confirmed fraudulent, after its learning was taken back (revokes trust). */
   onConfirmedFraud?: (record: DecisionRecord) => Promise<void>;
   /**
-   * How to decide when the store answers StoreUnavailableError (a store under guardStore,
-   * src/store/guard.ts: the server's; rule tests and replay use a bare store, whose errors
+   * How to decide when the store answers StoreUnavailableError (ports under guardPorts,
+   * src/store/guard.ts: the server's; rule tests and replay use bare ports, whose errors
    * propagate). `closed` by default.
    */
   failMode?: StoreFailMode;
@@ -114,7 +117,7 @@ const NO_HISTORY: History = Object.freeze({ profile: null, counts: NO_FAILURES, 
  * clock, store and rules, and knows nothing of Fastify, files or the wall clock.
  */
 export class Engine {
-  private readonly store: Store;
+  private readonly store: EngineStore;
   private readonly opts: EngineOptions;
   private readonly geo: GeoLookup;
   private readonly userAgents: UserAgentParser;
@@ -160,8 +163,8 @@ export class Engine {
       // and only when it was judged against the history it would change. Both writes are issued
       // together, so a store that group-commits puts them in one commit.
       [, learned] = await Promise.all([
-        this.auditing ? this.store.saveDecision(record) : undefined,
-        a.action === 'allow' && !a.unavailable ? this.store.learn(attempt.userId, decisionId, a.observation) : false,
+        this.auditing ? this.store.decisions.save(record) : undefined,
+        a.action === 'allow' && !a.unavailable ? this.store.profiles.learn(attempt.userId, decisionId, a.observation) : false,
       ]);
     } catch (e) {
       if (!(e instanceof StoreUnavailableError)) throw e;
@@ -191,7 +194,7 @@ export class Engine {
     const now = this.opts.clock();
     let counted: FailureCounts | StoreUnavailableError;
     try {
-      counted = await this.store.addFailure({ userId: f.userId, ip: net.ip, deviceId: f.deviceId }, now);
+      counted = await this.store.failures.add({ userId: f.userId, ip: net.ip, deviceId: f.deviceId }, now);
     } catch (e) {
       if (!(e instanceof StoreUnavailableError)) throw e;
       counted = e;
@@ -203,7 +206,7 @@ export class Engine {
     const counts = a.signals.attempts;
     if (this.auditing) {
       await this.bestEffort(() =>
-        this.store.audit({
+        this.store.audit.append({
           time: now,
           kind: 'failure',
           ref: null,
@@ -224,26 +227,26 @@ export class Engine {
   /** What happened after a decision, from the login service (or an analyst). */
   async feedback(decisionId: string, outcome: FeedbackOutcome): Promise<FeedbackResult> {
     // No fail mode here: feedback cannot be answered without the store, so it fails (503) and can be sent again.
-    const record = await this.store.getDecision(decisionId);
+    const record = await this.store.decisions.get(decisionId);
     if (!record) throw new InputError('DECISION_NOT_FOUND', `no decision ${decisionId}`);
     let learned = false;
     let unlearned = false;
     switch (outcome) {
       case 'passed_challenge':
         // A step-up passed outside riskgate teaches like a verified challenge; a block stays a block.
-        if (record.action !== 'block') learned = await this.store.learn(record.userId, record.id, record.observation);
+        if (record.action !== 'block') learned = await this.store.profiles.learn(record.userId, record.id, record.observation);
         break;
       case 'confirmed_legit':
-        learned = await this.store.learn(record.userId, record.id, record.observation);
+        learned = await this.store.profiles.learn(record.userId, record.id, record.observation);
         break;
       case 'confirmed_fraud':
-        unlearned = await this.store.unlearn(record.id);
+        unlearned = await this.store.profiles.unlearn(record.id);
         await this.opts.onConfirmedFraud?.(record);
         break;
       case 'failed_challenge':
         break;
     }
-    await this.store.audit({
+    await this.store.audit.append({
       time: this.opts.clock(),
       kind: 'feedback',
       ref: record.id,
@@ -265,7 +268,7 @@ export class Engine {
   async teach(attempt: LoginAttempt): Promise<void> {
     const a = await this.assess(attempt, this.opts.clock());
     if (a.unavailable) throw a.unavailable;
-    await this.store.learn(attempt.userId, uuidv7(a.now), a.observation);
+    await this.store.profiles.learn(attempt.userId, uuidv7(a.now), a.observation);
   }
 
   /**
@@ -273,9 +276,9 @@ export class Engine {
    * decision's id, or its record when the caller holds it (replay, which keeps no audit trail).
    */
   async passChallenge(decision: string | DecisionRecord): Promise<boolean> {
-    const record = typeof decision === 'string' ? await this.store.getDecision(decision) : decision;
+    const record = typeof decision === 'string' ? await this.store.decisions.get(decision) : decision;
     if (!record) return false;
-    return this.store.learn(record.userId, record.id, record.observation);
+    return this.store.profiles.learn(record.userId, record.id, record.observation);
   }
 
   /**
@@ -295,8 +298,8 @@ export class Engine {
       try {
         // Read together: a store that hangs costs one timeout for all of them.
         const [profile, counts, trusted] = await Promise.all([
-          this.store.getProfile(attempt.userId),
-          known ?? this.store.failureCounts({ userId: attempt.userId, ip: net.ip, deviceId }, now),
+          this.store.profiles.get(attempt.userId),
+          known ?? this.store.failures.counts({ userId: attempt.userId, ip: net.ip, deviceId }, now),
           attempt.trustToken && this.opts.trust ? this.opts.trust.verify(attempt.trustToken, attempt.userId, deviceId, now) : false,
         ]);
         history = { profile, counts, trusted };

@@ -4,7 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import type { Decision, Engine } from '../engine/engine.js';
 import { StoreUnavailableError } from '../store/guard.js';
-import type { Store } from '../store/store.js';
+import type { AuditLog } from '../store/ports.js';
 import { InputError, RefusedError } from '../errors.js';
 import type { RuleHolder } from '../rules/holder.js';
 import type { Clock } from '../types.js';
@@ -39,7 +39,7 @@ export interface ChallengeInfo {
 export interface AppOptions {
   engine: Engine;
   /** The audit trail /v1/audit reads, through the same guard as the engine's store. */
-  audit: Pick<Store, 'queryAudit'>;
+  audit: Pick<AuditLog, 'query'>;
   /** The store's name, for /healthz. */
   storeKind: string;
   rules: RuleHolder;
@@ -217,7 +217,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
       v1.get('/audit', { schema: { tags: ['audit'], summary: 'Query the audit trail', security: [{ apiKey: [] }], querystring: AuditQuery, response: { 200: AuditResponse, ...errors } } }, async (req) => {
         const q = req.query;
-        const entries = await opts.audit.queryAudit({
+        const entries = await opts.audit.query({
           userId: q.userId,
           kind: q.kind,
           ref: q.ref,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Engine } from '../engine/engine.js';
 import type { RuleSet } from '../rules/ruleset.js';
 import type { GeoLookup } from '../signals/geoip.js';
-import { SqliteStore } from '../store/sqlite.js';
+import { SqliteBackend } from '../store/sqlite/backend.js';
 import { DecisionWriter } from './decisions.js';
 import { DifferenceLog, type Differences } from './compare.js';
 import { formatProblem, LEGIT, ReplayInputError, type LoginEvent, type Problem } from './event.js';
@@ -74,7 +74,7 @@ class Lane {
   readonly metrics: Metrics;
 
   constructor(
-    private readonly store: SqliteStore,
+    private readonly store: SqliteBackend,
     rules: RuleSet,
     window: MeasureWindow,
     private readonly attacksPass: boolean,
@@ -137,7 +137,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   let events = 0;
   try {
     for (const [i, rules] of [o.rules, o.compare].entries()) {
-      if (rules) lanes.push(new Lane(new SqliteStore({ path: join(stateDir, `state-${i}.db`), ephemeral: true }), rules, window, attacksPass, o.geo));
+      if (rules) lanes.push(new Lane(new SqliteBackend({ path: join(stateDir, `state-${i}.db`), ephemeral: true }), rules, window, attacksPass, o.geo));
     }
     const [main, other] = lanes as [Lane, Lane | undefined];
     const differences = other ? new DifferenceLog((i) => o.files[i]!) : null;

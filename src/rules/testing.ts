@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Type, { type Static } from 'typebox';
 import { Engine } from '../engine/engine.js';
-import { SqliteStore } from '../store/sqlite.js';
+import { SqliteBackend } from '../store/sqlite/backend.js';
 import type { GeoLookup } from '../signals/geoip.js';
 import type { Action } from '../types.js';
 import { TEST_FILE } from './compile.js';
@@ -170,7 +170,7 @@ async function runTest(rules: RuleSet, suite: TestSuite, index: number, geo?: Ge
   const result: TestResult = { file: suite.source.file, ...pos, name: t.name, passed: false, problems: [] };
   const now = parseTime(t.now ?? suite.now ?? '', null)!;
   let clock = now;
-  const store = new SqliteStore({ path: ':memory:', ephemeral: true });
+  const store = new SqliteBackend({ path: ':memory:', ephemeral: true });
   const engine = new Engine({ store, rules: () => rules, clock: () => clock, ...(geo ? { geo } : {}) });
   const user = t.user ?? 'test-user';
   const withUser = (a: AttemptDoc) => ({ ...a, userId: a.userId ?? user });

@@ -1,4 +1,4 @@
-import type { LimiterFactory, Store } from './store.js';
+import type { StorePorts } from './ports.js';
 
 /**
  * The store did not answer in time, or failed. Its message is safe to show to callers (no
@@ -85,29 +85,34 @@ class StoreGuard {
   }
 }
 
-/** Only these limiter methods reach the store; consume() would reject with a refusal, not a failure. */
-const LIMITER_CALLS = new Set<PropertyKey>(['penalty', 'reward', 'get', 'set', 'delete']);
+/** A copy of `port` whose every method goes through `guard`. */
+function guarded<T extends object>(port: T, guard: StoreGuard): T {
+  const out: Record<string, unknown> = {};
+  for (let proto: object | null = port; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      const method: unknown = Reflect.get(port, name);
+      if (name === 'constructor' || name in out || typeof method !== 'function') continue;
+      out[name] = (...args: unknown[]) => guard.run(() => (method as (...a: unknown[]) => Promise<unknown>).apply(port, args));
+    }
+  }
+  return out as T;
+}
 
 /**
- * `store` with every call bounded by `o.timeoutMs` and its failures turned into
- * StoreUnavailableError, so that its users (the engine, the challenges, the audit route)
- * apply one fail mode instead of handling each store's errors: a store that is down or hung
+ * The ports with every call bounded by `o.timeoutMs` and its failures turned into
+ * StoreUnavailableError, so that their users (the engine, the challenges, the audit route)
+ * apply one fail mode instead of handling each backend's errors: a store that is down or hung
  * answers within the timeout, shows in the metrics, and its recovery is noticed. Calls made
  * together (one request's reads) run together, so they wait for one timeout between them.
  */
-export function guardStore(store: Store, o: GuardOptions): Store {
+export function guardPorts(ports: StorePorts, o: GuardOptions): StorePorts {
   const guard = new StoreGuard(o);
-  const calls = <T extends object>(target: T, only?: Set<PropertyKey>): T =>
-    new Proxy(target, {
-      get(t, p) {
-        const v: unknown = Reflect.get(t, p);
-        if (typeof v !== 'function' || (only && !only.has(p))) return v;
-        return (...args: unknown[]) => guard.run(() => (v as (...a: unknown[]) => Promise<unknown>).apply(t, args));
-      },
-    });
-  const guarded = calls(store);
-  const limiter: LimiterFactory = (name, durationSec) => calls(store.limiter(name, durationSec), LIMITER_CALLS);
-  return new Proxy(guarded, {
-    get: (t, p) => (p === 'limiter' ? limiter : p === 'close' ? store.close.bind(store) : Reflect.get(t, p)),
-  });
+  return {
+    profiles: guarded(ports.profiles, guard),
+    decisions: guarded(ports.decisions, guard),
+    audit: guarded(ports.audit, guard),
+    failures: guarded(ports.failures, guard),
+    limits: guarded(ports.limits, guard),
+    challenges: guarded(ports.challenges, guard),
+  };
 }

@@ -1,13 +1,23 @@
 import { join } from 'node:path';
-import type { Config } from '../config.js';
-import { RedisStore } from './redis.js';
-import { SqliteStore } from './sqlite.js';
-import type { Store } from './store.js';
+import type { Backend } from './ports.js';
+import { RedisBackend } from './redis/backend.js';
+import { SqliteBackend } from './sqlite/backend.js';
 
 const DAY_MS = 86_400_000;
 
+/** What opening the server's backend needs to know (riskgate.yaml's `store`, the data directory, REDIS_URL). */
+export interface StoreSettings {
+  /** Where the SQLite file (with Redis: this instance's audit trail) lives. */
+  dataDir: string;
+  /** REDIS_URL: Redis when set. */
+  redisUrl?: string | undefined;
+  /** A Redis command without an answer after this long fails. */
+  timeoutMs: number;
+  redis: { keyPrefix: string; recordDays: number };
+}
+
 export interface OpenedStore {
-  store: Store;
+  store: Backend;
   /** For /healthz; absent for the embedded store, which cannot be cut off from the process. */
   health?: () => Promise<{ ok: boolean; [detail: string]: unknown }>;
   /** Waits up to `timeoutMs` for the first connection; false as soon as it failed. */
@@ -17,23 +27,22 @@ export interface OpenedStore {
 }
 
 /**
- * The store `riskgate serve` uses: Redis when REDIS_URL is set, with this instance's audit
+ * The backend `riskgate serve` uses: Redis when a URL is set, with this instance's audit
  * trail in its own SQLite file; SQLite alone otherwise.
  */
-export function openStore(config: Config, env: NodeJS.ProcessEnv): OpenedStore {
-  const local = new SqliteStore({ path: join(config.dataDir, 'riskgate.db') });
-  const url = env.REDIS_URL;
-  if (!url) return { store: local };
-  const store = new RedisStore({
-    url,
-    keyPrefix: config.store.redis.keyPrefix,
+export function openStore(s: StoreSettings): OpenedStore {
+  const local = new SqliteBackend({ path: join(s.dataDir, 'riskgate.db') });
+  if (!s.redisUrl) return { store: local };
+  const store = new RedisBackend({
+    url: s.redisUrl,
+    keyPrefix: s.redis.keyPrefix,
     local,
-    recordTtlMs: config.store.redis.recordDays * DAY_MS,
-    commandTimeoutMs: config.store.timeoutMs,
+    recordTtlMs: s.redis.recordDays * DAY_MS,
+    commandTimeoutMs: s.timeoutMs,
   });
   return {
     store,
-    health: async () => ({ ...(await store.health(config.store.timeoutMs)), failMode: config.store.failMode }),
+    health: () => store.health(s.timeoutMs),
     ready: (timeoutMs) => store.ready(timeoutMs, { failFast: true }),
     watch: (listener) => {
       store.client.on('ready', () => listener(true));

@@ -8,7 +8,7 @@ import {
   subjectKeys,
   type FailureCounts,
   type FailureSubjects,
-} from '../signals/attempts.js';
+} from '../../signals/attempts.js';
 
 const NONE: ReadonlyMap<number, number> = new Map();
 

@@ -1,0 +1,182 @@
+import type { ChallengeDelivery, ChallengeRecord, TotpRecord, TrustedDevice, VerifyOutcome, VerifyResult } from '../challenge/model.js';
+import type { Observation, Profile } from '../profile/profile.js';
+import type { FailureCounts, FailureSubjects } from '../signals/attempts.js';
+import type { Action, Reason } from '../types.js';
+
+/**
+ * The state riskgate keeps, as one narrow port per job: each part of riskgate takes only the
+ * ports it uses. Every backend (SQLite embedded, Redis for several instances) implements all
+ * of them and passes the same contract suite (test/store.contract.test.ts). Everything is
+ * async so that a networked store fits; each call is one atomic step, so that several
+ * instances on one store never lose an update.
+ */
+
+/** Users' learned login history. Learning is atomic per user: two concurrent logins of one user never lose an update. */
+export interface ProfileStore {
+  get(userId: string): Promise<Profile | null>;
+  /** Teaches the user's profile one login; false when that decision had already taught it. */
+  learn(userId: string, decisionId: string, observation: Observation): Promise<boolean>;
+  /** Takes back what a decision taught; false when it taught nothing (or was already unlearned). */
+  unlearn(decisionId: string): Promise<boolean>;
+}
+
+/** What the engine remembers of a decision: enough to learn it later (step-up passed) or unlearn it. */
+export interface DecisionRecord {
+  id: string;
+  time: number;
+  userId: string;
+  ip: string;
+  /** What the service asked about: "login", "change_password"... */
+  requestAction: string;
+  action: Action;
+  score: number;
+  reasons: Reason[];
+  /** Shadow rules that fired. */
+  shadow: string[];
+  rulesVersion: string;
+  observation: Observation;
+}
+
+/** Decisions kept for feedback and passed challenges, on any instance. */
+export interface DecisionLog {
+  /** Keeps the decision, and writes its entry to the audit trail (decisionEntry). */
+  save(record: DecisionRecord): Promise<void>;
+  get(id: string): Promise<DecisionRecord | null>;
+}
+
+/** One line of the audit trail. */
+export interface AuditEntry {
+  time: number;
+  kind: string;
+  /** The decision (or challenge) the entry is about. */
+  ref: string | null;
+  userId: string | null;
+  ip: string | null;
+  action: string | null;
+  score: number | null;
+  rules: string[];
+  rulesVersion: string | null;
+  detail: Record<string, unknown> | null;
+}
+
+export interface AuditQuery {
+  userId?: string | undefined;
+  kind?: string | undefined;
+  ref?: string | undefined;
+  since?: number | undefined;
+  until?: number | undefined;
+  limit?: number | undefined;
+}
+
+/** The audit trail: appended to by every part, read by GET /v1/audit. */
+export interface AuditLog {
+  append(entry: AuditEntry): Promise<void>;
+  /** Newest first; at most `limit` (100 by default, 1 to 1000). */
+  query(query: AuditQuery): Promise<AuditEntry[]>;
+}
+
+/** A decision as the audit trail shows it: kind "decision", `ref` the decision id. */
+export function decisionEntry(r: DecisionRecord): AuditEntry {
+  return {
+    time: r.time,
+    kind: 'decision',
+    ref: r.id,
+    userId: r.userId,
+    ip: r.ip,
+    action: r.action,
+    score: r.score,
+    rules: r.reasons.map((x) => x.rule),
+    rulesVersion: r.rulesVersion,
+    detail: { requestAction: r.requestAction, reasons: r.reasons, shadow: r.shadow, observation: r.observation },
+  };
+}
+
+/** Failed passwords over sliding windows (src/signals/attempts.ts). */
+export interface FailureCounters {
+  /** Counts a failed password for its user, address and device, atomically (several instances may count at once); the counts at `now` include it. */
+  add(subjects: FailureSubjects, now: number): Promise<FailureCounts>;
+  /** The counts a login at `now` is judged with, read in one step. */
+  counts(subjects: FailureSubjects, now: number): Promise<FailureCounts>;
+}
+
+/** Counters that expire (the challenge abuse limits), shared by every instance. */
+export interface LimitCounters {
+  /**
+   * Adds `points` (negative to give some back) to the counter `key` of `limit`, which lives
+   * `ttlSec` from its first point; answers the count after. Atomic: concurrent adds each see a
+   * count of their own.
+   */
+  add(limit: string, key: string, points: number, ttlSec: number): Promise<number>;
+}
+
+/** Step-up challenges: each change is one atomic step, so answers on several instances count one by one. */
+export interface ChallengeRecords {
+  /** Stores a new challenge (its id is new). */
+  createChallenge(c: ChallengeRecord): Promise<void>;
+  getChallenge(id: string): Promise<ChallengeRecord | null>;
+  /**
+   * One verify attempt, in one atomic step (nextVerifyState, src/store/verify-attempt.ts): a
+   * challenge no longer pending answers its state ("used" once verified) unchanged; past
+   * `expiresAt` it becomes expired; otherwise "invalid" adds one attempt and locks at
+   * `maxAttempts`, and the other results set that status. Null when there is no such challenge.
+   */
+  recordVerifyAttempt(id: string, result: VerifyResult, now: number): Promise<VerifyOutcome | null>;
+  /** A new code was sent for a pending challenge: replaces its delivery, adds one send, keeps the attempts. False when not pending. */
+  recordDelivery(id: string, delivery: ChallengeDelivery): Promise<boolean>;
+  /** Marks up to `limit` pending challenges whose `expiresAt` has passed as expired and returns them: each is returned once, by one caller. */
+  expireChallenges(now: number, limit: number): Promise<ChallengeRecord[]>;
+}
+
+/** Users' authenticator enrolments. A step is accepted once, on any instance. */
+export interface TotpEnrolments {
+  getTotp(userId: string): Promise<TotpRecord | null>;
+  /** Creates or replaces the user's enrolment. */
+  putTotp(record: TotpRecord): Promise<void>;
+  deleteTotp(userId: string): Promise<boolean>;
+  /** Accepts a TOTP time step only if it is later than the last accepted one (compare-and-set); false is a replay. */
+  useTotpStep(userId: string, step: number): Promise<boolean>;
+  /** Replaces the sealed secret `from` by `to` (the same secret under a newer key), only if it is still `from`; nothing else changes. */
+  resealTotp(userId: string, from: string, to: string): Promise<boolean>;
+}
+
+/** Users' recovery codes, kept as hashes. */
+export interface RecoveryCodes {
+  /** Replaces all of the user's recovery codes (hashes) with a new set, in one step. */
+  replaceRecoveryCodes(userId: string, hashes: string[], now: number): Promise<void>;
+  /** Marks one unused recovery code used; false when there is no such unused code. Single use under concurrency. */
+  useRecoveryCode(userId: string, hash: string, now: number): Promise<boolean>;
+}
+
+/** The devices users chose to trust (what trust tokens are checked against). */
+export interface TrustedDevices {
+  addTrustedDevice(d: TrustedDevice): Promise<void>;
+  /** The user's trusted devices that have not expired at `now`. */
+  listTrustedDevices(userId: string, now: number): Promise<TrustedDevice[]>;
+  /** Revokes one trusted device of the user, or all of them without `id`; returns how many. */
+  revokeTrustedDevices(userId: string, id?: string): Promise<number>;
+}
+
+/** What the challenge module keeps: challenges and the user's second factors. */
+export interface ChallengeState extends ChallengeRecords, TotpEnrolments, RecoveryCodes, TrustedDevices {}
+
+/** Every port of one backend. */
+export interface StorePorts {
+  profiles: ProfileStore;
+  decisions: DecisionLog;
+  audit: AuditLog;
+  failures: FailureCounters;
+  limits: LimitCounters;
+  challenges: ChallengeState;
+}
+
+/** A backend as the server opens it: its ports, and what only the server does with it. */
+export interface Backend extends StorePorts {
+  /** "sqlite", "redis"... for /healthz and the log. */
+  readonly kind: string;
+  /**
+   * Deletes audit entries, decision records and challenges older than `before`; returns how
+   * many. (A backend that expires records by TTL prunes only what has none.)
+   */
+  prune(before: number): Promise<number>;
+  close(): Promise<void>;
+}

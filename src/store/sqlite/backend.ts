@@ -1,0 +1,54 @@
+import type { Backend } from '../ports.js';
+import { AuditTable, SqliteAuditLog, SqliteDecisionLog } from './audit.js';
+import { SqliteChallengeState } from './challenges.js';
+import { SqliteDb, type SqliteDbOptions } from './db.js';
+import { SqliteFailures } from './failures.js';
+import { SqliteLimits } from './limits.js';
+import { SqliteProfiles } from './profiles.js';
+
+export interface SqliteBackendOptions extends SqliteDbOptions {
+  /** Parsed profiles kept in memory (one process owns a data directory). */
+  profileCache?: number | undefined;
+}
+
+/**
+ * The embedded default store: one SQLite file (SqliteDb: WAL, group commit) that every port
+ * shares. Ephemeral (replay, rule tests): changed profiles are written when they leave the
+ * cache, and failure counts stay in memory.
+ */
+export class SqliteBackend implements Backend {
+  readonly kind = 'sqlite';
+  readonly profiles: SqliteProfiles;
+  readonly decisions: SqliteDecisionLog;
+  readonly audit: SqliteAuditLog;
+  readonly failures: SqliteFailures;
+  readonly limits: SqliteLimits;
+  readonly challenges: SqliteChallengeState;
+  private readonly sql: SqliteDb;
+  private readonly table: AuditTable;
+
+  constructor(opts: SqliteBackendOptions) {
+    this.sql = new SqliteDb(opts);
+    this.table = new AuditTable(this.sql);
+    this.profiles = new SqliteProfiles(this.sql, this.table, opts.profileCache ?? (opts.ephemeral ? 100_000 : 20_000));
+    this.decisions = new SqliteDecisionLog(this.sql, this.table);
+    this.audit = new SqliteAuditLog(this.sql, this.table);
+    this.failures = new SqliteFailures(this.sql);
+    this.limits = new SqliteLimits(this.sql);
+    this.challenges = new SqliteChallengeState(this.sql);
+  }
+
+  /** The database itself, for tests that look at what is stored. */
+  get db(): SqliteDb['db'] {
+    return this.sql.db;
+  }
+
+  async prune(before: number): Promise<number> {
+    return this.sql.write(() => this.table.prune(before) + this.challenges.prune(before));
+  }
+
+  async close(): Promise<void> {
+    this.profiles.flush();
+    this.sql.close();
+  }
+}

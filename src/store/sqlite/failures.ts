@@ -1,0 +1,62 @@
+import { failureBucket, FAILURE_RETENTION_MS, oldestBucket, subjectKeys, type FailureCounts, type FailureSubjects } from '../../signals/attempts.js';
+import type { FailureCounters } from '../ports.js';
+import type { SqliteDb } from './db.js';
+import { FailureMemory } from './failure-memory.js';
+
+/** Old failure data is deleted once every this many failures. */
+const PRUNE_EVERY = 1024;
+
+/**
+ * Failed passwords: counted in memory (FailureMemory: a day of failures fits, and a login's
+ * counts cost no query) and, unless the database is ephemeral, written through to the failure
+ * tables in the same batch, so a count is durable before it is acknowledged. The tables are
+ * what the counts start from when the file is opened again.
+ */
+export class SqliteFailures implements FailureCounters {
+  private memory = new FailureMemory();
+  private sincePrune = 0;
+  private readonly stmt;
+
+  constructor(private readonly sql: SqliteDb) {
+    this.stmt = sql.prepare({
+      add: 'INSERT INTO failures (subject, bucket, count) VALUES (?, ?, 1) ON CONFLICT(subject, bucket) DO UPDATE SET count = count + 1',
+      addUser: 'INSERT INTO failure_users (ip, user_id, last) VALUES (?, ?, ?) ON CONFLICT(ip, user_id) DO UPDATE SET last = max(last, excluded.last)',
+      all: 'SELECT subject, bucket, count FROM failures',
+      allUsers: 'SELECT ip, user_id, last FROM failure_users',
+      prune: 'DELETE FROM failures WHERE bucket < ?',
+      pruneUsers: 'DELETE FROM failure_users WHERE last < ?',
+    });
+    this.restore();
+    // The memory may hold failures that were never committed.
+    if (!sql.ephemeral) sql.onRollback(() => this.restore());
+  }
+
+  async add(s: FailureSubjects, now: number): Promise<FailureCounts> {
+    if (this.sql.ephemeral) return this.memory.add(s, now);
+    return this.sql.write(() => {
+      const k = subjectKeys(s);
+      const bucket = failureBucket(now);
+      this.stmt.add.run(k.user, bucket);
+      this.stmt.add.run(k.ip, bucket);
+      if (k.device) this.stmt.add.run(k.device, bucket);
+      this.stmt.addUser.run(s.ip, s.userId, now);
+      if (++this.sincePrune >= PRUNE_EVERY) {
+        this.sincePrune = 0;
+        this.stmt.prune.run(oldestBucket(now));
+        this.stmt.pruneUsers.run(now - FAILURE_RETENTION_MS);
+      }
+      return this.memory.add(s, now);
+    });
+  }
+
+  async counts(s: FailureSubjects, now: number): Promise<FailureCounts> {
+    return this.memory.counts(s, now);
+  }
+
+  /** What the failure tables hold (at most a day of failures) is what the counts start from. */
+  private restore(): void {
+    this.memory = new FailureMemory();
+    for (const r of this.stmt.all.iterate() as Iterable<{ subject: string; bucket: number; count: number }>) this.memory.restoreBucket(r.subject, r.bucket, r.count);
+    for (const r of this.stmt.allUsers.iterate() as Iterable<{ ip: string; user_id: string; last: number }>) this.memory.restoreUser(r.ip, r.user_id, r.last);
+  }
+}
