@@ -132,6 +132,15 @@ describeEachStore(STORE_KINDS, 'store contract', twoHandles, (w) => {
       expect(p.lastSeen).toBe(T0 + (n - 1) * MINUTE);
     });
 
+    it('refuses a stored profile of a version it does not know, rather than read it as its own', async () => {
+      const doc = (v: unknown) => JSON.stringify({ ...learnProfile(null, obs()), v });
+      await w.world.writeProfileDoc('from-the-future', doc(2));
+      await w.world.writeProfileDoc('unversioned', doc(null));
+      await expect(a.profiles.get('from-the-future')).rejects.toThrow('the stored profile of user "from-the-future" has version 2; this riskgate reads version 1');
+      await expect(b.profiles.learn('from-the-future', 'dec-f', obs())).rejects.toThrow('has version 2');
+      await expect(a.profiles.get('unversioned')).rejects.toThrow('has version null');
+    });
+
     it('lets exactly one of many concurrent learns of the same decision teach', async () => {
       await a.decisions.save(record('same-decision', { action: 'allow' }));
       const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).profiles.learn('alice', 'same-decision', obs())));

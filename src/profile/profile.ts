@@ -35,8 +35,11 @@ export interface LastLogin {
   city: string;
 }
 
+/** The shape of a profile as stores keep it; a profile of another version is refused when read (parseProfile). */
+export const PROFILE_VERSION = 1;
+
 export interface Profile {
-  v: 1;
+  v: typeof PROFILE_VERSION;
   first: number;
   lastSeen: number;
   logins: number;
@@ -70,9 +73,19 @@ export interface LearnedRecord {
   previousLast: LastLogin | null;
 }
 
+/**
+ * A stored profile document. One written in a shape this riskgate does not know (by a newer
+ * version, or damaged) is an error, never a profile read as if it were one.
+ */
+export function parseProfile(doc: string, userId: string): Profile {
+  const p = JSON.parse(doc) as Partial<Profile> | null;
+  if (p?.v !== PROFILE_VERSION) throw new Error(`the stored profile of user "${userId}" has version ${JSON.stringify(p?.v ?? null)}; this riskgate reads version ${PROFILE_VERSION}`);
+  return p as Profile;
+}
+
 export function emptyProfile(now: number): Profile {
   return {
-    v: 1,
+    v: PROFILE_VERSION,
     first: now,
     lastSeen: now,
     logins: 0,

@@ -1,4 +1,4 @@
-import { learnProfile, unlearnProfile, type LearnedRecord, type Observation, type Profile } from '../../profile/profile.js';
+import { learnProfile, parseProfile, unlearnProfile, type LearnedRecord, type Observation, type Profile } from '../../profile/profile.js';
 import type { ProfileStore } from '../ports.js';
 import { compareAndSet } from './cas.js';
 import type { RedisContext } from './keys.js';
@@ -30,7 +30,7 @@ export class RedisProfiles implements ProfileStore {
     // The login being decided usually teaches this profile next: its compare-and-set starts from this read.
     if (this.lastRead.size >= LAST_READ_LIMIT) this.lastRead.clear();
     this.lastRead.set(userId, { doc: doc ?? null, ver: ver ?? null });
-    return doc ? (JSON.parse(doc) as Profile) : null;
+    return doc ? parseProfile(doc, userId) : null;
   }
 
   async learn(userId: string, decisionId: string, observation: Observation): Promise<boolean> {
@@ -43,7 +43,7 @@ export class RedisProfiles implements ProfileStore {
       const read = this.lastRead.get(userId);
       this.lastRead.delete(userId);
       const [doc, ver] = read ? [read.doc, read.ver] : await client.hmget(pkey, 'doc', 'ver');
-      const current = doc ? (JSON.parse(doc) as Profile) : null;
+      const current = doc ? parseProfile(doc, userId) : null;
       const stored: StoredLearned = { userId, record: { observation, previousLast: current?.last ?? null } };
       return LEARN.run(client, [pkey, lkey], [ver ?? '0', JSON.stringify(learnProfile(current, observation)), JSON.stringify(stored), this.r.recordTtlMs]);
     });
@@ -58,7 +58,7 @@ export class RedisProfiles implements ProfileStore {
     const pkey = key('p', userId);
     return compareAndSet(async () => {
       const [doc, ver] = await client.hmget(pkey, 'doc', 'ver');
-      const next = doc ? JSON.stringify(unlearnProfile(JSON.parse(doc) as Profile, record)) : '';
+      const next = doc ? JSON.stringify(unlearnProfile(parseProfile(doc, userId), record)) : '';
       return UNLEARN.run(client, [pkey, lkey], [ver ?? '0', next]);
     });
   }

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { learnProfile, unlearnProfile, type LearnedRecord, type Observation, type Profile } from '../../profile/profile.js';
+import { learnProfile, parseProfile, unlearnProfile, type LearnedRecord, type Observation, type Profile } from '../../profile/profile.js';
 import type { ProfileStore } from '../ports.js';
 import type { AuditTable } from './audit.js';
 import type { SqliteDb } from './db.js';
@@ -74,7 +74,7 @@ export class SqliteProfiles implements ProfileStore {
     if (hit) return hit;
     const row = this.stmt.get.get(userId) as { doc: string } | undefined;
     if (!row) return null;
-    const p = JSON.parse(row.doc) as Profile;
+    const p = parseProfile(row.doc, userId);
     this.cache.set(userId, p);
     return p;
   }
