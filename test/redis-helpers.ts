@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { RedisBackend, type LocalTrail } from '../src/store/redis/backend.js';
@@ -99,16 +100,19 @@ export class ThrowawayRedis {
     return r;
   }
 
-  /** Starts (again) on the same port, empty: like the machine's Redis, it keeps nothing on disk. */
+  /** Starts (again) on the same port, empty: like the machine's Redis, it keeps nothing on disk. Resolves once it says it accepts connections. */
   async start(): Promise<void> {
-    const proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'warning'], { stdio: 'ignore' });
+    const proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--loglevel', 'notice'], { stdio: ['ignore', 'pipe', 'ignore'] });
     this.proc = proc;
-    for (let i = 0; i < 100; i++) {
-      if ((await probe(this.url)) === null) return;
-      if (proc.exitCode !== null) throw new Error(`redis-server on port ${this.port} exited with ${proc.exitCode}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error(`redis-server on port ${this.port} did not answer`);
+    await new Promise<void>((resolve, reject) => {
+      const exited = (code: number | null) => reject(new Error(`redis-server on port ${this.port} exited with ${code}`));
+      proc.once('exit', exited);
+      createInterface({ input: proc.stdout! }).on('line', (line) => {
+        if (!line.includes('Ready to accept connections')) return;
+        proc.off('exit', exited);
+        resolve();
+      });
+    });
   }
 
   /** SIGKILL: connections drop at once, the data is gone. */
@@ -125,12 +129,16 @@ export class ThrowawayRedis {
     this.proc?.kill('SIGSTOP');
   }
 
-  resume(): void {
-    this.proc?.kill('SIGCONT');
+  /** SIGCONT; resolves once it answers again. */
+  async resume(): Promise<void> {
+    if (!this.proc || this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    this.proc.kill('SIGCONT');
+    const down = await probe(this.url);
+    if (down !== null) throw new Error(`redis-server on port ${this.port} does not answer after SIGCONT: ${down}`);
   }
 
   async stop(): Promise<void> {
-    this.resume();
+    this.proc?.kill('SIGCONT');
     await this.kill();
   }
 }

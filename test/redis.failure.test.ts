@@ -5,13 +5,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { startServer, type Server } from '../src/server.js';
+import { RedisBackend } from '../src/store/redis/backend.js';
 import { DAY, IP, RULES_DIR, TestClock, UA } from './helpers.js';
 import { ThrowawayRedis, freePort, redisServerSkip, skippedTitle } from './redis-helpers.js';
 
 /**
  * The fail modes with a Redis that really goes away: a redis-server of the test's own, killed
  * (connections refused), paused with SIGSTOP (connections open, no answers) and brought back.
- * The only real waiting is for the store timeout and for ioredis to reconnect.
+ * The only real waiting is for the store timeout and for ioredis to reconnect; how long a
+ * request waits is test/store-failure.test.ts's to show, with deadlines it controls.
  */
 const SECRET = 'ab'.repeat(32);
 const KEY = 'failure-test-key';
@@ -19,7 +21,6 @@ const home = { userId: 'alice', ip: IP.homeNO, userAgent: UA.chromeWindows, devi
 
 interface Answer {
   status: number;
-  ms: number;
   body: { action?: string; reasons: { rule: string; message: string }[]; [k: string]: unknown };
 }
 
@@ -49,9 +50,8 @@ describe.skipIf(redisServerSkip !== null)(skippedTitle('when Redis goes away', r
   }
 
   async function post(path: string, body: unknown): Promise<Answer> {
-    const started = Date.now();
     const res = await fetch(`${server!.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    return { status: res.status, body: (await res.json()) as Answer['body'], ms: Date.now() - started };
+    return { status: res.status, body: (await res.json()) as Answer['body'] };
   }
   const decide = (body: unknown) => post('/v1/decisions', body);
   const health = async () => {
@@ -59,13 +59,11 @@ describe.skipIf(redisServerSkip !== null)(skippedTitle('when Redis goes away', r
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
   const metrics = async () => (await fetch(`${server!.url}/metrics`)).text();
-  /** Polls /healthz until it is 200: ioredis reconnects in the background within its retry pause. */
+  /** riskgate's Redis connection is up again (ioredis reconnects in the background: its "ready" event), and /healthz says so. */
   async function recovered(): Promise<void> {
-    for (let i = 0; i < 150; i++) {
-      if ((await health()).status === 200) return;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error('riskgate did not reconnect within 3 s');
+    const store = server!.store;
+    if (!(store instanceof RedisBackend) || !(await store.ready(5000))) throw new Error('riskgate did not reconnect');
+    expect((await health()).status).toBe(200);
   }
   async function habit(): Promise<void> {
     clock.advance(-5 * DAY);
@@ -96,9 +94,8 @@ describe.skipIf(redisServerSkip !== null)(skippedTitle('when Redis goes away', r
     const d = await decide(home);
     expect(d.status).toBe(200);
     expect(d.body.action).toBe('challenge');
+    // Refused connections fail at once (an error, not the long timeout).
     expect(d.body.reasons.at(-1)).toEqual({ rule: 'riskgate.store_unavailable', points: 0, message: 'state store unreachable or failing: decided without history (fail-closed: at least a challenge)' });
-    // Refused connections fail at once: no waiting for the (long) timeout.
-    expect(d.ms).toBeLessThan(1000);
     // The challenge cannot be issued (its limits are in Redis): the answer goes out without one, not as a 500.
     const withPhone = await decide({ ...home, phone: '+4791234567' });
     expect(withPhone.status).toBe(200);
@@ -129,7 +126,7 @@ describe.skipIf(redisServerSkip !== null)(skippedTitle('when Redis goes away', r
     expect((await server!.store.profiles.get('alice'))!.logins).toBe(1);
   });
 
-  it('fail-open: a hung Redis costs one timeout per step, the rules still speak, and its data is there when it answers again', async () => {
+  it('fail-open: a hung Redis answers as a timeout, the rules still speak, and its data is there when it answers again', async () => {
     redis = await ThrowawayRedis.start();
     await serve(redis.url, 'open', 150);
     await habit();
@@ -143,18 +140,14 @@ describe.skipIf(redisServerSkip !== null)(skippedTitle('when Redis goes away', r
       { rule: 'user.first_login', points: 0, message: expect.any(String) },
       { rule: 'riskgate.store_unavailable', points: 0, message: 'state store did not answer within 150 ms: decided without history (fail-open)' },
     ]);
-    // Reads and writes each wait once for the timeout; nothing waits longer.
-    expect(d.ms).toBeGreaterThanOrEqual(150);
-    expect(d.ms).toBeLessThan(1500);
     expect((await decide({ ...home, ip: '192.0.2.7' })).body.action).toBe('block');
     expect(await health()).toMatchObject({ status: 503, body: { status: 'degraded', redis: 'not answering', failMode: 'open' } });
     // A challenge cannot be answered without its state: 503 within the timeout, and nothing is counted.
     const stuck = await post(`/v1/challenges/${id}/verify`, { code: lastCode });
     expect(stuck.status).toBe(503);
     expect(stuck.body).toEqual({ error: { code: 'UNAVAILABLE', message: expect.stringContaining('did not answer within 150 ms') } });
-    expect(stuck.ms).toBeLessThan(1500);
 
-    redis.resume();
+    await redis.resume();
     await recovered();
     expect((await decide(home)).body).toMatchObject({ action: 'allow', reasons: [] });
     expect((await post(`/v1/challenges/${id}/verify`, { code: lastCode })).body).toEqual({ status: 'verified', attemptsLeft: 5 });

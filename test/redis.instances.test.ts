@@ -1,9 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { pathToFileURL } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { startServer, type Server } from '../src/server.js';
@@ -18,6 +19,8 @@ import { REDIS_URL, redisSkip, skippedTitle, testPrefix } from './redis-helpers.
 const SECRET = 'ab'.repeat(32);
 const KEY = 'instances-test-key';
 const REPO = join(import.meta.dirname, '..');
+/** Node flags that run the TypeScript source as vitest does (test/ts-hooks.mjs): no build, no stale dist/. */
+const RUN_TS = ['--import', `data:text/javascript,import { register } from 'node:module'; register(${JSON.stringify(pathToFileURL(join(REPO, 'test/ts-hooks.mjs')).href)});`];
 
 async function configFile(dir: string, prefix: string): Promise<string> {
   const path = join(dir, 'riskgate.yaml');
@@ -191,22 +194,11 @@ describe.skipIf(redisSkip !== null)(skippedTitle('several instances on one Redis
   });
 
   describe('when one instance is killed mid-run', () => {
-    let build: string;
-    beforeAll(() => {
-      // The killed instance is a real process: `riskgate serve` compiled from the current source.
-      build = join(tmpdir(), `riskgate-build-${process.pid}`);
-      const tsc = spawnSync(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', join(REPO, 'tsconfig.json'), '--outDir', join(build, 'dist')], { encoding: 'utf8' });
-      if (tsc.status !== 0) throw new Error(`build failed: ${tsc.stdout}${tsc.stderr}`);
-    }, 120_000); // a full compile: seconds alone, much longer on a machine busy with other tests
-    afterAll(() => rm(build, { recursive: true, force: true }));
-
-    /** `riskgate serve` in a process of its own, to kill; its console outbox goes to `outbox`. */
+    /** `riskgate serve` from the current source, in a process of its own, to kill; its console outbox goes to `outbox`. */
     async function spawnInstance(): Promise<{ url: string; kill(): void; exited: Promise<unknown>; running(): boolean }> {
-      await writeFile(join(build, 'package.json'), '{"type":"module"}');
-      await symlink(join(REPO, 'node_modules'), join(build, 'node_modules')).catch(() => undefined);
       const dir = await mkdtemp(join(tmpdir(), 'riskgate-instance-'));
       dirs.push(dir);
-      const child = spawn(process.execPath, [join(build, 'dist/cli.js'), 'serve', '--port', '0', '--data', dir, '--rules', RULES_DIR, '--config', await configFile(dir, prefix)], {
+      const child = spawn(process.execPath, [...RUN_TS, join(REPO, 'src/cli.ts'), 'serve', '--port', '0', '--data', dir, '--rules', RULES_DIR, '--config', await configFile(dir, prefix)], {
         env: { ...process.env, REDIS_URL, RISKGATE_API_KEYS: KEY, RISKGATE_SECRET: SECRET },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
