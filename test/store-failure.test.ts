@@ -13,12 +13,14 @@ import { AUTH, IP, UA, decide, fail, habit, makeApp, type TestApp } from './help
 type Failure = 'up' | 'error' | 'hang';
 
 /**
- * The guard's deadlines, passed by the test instead of a timer: a call that hangs passes
- * every deadline armed so far at once, as the timer would later. `waits` counts those
- * moments: how many timeouts a request would have waited for, one after another.
+ * The guard's deadlines, passed by the test instead of a timer: once a call hangs, every
+ * deadline armed by then (the calls issued with it included) passes at once, as the timer
+ * would later. `waits` counts those moments: how many timeouts a request would have waited
+ * for, one after another.
  */
 function deadlines(): { deadline: Deadline; hung(): void; waits: number } {
   const armed = new Set<() => void>();
+  let due = false;
   return {
     waits: 0,
     deadline: (_ms, expire) => {
@@ -26,10 +28,14 @@ function deadlines(): { deadline: Deadline; hung(): void; waits: number } {
       return () => armed.delete(expire);
     },
     hung() {
-      if (armed.size === 0) return;
-      this.waits++;
-      for (const expire of [...armed]) expire();
-      armed.clear();
+      if (due) return;
+      due = true;
+      queueMicrotask(() => {
+        due = false;
+        if (armed.size === 0) return;
+        this.waits++;
+        for (const expire of [...armed]) expire();
+      });
     },
   };
 }

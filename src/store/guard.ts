@@ -50,25 +50,36 @@ class StoreGuard {
     this.now = o.now ?? Date.now;
   }
 
-  async run<T>(op: () => Promise<T>): Promise<T> {
-    let cancel: (() => void) | undefined;
-    const work = Promise.resolve().then(op);
-    const deadline = new Promise<never>((_, reject) => {
-      cancel = this.deadline(this.o.timeoutMs, () => reject(new StoreUnavailableError('timeout', `state store did not answer within ${this.o.timeoutMs} ms`)));
+  /** Settles with `op`'s answer, or with StoreUnavailableError when it fails or the deadline passes first. */
+  run<T>(op: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      let cancel = (): void => undefined;
+      const fail = (error: StoreUnavailableError) => {
+        if (settled) return;
+        settled = true;
+        cancel();
+        this.down(error);
+        reject(error);
+      };
+      cancel = this.deadline(this.o.timeoutMs, () => fail(new StoreUnavailableError('timeout', `state store did not answer within ${this.o.timeoutMs} ms`)));
+      // An abandoned call that fails later lands here too, so it never becomes an unhandled rejection.
+      const failed = (e: unknown) => fail(e instanceof StoreUnavailableError ? e : new StoreUnavailableError('error', 'state store unreachable or failing', { cause: e }));
+      let work: Promise<T>;
+      try {
+        work = op();
+      } catch (e) {
+        failed(e);
+        return;
+      }
+      work.then((value) => {
+        if (settled) return;
+        settled = true;
+        cancel();
+        this.up();
+        resolve(value);
+      }, failed);
     });
-    try {
-      const value = await Promise.race([work, deadline]);
-      this.up();
-      return value;
-    } catch (e) {
-      // The abandoned call may still fail later; that must not become an unhandled rejection.
-      work.catch(() => undefined);
-      const error = e instanceof StoreUnavailableError ? e : new StoreUnavailableError('error', 'state store unreachable or failing', { cause: e });
-      this.down(error);
-      throw error;
-    } finally {
-      cancel?.();
-    }
   }
 
   private up(): void {
