@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
-import type { Backend } from '../ports.js';
+import type { Backend, LimitCounters } from '../ports.js';
 import { RedisChallengeState } from './challenges.js';
 import { RedisDecisionLog } from './decisions.js';
 import { RedisFailures } from './failures.js';
 import { redisKeys, type RedisContext } from './keys.js';
-import { RedisLimits } from './limits.js';
+import { redisLimits } from './limits.js';
 import { RedisProfiles } from './profiles.js';
 
 /** What stays in this instance's own backend (SQLite in its data directory): the audit trail, by choice (README). */
@@ -43,7 +43,7 @@ export class RedisBackend implements Backend {
   readonly decisions: RedisDecisionLog;
   readonly audit: LocalTrail['audit'];
   readonly failures: RedisFailures;
-  readonly limits: RedisLimits;
+  readonly limits: LimitCounters;
   readonly challenges: RedisChallengeState;
   private readonly local: LocalTrail;
 
@@ -70,7 +70,7 @@ export class RedisBackend implements Backend {
     this.audit = opts.local.audit;
     this.decisions = new RedisDecisionLog(r, this.audit);
     this.failures = new RedisFailures(r);
-    this.limits = new RedisLimits(r);
+    this.limits = redisLimits(r);
     this.challenges = new RedisChallengeState(r);
   }
 

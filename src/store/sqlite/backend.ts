@@ -1,9 +1,9 @@
-import type { Backend } from '../ports.js';
+import type { Backend, LimitCounters } from '../ports.js';
 import { AuditTable, SqliteAuditLog, SqliteDecisionLog } from './audit.js';
 import { SqliteChallengeState } from './challenges.js';
 import { SqliteDb, type SqliteDbOptions } from './db.js';
 import { SqliteFailures } from './failures.js';
-import { SqliteLimits } from './limits.js';
+import { sqliteLimits } from './limits.js';
 import { SqliteProfiles } from './profiles.js';
 
 export interface SqliteBackendOptions extends SqliteDbOptions {
@@ -22,7 +22,7 @@ export class SqliteBackend implements Backend {
   readonly decisions: SqliteDecisionLog;
   readonly audit: SqliteAuditLog;
   readonly failures: SqliteFailures;
-  readonly limits: SqliteLimits;
+  readonly limits: LimitCounters;
   readonly challenges: SqliteChallengeState;
   private readonly sql: SqliteDb;
   private readonly table: AuditTable;
@@ -34,7 +34,7 @@ export class SqliteBackend implements Backend {
     this.decisions = new SqliteDecisionLog(this.sql, this.table);
     this.audit = new SqliteAuditLog(this.sql, this.table);
     this.failures = new SqliteFailures(this.sql);
-    this.limits = new SqliteLimits(this.sql);
+    this.limits = sqliteLimits(this.sql);
     this.challenges = new SqliteChallengeState(this.sql);
   }
 
