@@ -49,7 +49,7 @@ export async function warmState(kind: StoreKind, history: readonly GenEvent[], r
   writeFileSync(file, `store:\n  redis:\n    keyPrefix: "${prefix}"\n`);
   // The server (riskgate-server.ts) reads the same file and data directory.
   const config = loadConfig({ config: file, data: dir, rules: 'rules', port: '0' });
-  const settings: StoreSettings = { dataDir: config.dataDir, redisUrl: kind === 'redis' ? redisUrl : undefined, ...config.store };
+  const settings: StoreSettings = { dataDir: config.dataDir, redisUrl: kind === 'redis' ? redisUrl : undefined, timeoutMs: config.store.timeoutMs, redis: config.store.redis };
   const opened = openStore(settings);
   const { store } = opened;
   // Commands fail at once until Redis is connected (no offline queue): wait for it.

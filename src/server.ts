@@ -53,10 +53,10 @@ export async function startServer(o: StartOptions): Promise<Server> {
   const rules = await RuleHolder.load(o.config.rulesDir);
   const { keys, generated } = resolveApiKeys(env, o.config.dataDir);
   const secret = resolveSecret(env, o.config.dataDir);
-  const opened = openStore({ dataDir: o.config.dataDir, redisUrl: env.REDIS_URL, ...o.config.store });
+  const { failMode, timeoutMs, redis } = o.config.store;
+  const opened = openStore({ dataDir: o.config.dataDir, redisUrl: env.REDIS_URL, timeoutMs, redis });
   const { store } = opened;
   const metrics = new Metrics();
-  const { failMode, timeoutMs } = o.config.store;
   const onStoreEvent = (e: StoreEvent) => {
     metrics.store(e);
     // Once per outage, not once per request.

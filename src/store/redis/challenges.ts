@@ -101,7 +101,7 @@ export class RedisChallengeState implements ChallengeState {
 
   async expireChallenges(now: number, limit: number): Promise<ChallengeRecord[]> {
     const raw = (await CHALLENGE_EXPIRE.run(this.r.client, [this.r.key('cx')], [now, limit, `${this.r.prefix}c:`])) as string[][];
-    return raw.map((flat) => challengeFrom(pairsToObject(flat))!.record);
+    return raw.flatMap((flat) => challengeFrom(pairsToObject(flat))?.record ?? []);
   }
 
   async getTotp(userId: string): Promise<TotpRecord | null> {

@@ -53,7 +53,7 @@ export class SqliteDb {
   /** Prepares each statement once; the result has exactly `sql`'s names. */
   prepare<const T extends Record<string, string>>(sql: T): { [K in keyof T]: Statement } {
     const out = {} as { [K in keyof T]: Statement };
-    for (const name of Object.keys(sql) as (keyof T)[]) out[name] = this.db.prepare(sql[name]!);
+    for (const [name, text] of Object.entries(sql)) out[name as keyof T] = this.db.prepare(text);
     return out;
   }
 
