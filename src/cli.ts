@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfig } from './config.js';
+import { ConfigError } from './errors.js';
 import { replayCommand } from './replay/command.js';
 import { generateCommand } from './replay/generate/command.js';
 import { rulesCheck, rulesTest, type CommandOutput } from './rules/commands.js';

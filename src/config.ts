@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import Type, { type Static } from 'typebox';
 import { ChannelSchema, PROVIDER_SCHEMAS, ProviderTypeSchema } from './challenge/providers/config.js';
 import type { StoreFailMode } from './engine/store-guard.js';
+import { ConfigError } from './errors.js';
 import { formatDiagnostic } from './rules/diagnostics.js';
 import { YamlSource } from './rules/source.js';
 import { validateAgainst } from './rules/validate.js';
@@ -105,8 +106,6 @@ export interface StoreConfig {
   timeoutMs: number;
   redis: { keyPrefix: string; recordDays: number };
 }
-
-export class ConfigError extends Error {}
 
 export const DEFAULTS = { host: '127.0.0.1', port: 3000, dataDir: './data', rulesDir: './rules', auditRetentionDays: 90, logLevel: 'info' } as const;
 export const STORE_DEFAULTS = { failMode: 'closed', timeoutMs: 250, keyPrefix: 'rg:' } as const;

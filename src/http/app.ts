@@ -4,11 +4,10 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import type { Decision, Engine } from '../engine/engine.js';
 import { StoreUnavailableError } from '../engine/store-guard.js';
-import { InputError, RefusedError } from '../errors.js';
+import { InputError, RefusedError, statusOf, type ErrorCode } from '../errors.js';
 import type { RuleHolder } from '../rules/holder.js';
 import type { Clock } from '../types.js';
 import { ApiKeys } from './auth.js';
-import { statusOf } from './errors.js';
 import { Metrics } from './metrics.js';
 import {
   AuditQuery,
@@ -69,7 +68,7 @@ async function issueChallenge(issue: NonNullable<AppOptions['issueChallenge']>, 
   }
 }
 
-function sendError(reply: FastifyReply, code: string, message: string, details?: string[]) {
+function sendError(reply: FastifyReply, code: ErrorCode, message: string, details?: string[]) {
   return reply.code(statusOf(code)).send({ error: { code, message, ...(details ? { details } : {}) } });
 }
 
