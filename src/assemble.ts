@@ -7,7 +7,6 @@ import type { ConfigFile } from './config.js';
 import { Engine, type EngineOptions } from './engine/engine.js';
 import type { ApiKeys } from './http/auth.js';
 import { buildApp, type AppOptions } from './http/app.js';
-import { challengeAppOptions } from './http/challenge-routes.js';
 import type { Metrics } from './http/metrics.js';
 import type { RuleHolder } from './rules/holder.js';
 import type { Store } from './store/store.js';
@@ -59,6 +58,6 @@ export async function assemble(o: AssembleOptions): Promise<Assembled> {
     ...o.engine,
   });
   challenges = setup.service(engine);
-  const app = await buildApp({ engine, rules: o.rules, apiKeys: o.apiKeys, clock: o.clock, metrics: o.metrics, ...o.http, ...challengeAppOptions(challenges) });
+  const app = await buildApp({ engine, rules: o.rules, apiKeys: o.apiKeys, clock: o.clock, metrics: o.metrics, challenges, audit: engine.store, ...o.http });
   return { app, engine, challenges, providers: setup.providers };
 }
