@@ -7,7 +7,7 @@ import type { ConfigFile } from './config.js';
 import { Engine, type EngineOptions } from './engine/engine.js';
 import type { ApiKeys } from './http/auth.js';
 import { buildApp, type AppOptions } from './http/app.js';
-import type { Metrics } from './http/metrics.js';
+import type { Metrics } from './observability/metrics.js';
 import type { RuleHolder } from './rules/holder.js';
 import type { Store } from './store/store.js';
 import type { Clock } from './types.js';
@@ -46,7 +46,7 @@ export interface Assembled {
  * challenge service on the engine, and the HTTP app with the challenge routes.
  */
 export async function assemble(o: AssembleOptions): Promise<Assembled> {
-  const setup = setupChallenges({ store: o.store, keys: o.keys, clock: o.clock, metrics: o.metrics, file: o.file, env: o.env, console: o.console, providers: o.providers });
+  const setup = setupChallenges({ store: o.store, keys: o.keys, clock: o.clock, onEvent: (e) => o.metrics.challenge(e), file: o.file, env: o.env, console: o.console, providers: o.providers });
   let challenges: ChallengeService | undefined;
   const engine = new Engine({
     store: o.store,

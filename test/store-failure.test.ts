@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StoreEvent, StoreFailurePolicy } from '../src/engine/store-guard.js';
-import { Metrics } from '../src/http/metrics.js';
+import { Metrics } from '../src/observability/metrics.js';
 import { SqliteStore } from '../src/store/sqlite.js';
 import type { Store } from '../src/store/store.js';
 import { AUTH, IP, UA, decide, fail, habit, makeApp, type TestApp } from './helpers.js';

@@ -1,9 +1,9 @@
 import type { ConfigFile } from '../config.js';
 import type { Engine } from '../engine/engine.js';
-import type { Metrics } from '../http/metrics.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from '../types.js';
 import { Delivery } from './delivery.js';
+import type { ChallengeEvent } from './events.js';
 import type { Keys } from './keys.js';
 import { AbuseLimits, DEFAULT_LIMITS } from './limits.js';
 import type { ProviderConfig } from './providers/config.js';
@@ -41,7 +41,8 @@ export interface ChallengeSetup {
   store: Store;
   keys: Keys;
   clock: Clock;
-  metrics: Metrics;
+  /** Hears each challenge event once it is audited (the metrics). */
+  onEvent?: ((e: ChallengeEvent) => void) | undefined;
   /** riskgate.yaml, for `delivery` and `challenges`. */
   file: ConfigFile;
   env: NodeJS.ProcessEnv;
@@ -76,7 +77,7 @@ export function setupChallenges(s: ChallengeSetup): { trust: TrustTokens; provid
       // The engine verifies trust tokens under its own guard; the service's every store call goes through it too.
       const store = engine.guardedStore();
       const limits = new AbuseLimits(store.limiter, { ...DEFAULT_LIMITS, ...s.file.challenges?.limits });
-      return new ChallengeService({ store, engine, keys: s.keys, delivery, trust: new TrustTokens(store, s.keys, settings.trustDays), limits, metrics: s.metrics, clock: s.clock, settings });
+      return new ChallengeService({ store, engine, keys: s.keys, delivery, trust: new TrustTokens(store, s.keys, settings.trustDays), limits, onEvent: s.onEvent, clock: s.clock, settings });
     },
   };
 }

@@ -4,11 +4,11 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import type { ChallengeService } from '../challenge/service.js';
 import type { Engine } from '../engine/engine.js';
+import { Metrics } from '../observability/metrics.js';
 import type { RuleHolder } from '../rules/holder.js';
 import type { Clock } from '../types.js';
 import { ApiKeys } from './auth.js';
 import { BODY_LIMIT, errorHandler, sendError } from './errors.js';
-import { Metrics } from './metrics.js';
 import { auditRoutes, type AuditRoutesOptions } from './routes/audit.js';
 import { challengeRoutes } from './routes/challenges.js';
 import { decisionRoutes } from './routes/decisions.js';

@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { LoginEvent } from './event.js';
-import type { Verdict } from './metrics.js';
+import type { Verdict } from './tally.js';
 
 const FLUSH_AT = 1 << 20;
 

@@ -11,7 +11,7 @@ import { DifferenceLog, type Differences } from './compare.js';
 import { formatProblem, LEGIT, ReplayInputError, type LoginEvent, type Problem } from './event.js';
 import { readEvents } from './input.js';
 import { mergeByTime } from './merge.js';
-import { MeasureWindow, Metrics, type ChartData, type Summary, type Verdict } from './metrics.js';
+import { MeasureWindow, Tally, type ChartData, type Summary, type Verdict } from './tally.js';
 
 export interface ReplayOptions {
   files: readonly string[];
@@ -71,7 +71,7 @@ const MAX_EXAMPLES = 10;
 class Lane {
   private now = 0;
   readonly engine: Engine;
-  readonly metrics: Metrics;
+  readonly tally: Tally;
 
   constructor(
     private readonly store: SqliteStore,
@@ -81,7 +81,7 @@ class Lane {
     geo: GeoLookup | undefined,
   ) {
     this.engine = new Engine({ store, rules: () => rules, clock: () => this.now, audit: false, ...(geo ? { geo } : {}) });
-    this.metrics = new Metrics(window);
+    this.tally = new Tally(window);
   }
 
   async step(ev: LoginEvent): Promise<Verdict> {
@@ -146,10 +146,10 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
       for (const ev of batch) {
         const counted = window.observe(ev.time);
         const a = await main.step(ev);
-        main.metrics.add(ev, a, counted);
+        main.tally.add(ev, a, counted);
         if (other) {
           const b = await other.step(ev);
-          other.metrics.add(ev, b, counted);
+          other.tally.add(ev, b, counted);
           if (counted) differences!.add(ev, a, b);
         }
         writer?.write(ev, a);
@@ -174,9 +174,9 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         eventsPerSecond: seconds > 0 ? events / seconds : 0,
         peakRssMb: peakRssMb(),
       },
-      summary: main.metrics.summary(describe(o.rules)),
-      charts: main.metrics.charts(),
-      ...(other && o.compare ? { compare: { summary: other.metrics.summary(describe(o.compare)), charts: other.metrics.charts(), differences: differences!.result() } } : {}),
+      summary: main.tally.summary(describe(o.rules)),
+      charts: main.tally.charts(),
+      ...(other && o.compare ? { compare: { summary: other.tally.summary(describe(o.compare)), charts: other.tally.charts(), differences: differences!.result() } } : {}),
     };
   } catch (e) {
     writer?.abort();

@@ -3,7 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { ChallengeService, ChallengeView } from '../../challenge/service.js';
 import type { Decision, Engine } from '../../engine/engine.js';
 import { InputError, RefusedError } from '../../errors.js';
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from '../../observability/metrics.js';
 import {
   DecisionParams,
   DecisionRequest,
