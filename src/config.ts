@@ -1,11 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import Type, { type Static } from 'typebox';
 import { ChannelSchema, PROVIDER_SCHEMAS, ProviderTypeSchema } from './challenge/providers/config.js';
-import type { StoreFailMode } from './engine/store-guard.js';
 import { ConfigError } from './errors.js';
 import { formatDiagnostic } from './rules/diagnostics.js';
 import { YamlSource } from './rules/source.js';
 import { validateAgainst } from './rules/validate.js';
+
+/** What a decision does when the state store cannot be read in time (docs/configuration.md). */
+const FailMode = Type.Union([Type.Literal('closed'), Type.Literal('open')]);
 
 /** riskgate.yaml: everything but secrets, which come from the environment. docs/configuration.md. */
 export const ConfigSchema = Type.Object(
@@ -19,7 +21,7 @@ export const ConfigSchema = Type.Object(
     store: Type.Optional(
       Type.Object(
         {
-          failMode: Type.Optional(Type.Union([Type.Literal('closed'), Type.Literal('open')])),
+          failMode: Type.Optional(FailMode),
           timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 60_000 })),
           redis: Type.Optional(
             Type.Object(
@@ -102,7 +104,7 @@ export interface Config {
 
 /** How the state store is reached and what happens when it is not; docs/configuration.md. */
 export interface StoreConfig {
-  failMode: StoreFailMode;
+  failMode: Static<typeof FailMode>;
   timeoutMs: number;
   redis: { keyPrefix: string; recordDays: number };
 }

@@ -2,10 +2,9 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Engine } from '../engine/engine.js';
+import { offlineEngine, type OfflineEngine } from '../offline.js';
 import type { RuleSet } from '../rules/ruleset.js';
 import type { GeoLookup } from '../signals/geoip.js';
-import { SqliteStore } from '../store/sqlite.js';
 import { DecisionWriter } from './decisions.js';
 import { DifferenceLog, type Differences } from './compare.js';
 import { formatProblem, LEGIT, ReplayInputError, type LoginEvent, type Problem } from './event.js';
@@ -63,34 +62,34 @@ const DAY_MS = 86_400_000;
 const MAX_EXAMPLES = 10;
 
 /**
- * One rule set's replay: the same Engine as the server, on its own SQLite state, its clock
- * set to each event's time. Decisions are not written to an audit trail (the decisions file
- * is the record), and the state spills to a temporary file so that millions of users fit in
- * bounded memory: only SQLite's page cache and the store's cache of profiles stay in memory.
+ * One rule set's replay: an offline engine, its clock set to each event's time. Its state
+ * spills to a temporary file so that millions of users fit in bounded memory: only SQLite's
+ * page cache and the store's cache of profiles stay in memory.
  */
 class Lane {
   private now = 0;
-  readonly engine: Engine;
+  private readonly offline: OfflineEngine;
   readonly tally: Tally;
 
   constructor(
-    private readonly store: SqliteStore,
+    path: string,
     rules: RuleSet,
     window: MeasureWindow,
     private readonly attacksPass: boolean,
     geo: GeoLookup | undefined,
   ) {
-    this.engine = new Engine({ store, rules: () => rules, clock: () => this.now, audit: false, ...(geo ? { geo } : {}) });
+    this.offline = offlineEngine({ rules, clock: () => this.now, path, geo });
     this.tally = new Tally(window);
   }
 
   async step(ev: LoginEvent): Promise<Verdict> {
+    const { engine } = this.offline;
     this.now = ev.time;
     const request = { userId: ev.userId, ip: ev.ip, userAgent: ev.userAgent, deviceId: ev.deviceId };
     if (ev.outcome === 'success') {
-      const d = await this.engine.decide(request);
+      const d = await engine.decide(request);
       // DESIGN §2.4: a challenged legitimate user passes (and the login teaches the profile); an attacker fails.
-      if (d.action === 'challenge' && (ev.label === LEGIT || this.attacksPass)) await this.engine.passChallenge(d.record);
+      if (d.action === 'challenge' && (ev.label === LEGIT || this.attacksPass)) await engine.passChallenge(d.record);
       return {
         action: d.action,
         score: d.score,
@@ -100,12 +99,12 @@ class Lane {
         forced: d.evaluation.hits.some((h) => h.rule.force !== null),
       };
     }
-    const f = await this.engine.recordFailure(request);
+    const f = await engine.recordFailure(request);
     return { action: f.blocked ? 'block' : 'allow', score: f.score, fired: f.reasons.map((r) => r.rule), decisive: f.decisive, shadow: [], forced: false };
   }
 
-  async close(): Promise<void> {
-    await this.store.close();
+  close(): Promise<void> {
+    return this.offline.close();
   }
 }
 
@@ -137,7 +136,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   let events = 0;
   try {
     for (const [i, rules] of [o.rules, o.compare].entries()) {
-      if (rules) lanes.push(new Lane(new SqliteStore({ path: join(stateDir, `state-${i}.db`), ephemeral: true }), rules, window, attacksPass, o.geo));
+      if (rules) lanes.push(new Lane(join(stateDir, `state-${i}.db`), rules, window, attacksPass, o.geo));
     }
     const [main, other] = lanes as [Lane, Lane | undefined];
     const differences = other ? new DifferenceLog((i) => o.files[i]!) : null;

@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import type { CommandOutput } from '../../rules/commands.js';
+import type { CommandOutput } from '../../command.js';
 import { parseIsoTime } from '../timestamps.js';
 import { DEFAULT_STREAM, generate } from './generate.js';
 import { eventLine } from './stream.js';
