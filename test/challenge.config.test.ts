@@ -120,7 +120,8 @@ describe('riskgate.yaml: delivery and challenges', () => {
   });
 
   it('refuses a code length outside 4–10 and a message without {code}', async () => {
-    expect(() => loadConfig({ config: '' })).not.toThrow();
+    const edge = loadConfig({ config: await configFile('challenges:\n  codeLength: 10\ndelivery:\n  message: "{code} is your code"\n') });
+    expect(edge.file.challenges?.codeLength).toBe(10);
     await expect(configFile('challenges:\n  codeLength: 12\n').then((f) => loadConfig({ config: f }))).rejects.toThrow(/challenges\.codeLength/);
     await expect(configFile('delivery:\n  message: "hello"\n').then((f) => loadConfig({ config: f }))).rejects.toThrow(/delivery\.message/);
   });

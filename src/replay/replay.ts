@@ -17,7 +17,7 @@ export interface ReplayOptions {
   rules: RuleSet;
   /** A second rule set, replayed over the same events in the same pass with its own state. */
   compare?: RuleSet | undefined;
-  /** Where the decisions go (JSONL, DESIGN §2.4); written whole at the end, or not at all. */
+  /** Where the decisions go (JSONL, one line per event: docs/replay.md#output); written whole at the end, or not at all. */
   out?: string | undefined;
   /** Count and report bad lines instead of stopping at the first. */
   skipBad?: boolean | undefined;
@@ -88,7 +88,7 @@ class Lane {
     const request = { userId: ev.userId, ip: ev.ip, userAgent: ev.userAgent, deviceId: ev.deviceId };
     if (ev.outcome === 'success') {
       const d = await engine.decide(request);
-      // DESIGN §2.4: a challenged legitimate user passes (and the login teaches the profile); an attacker fails.
+      // A challenged legitimate user passes (and the login teaches the profile); an attacker fails, unless told to pass.
       if (d.action === 'challenge' && (ev.label === LEGIT || this.attacksPass)) await engine.passChallenge(d.record);
       return {
         action: d.action,

@@ -2,7 +2,7 @@ import type { Thresholds } from '../rules/ruleset.js';
 import type { Action } from '../types.js';
 import { LEGIT, type LoginEvent } from './event.js';
 
-/** What one rule set made of one event: for a failure, `action` is block or allow (DESIGN §2.4). */
+/** What one rule set made of one event: for a failure, `action` is block or allow, as in the decisions file. */
 export interface Verdict {
   action: Action;
   score: number;

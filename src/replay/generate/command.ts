@@ -13,7 +13,7 @@ function positiveInt(name: string, v: string): number | string {
   return Number.isInteger(n) && n > 0 ? n : `--${name}: "${v}" is not a positive whole number`;
 }
 
-/** `riskgate generate`: a seeded, labelled login stream as JSONL (DESIGN §2.2), for replay demos, tests and benchmarks. */
+/** `riskgate generate`: a seeded, labelled login stream as JSONL (replay's input, docs/replay.md#input), for replay demos, tests and benchmarks. */
 export async function generateCommand(args: string[]): Promise<CommandOutput> {
   const { values } = parseArgs({
     args,
