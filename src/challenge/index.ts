@@ -42,7 +42,7 @@ export interface ChallengeSetup {
   keys: Keys;
   clock: Clock;
   /** Hears each challenge event once it is audited (the metrics). */
-  onEvent?: ((e: ChallengeEvent) => void) | undefined;
+  onEvent: (e: ChallengeEvent) => void;
   /** riskgate.yaml, for `delivery` and `challenges`. */
   file: ConfigFile;
   env: NodeJS.ProcessEnv;

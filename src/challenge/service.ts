@@ -67,7 +67,7 @@ export interface ChallengeServiceOptions {
   trust: TrustTokens;
   limits: AbuseLimits;
   /** Hears every event once it is in the audit trail (the metrics). */
-  onEvent?: ((e: ChallengeEvent) => void) | undefined;
+  onEvent: (e: ChallengeEvent) => void;
   clock: Clock;
   settings: ChallengeSettings;
 }
@@ -390,6 +390,6 @@ export class ChallengeService {
   private async emit(e: ChallengeEvent): Promise<void> {
     const time = this.o.clock();
     for (const entry of auditEntries(e)) await this.o.store.audit({ time, ...entry, action: null, score: null, rules: [], rulesVersion: null });
-    this.o.onEvent?.(e);
+    this.o.onEvent(e);
   }
 }
