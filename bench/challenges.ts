@@ -8,7 +8,7 @@ import { assemble } from '../src/assemble.js';
 import { Keys } from '../src/challenge/keys.js';
 import { OutboxProvider } from '../src/challenge/providers/outbox.js';
 import { ApiKeys } from '../src/http/auth.js';
-import { Metrics } from '../src/http/metrics.js';
+import { Metrics } from '../src/observability/metrics.js';
 import { RuleHolder } from '../src/rules/holder.js';
 import type { Backend } from '../src/store/ports.js';
 import { RedisBackend } from '../src/store/redis/backend.js';

@@ -7,8 +7,7 @@ import type { ConfigFile } from './config.js';
 import { Engine } from './engine/engine.js';
 import type { ApiKeys } from './http/auth.js';
 import { buildApp, type AppOptions } from './http/app.js';
-import { challengeAppOptions } from './http/challenge-routes.js';
-import type { Metrics } from './http/metrics.js';
+import type { Metrics } from './observability/metrics.js';
 import type { RuleHolder } from './rules/holder.js';
 import { guardPorts, type GuardOptions } from './store/guard.js';
 import type { Backend } from './store/ports.js';
@@ -60,7 +59,7 @@ export async function assemble(o: AssembleOptions): Promise<Assembled> {
     onPassed: (decisionId) => engine.passChallenge(decisionId),
     keys: o.keys,
     clock: o.clock,
-    metrics: o.metrics,
+    onEvent: (e) => o.metrics.challenge(e),
     file: o.file,
     env: o.env,
     console: o.console,
@@ -74,6 +73,6 @@ export async function assemble(o: AssembleOptions): Promise<Assembled> {
     failMode: o.storeFailure?.mode,
     onConfirmedFraud: async (record) => void (await challenges.service.revokeAllTrust(record.userId, record.id)),
   });
-  const app = await buildApp({ engine, audit: store.audit, storeKind: o.store.kind, rules: o.rules, apiKeys: o.apiKeys, clock: o.clock, metrics: o.metrics, ...o.http, ...challengeAppOptions(challenges.service) });
+  const app = await buildApp({ engine, audit: store.audit, storeKind: o.store.kind, rules: o.rules, apiKeys: o.apiKeys, clock: o.clock, metrics: o.metrics, challenges: challenges.service, ...o.http });
   return { app, engine, challenges: challenges.service, providers: challenges.providers };
 }

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from './config.js';
+import { showDiagnostic, type CommandOutput } from './command.js';
+import { loadConfig } from './config.js';
+import { ConfigError } from './errors.js';
 import { replayCommand } from './replay/command.js';
 import { generateCommand } from './replay/generate/command.js';
-import { rulesCheck, rulesTest, type CommandOutput } from './rules/commands.js';
-import { formatDiagnostic, RuleSetError } from './rules/diagnostics.js';
+import { rulesCheck } from './rules/check.js';
+import { RuleSetError } from './rules/diagnostics.js';
+import { rulesTest } from './ruletest/command.js';
 import { startServer } from './server.js';
 
 const USAGE = `usage:
@@ -38,7 +40,7 @@ async function serve(args: string[]): Promise<number> {
     server = await startServer({ config, handleSignals: true });
   } catch (e) {
     if (e instanceof RuleSetError) {
-      for (const d of e.diagnostics) err(formatDiagnostic({ ...d, file: relative(process.cwd(), d.file) || d.file }));
+      for (const d of e.diagnostics) err(showDiagnostic(d));
       err(`riskgate: the rules in ${config.rulesDir} have ${e.diagnostics.length} problem(s); not starting`);
       return 1;
     }

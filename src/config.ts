@@ -1,10 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import Type, { type Static } from 'typebox';
 import { ChannelSchema, PROVIDER_SCHEMAS, ProviderTypeSchema } from './challenge/providers/config.js';
+import { ConfigError } from './errors.js';
 import { formatDiagnostic } from './rules/diagnostics.js';
 import { YamlSource } from './rules/source.js';
 import { validateAgainst } from './rules/validate.js';
 import type { StoreFailMode } from './types.js';
+
+/** What a decision does when the state store cannot be read in time (docs/configuration.md). */
+const FailMode = Type.Union([Type.Literal('closed'), Type.Literal('open')]);
 
 /** riskgate.yaml: everything but secrets, which come from the environment. docs/configuration.md. */
 export const ConfigSchema = Type.Object(
@@ -18,7 +22,7 @@ export const ConfigSchema = Type.Object(
     store: Type.Optional(
       Type.Object(
         {
-          failMode: Type.Optional(Type.Union([Type.Literal('closed'), Type.Literal('open')])),
+          failMode: Type.Optional(FailMode),
           timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 60_000 })),
           redis: Type.Optional(
             Type.Object(
@@ -105,8 +109,6 @@ export interface StoreConfig {
   timeoutMs: number;
   redis: { keyPrefix: string; recordDays: number };
 }
-
-export class ConfigError extends Error {}
 
 export const DEFAULTS = { host: '127.0.0.1', port: 3000, dataDir: './data', rulesDir: './rules', auditRetentionDays: 90, logLevel: 'info' } as const;
 export const STORE_DEFAULTS = { failMode: 'closed', timeoutMs: 250, keyPrefix: 'rg:' } as const;

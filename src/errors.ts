@@ -1,13 +1,48 @@
 /**
- * A caller's mistake in the data it handed us (not a bug of ours). The HTTP layer answers it
- * with 400 and `{error:{code,message}}`; the CLI prints it with the file and line at fault.
- * Codes are stable and listed in docs/api.md.
+ * Every error code riskgate answers with, and its HTTP status, defined once: an error is
+ * raised with a code of this catalogue, so a misspelt code does not compile. docs/api.md lists
+ * them (a test fails when one is missing there). A code is never reused for another meaning.
+ */
+export const ERROR_CODES = {
+  INVALID_REQUEST: { status: 400, doc: 'The body, path or query does not match the route schema (missing field, wrong type, too long, unknown field).' },
+  INVALID_JSON: { status: 400, doc: 'The body is not valid JSON.' },
+  INVALID_IP: { status: 400, doc: '`ip` is not an IPv4 or IPv6 address.' },
+  INVALID_PHONE: { status: 400, doc: '`phone` is not a valid number (E.164, or national with `country`). Refused before anything is decided or sent.' },
+  UNAUTHORIZED: { status: 401, doc: 'No API key, or not a valid one. Send `Authorization: Bearer <key>`.' },
+  NOT_FOUND: { status: 404, doc: 'No such route.' },
+  DECISION_NOT_FOUND: { status: 404, doc: 'No decision with this id (or it is older than the audit retention).' },
+  CHALLENGE_NOT_FOUND: { status: 404, doc: 'No challenge with this id. Says nothing about the user.' },
+  TOTP_NOT_ENROLLED: { status: 404, doc: 'The user has no TOTP enrolment (to confirm or delete).' },
+  TRUSTED_DEVICE_NOT_FOUND: { status: 404, doc: 'The user has no trusted device with this id.' },
+  CHALLENGE_CLOSED: { status: 409, doc: 'The challenge is no longer pending (verified, locked or expired): nothing to resend. Start a new login.' },
+  CHANNEL_UNAVAILABLE: { status: 409, doc: 'The challenge cannot use that channel: no destination for it in the login, or no provider configured for it.' },
+  TOTP_ALREADY_ENROLLED: { status: 409, doc: 'The user already has a confirmed TOTP enrolment; delete it first to enrol again.' },
+  BODY_TOO_LARGE: { status: 413, doc: 'The body is larger than the limit (64 KiB).' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, doc: 'The body is not `application/json`.' },
+  RULES_INVALID: { status: 422, doc: 'A rules reload was refused: the files have problems (listed in `details`). The previous rules stay active.' },
+  CHALLENGE_RATE_LIMITED: { status: 429, doc: 'Too many challenges for this user, phone number or destination country in the last hour (abuse limits), or the provider refused more sends.' },
+  RESEND_LIMIT: { status: 429, doc: 'This challenge was sent as often as allowed (`challenges.maxSends`).' },
+  VERIFY_RATE_LIMITED: { status: 429, doc: 'Too many verify attempts from this address (or TOTP confirmations for this user) in the last hour.' },
+  INTERNAL: { status: 500, doc: 'A fault of riskgate itself; the log has the details. Never caused by bad input.' },
+  UNAVAILABLE: { status: 503, doc: 'The state store cannot be reached.' },
+  DELIVERY_FAILED: { status: 503, doc: 'A resend reached no provider on any channel (each failure is in the audit trail). The challenge stays pending; try again.' },
+  PROVIDER_UNAVAILABLE: { status: 503, doc: 'The verify service that holds this code did not answer (timeout, error). The attempt was not counted; try again.' },
+} as const satisfies Record<string, { status: number; doc: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function statusOf(code: ErrorCode): number {
+  return ERROR_CODES[code].status;
+}
+
+/**
+ * A caller's mistake in the data it handed us (not a bug of ours): a 4xx over HTTP with
+ * `{error:{code,message}}`, the status of its code.
  */
 export class InputError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
-    readonly field?: string,
   ) {
     super(message);
     this.name = 'InputError';
@@ -21,10 +56,17 @@ export class InputError extends Error {
  */
 export class RefusedError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
   ) {
     super(message);
     this.name = 'RefusedError';
   }
 }
+
+/**
+ * A configuration that cannot work (a bad riskgate.yaml, a missing secret or provider
+ * variable): riskgate does not start, and the CLI prints the message, which names the file,
+ * line and field or the variable at fault.
+ */
+export class ConfigError extends Error {}

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Engine } from './engine/engine.js';
 import { resolveApiKeys } from './http/auth.js';
-import { Metrics } from './http/metrics.js';
+import { Metrics } from './observability/metrics.js';
 import { createLogger } from './log.js';
 import { RuleHolder } from './rules/holder.js';
 import type { StoreEvent } from './store/guard.js';

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SECRET_FILE } from '../src/challenge/keys.js';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config.js';
+import { ConfigError } from '../src/errors.js';
 import { makeProvider } from '../src/challenge/providers/index.js';
 import type { ProviderConfig } from '../src/challenge/providers/config.js';
 import { createLogger } from '../src/log.js';
@@ -119,7 +120,8 @@ describe('riskgate.yaml: delivery and challenges', () => {
   });
 
   it('refuses a code length outside 4–10 and a message without {code}', async () => {
-    expect(() => loadConfig({ config: '' })).not.toThrow();
+    const edge = loadConfig({ config: await configFile('challenges:\n  codeLength: 10\ndelivery:\n  message: "{code} is your code"\n') });
+    expect(edge.file.challenges?.codeLength).toBe(10);
     await expect(configFile('challenges:\n  codeLength: 12\n').then((f) => loadConfig({ config: f }))).rejects.toThrow(/challenges\.codeLength/);
     await expect(configFile('delivery:\n  message: "hello"\n').then((f) => loadConfig({ config: f }))).rejects.toThrow(/delivery\.message/);
   });

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Keys, resolveSecret } from '../src/challenge/keys.js';
 import { makeTotp } from '../src/challenge/totp.js';
 import { TrustTokens } from '../src/challenge/trust.js';
-import { ConfigError } from '../src/config.js';
+import { ConfigError } from '../src/errors.js';
 import { SqliteBackend } from '../src/store/sqlite/backend.js';
 import { HOME, NEW_PHONE, lastCode, post } from './challenge-helpers.js';
 import { IP, MINUTE, TestClock, UA, decide, habit, makeApp, type TestApp } from './helpers.js';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES } from '../src/http/errors.js';
+import { ERROR_CODES } from '../src/errors.js';
 import { DIAGNOSTIC_CODES } from '../src/rules/diagnostics.js';
 import { signalPaths } from '../src/signals/schema.js';
 
@@ -14,7 +14,7 @@ describe('documentation keeps up with the code', () => {
 
   it('documents every HTTP error code', async () => {
     const text = await doc('api.md');
-    for (const [code, def] of Object.entries(ERROR_CODES)) expect(text).toContain(`| ${code} | ${def.status} |`);
+    for (const [code, def] of Object.entries(ERROR_CODES)) expect(text).toContain(`| ${code} | ${def.status} | ${def.doc} |`);
   });
 
   it('documents every signal', async () => {

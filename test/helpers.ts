@@ -10,7 +10,7 @@ import type { ChallengeService } from '../src/challenge/service.js';
 import type { ConfigFile } from '../src/config.js';
 import type { Engine } from '../src/engine/engine.js';
 import { ApiKeys } from '../src/http/auth.js';
-import { Metrics } from '../src/http/metrics.js';
+import { Metrics } from '../src/observability/metrics.js';
 import type { Observation } from '../src/profile/profile.js';
 import { RuleHolder } from '../src/rules/holder.js';
 import { SqliteBackend } from '../src/store/sqlite/backend.js';

@@ -2,8 +2,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadRuleSet } from '../src/rules/compile.js';
-import { rulesCheck, rulesTest } from '../src/rules/commands.js';
+import { rulesCheck } from '../src/rules/check.js';
 import { RuleSetError } from '../src/rules/diagnostics.js';
+import { rulesTest } from '../src/ruletest/command.js';
 import { RULES_DIR, copyRules } from './helpers.js';
 
 const BROKEN = join('test', 'fixtures', 'rules-broken');
@@ -33,6 +34,38 @@ describe('riskgate rules check', () => {
     const out = await rulesCheck(dir);
     expect(out.code).toBe(1);
     expect(out.stdout).toEqual([expect.stringMatching(/geo\.yaml:\d+:9: RG300 rule "geo.untested" has no test that shows it firing$/)]);
+  });
+
+  it('checks the trust fields of a rule test: on the tested login only, with a device, one of the two', async () => {
+    const dir = await copyRules();
+    await writeFile(
+      join(dir, 'trust_test.yaml'),
+      `now: "2026-03-20T08:30:00Z"
+tests:
+  - name: trusted without a device
+    login: { ip: 84.208.0.1, trusted: true }
+    expect: { action: allow, fired: [] }
+  - name: both trust fields
+    login: { ip: 84.208.0.1, deviceId: d1, trusted: true, trustToken: rgt1.x }
+    expect: { action: allow, fired: [] }
+  - name: trust in history
+    history:
+      - { at: -1d, login: { ip: 84.208.0.1, deviceId: d1, trustToken: rgt1.x } }
+    login: { ip: 84.208.0.1 }
+    expect: { action: allow, fired: [] }
+  - name: a failure takes only the fields of a login-failure report
+    failure: { ip: 84.208.0.1, action: login }
+    expect: { action: allow, fired: [] }
+`,
+    );
+    const out = await rulesCheck(dir);
+    expect(out.code).toBe(1);
+    expect(out.stdout.map((l) => l.replace(/^.*trust_test\.yaml:/, ''))).toEqual([
+      '4:39: RG301 "trusted" needs a "deviceId": a trust token is bound to its device',
+      '7:53: RG301 give "trusted" or "trustToken", not both',
+      '11:27: RG301 a history login only teaches the profile: "trusted" and "trustToken" belong on the tested login',
+      '15:32: RG102 unknown field "action" in tests[3].failure',
+    ]);
   });
 
   it('reports a missing rules directory', async () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Deadline, StoreEvent } from '../src/store/guard.js';
-import { Metrics } from '../src/http/metrics.js';
+import { Metrics } from '../src/observability/metrics.js';
 import type { Backend } from '../src/store/ports.js';
 import { SqliteBackend } from '../src/store/sqlite/backend.js';
 import type { StoreFailMode } from '../src/types.js';

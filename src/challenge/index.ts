@@ -1,8 +1,8 @@
 import type { ConfigFile } from '../config.js';
-import type { Metrics } from '../http/metrics.js';
 import type { StorePorts } from '../store/ports.js';
 import type { Clock } from '../types.js';
 import { Delivery } from './delivery.js';
+import type { ChallengeEvent } from './events.js';
 import type { Keys } from './keys.js';
 import { AbuseLimits, DEFAULT_LIMITS } from './limits.js';
 import type { ProviderConfig } from './providers/config.js';
@@ -43,7 +43,8 @@ export interface ChallengeSetup {
   onPassed: (decisionId: string) => Promise<unknown>;
   keys: Keys;
   clock: Clock;
-  metrics: Metrics;
+  /** Hears each challenge event once it is audited (the metrics). */
+  onEvent: (e: ChallengeEvent) => void;
   /** riskgate.yaml, for `delivery` and `challenges`. */
   file: ConfigFile;
   env: NodeJS.ProcessEnv;
@@ -69,6 +70,6 @@ export function setupChallenges(s: ChallengeSetup): { trust: TrustTokens; provid
     ttlSeconds: settings.ttlSeconds,
   });
   const limits = new AbuseLimits(s.store.limits, { ...DEFAULT_LIMITS, ...s.file.challenges?.limits });
-  const service = new ChallengeService({ store: s.store.challenges, decisions: s.store.decisions, audit: s.store.audit, onPassed: s.onPassed, keys: s.keys, delivery, trust, limits, metrics: s.metrics, clock: s.clock, settings });
+  const service = new ChallengeService({ store: s.store.challenges, decisions: s.store.decisions, audit: s.store.audit, onPassed: s.onPassed, keys: s.keys, delivery, trust, limits, onEvent: s.onEvent, clock: s.clock, settings });
   return { trust, providers, service };
 }

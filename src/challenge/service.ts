@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { InputError, RefusedError } from '../errors.js';
 import { parseIp } from '../signals/network.js';
-import type { Metrics } from '../http/metrics.js';
 import type { VerifyResult, Channel, ChallengeChannel, ChallengeRecord, TrustedDevice } from './model.js';
 import type { AuditLog, ChallengeState, DecisionLog } from '../store/ports.js';
 import type { Clock } from '../types.js';
 import { makeRecoveryCode, normalizeCode, normalizeRecoveryCode, withoutCode } from './codes.js';
 import type { Delivery, DeliveryOutcome, Destinations, SendGate } from './delivery.js';
+import { auditEntries, type ChallengeEvent } from './events.js';
 import type { Keys } from './keys.js';
 import type { AbuseLimits } from './limits.js';
 import { maskDestination, normalizePhone } from './phone.js';
@@ -70,18 +70,11 @@ export interface ChallengeServiceOptions {
   delivery: Delivery;
   trust: TrustTokens;
   limits: AbuseLimits;
-  metrics: Metrics;
+  /** Hears every event once it is in the audit trail (the metrics). */
+  onEvent: (e: ChallengeEvent) => void;
   clock: Clock;
   settings: ChallengeSettings;
 }
-
-const AUDIT_OF_STATUS: Record<VerifyAnswer['status'], string> = {
-  verified: 'challenge.verified',
-  invalid: 'challenge.failed',
-  expired: 'challenge.expired',
-  locked: 'challenge.locked',
-  used: 'challenge.reused',
-};
 
 /**
  * The step-up: issues a challenge for a "challenge" decision (TOTP when the user has it,
@@ -104,13 +97,13 @@ export class ChallengeService {
     const dest: Destinations = { phone: r.phone ? normalizePhone(r.phone, r.country) : null, email: r.email ?? null };
     const totp = await store.getTotp(r.userId);
     const channels = delivery.channels(dest);
-    const base = { ref: decisionId, userId: r.userId, ip };
+    const base = { userId: r.userId, ip };
     if (!totp?.confirmed && channels.length === 0) {
-      await this.audit('challenge.unavailable', base, { reason: 'no confirmed TOTP, and no phone or e-mail with a configured provider' });
+      await this.emit({ type: 'unavailable', decisionId, ...base });
       return undefined;
     }
     if (!(await this.o.limits.take('perUserPerHour', r.userId, now))) {
-      await this.audit('challenge.rate_limited', base, { limit: 'perUserPerHour' });
+      await this.emit({ type: 'rate_limited', ref: decisionId, ...base, limit: 'perUserPerHour' });
       throw new RefusedError('CHALLENGE_RATE_LIMITED', 'too many challenges for this user in the last hour; try again later');
     }
 
@@ -141,19 +134,18 @@ export class ChallengeService {
       const out = await delivery.deliver(id, channels, dest, this.gate(now, dest));
       if (!out.ok && out.attempts.every((a) => a.result === 'limit')) {
         // riskgate's own limits refused every channel (SMS pumping, a flood to one number): nothing to verify later.
-        await this.audit('challenge.rate_limited', base, { limits: out.attempts.map((a) => a.detail) });
+        await this.emit({ type: 'destinations_limited', decisionId, ...base, attempts: out.attempts });
         throw new RefusedError('CHALLENGE_RATE_LIMITED', 'too many codes sent to this destination in the last hour; try again later');
       }
       delivered = out.ok;
       Object.assign(c, out.ok ? this.deliveryFields(id, out, c.expiresAt) : { channel: channels[0]! });
       c.sends = out.ok ? 1 : 0;
       await store.createChallenge(c);
-      await this.recordSends(c, out);
+      await this.emit({ type: 'sent', challenge: c, delivery: out });
     } else {
       await store.createChallenge(c);
     }
-    await this.audit('challenge.created', { ref: id, userId: c.userId, ip: c.ip }, { decisionId, channel: c.channel, delivered, expiresAt: new Date(c.expiresAt).toISOString() });
-    this.o.metrics.challenges.inc({ channel: c.channel, outcome: delivered ? 'issued' : 'undelivered' });
+    await this.emit({ type: 'issued', challenge: c, delivered });
     return this.view(c, delivered, channels);
   }
 
@@ -166,7 +158,7 @@ export class ChallengeService {
     const c = await this.challenge(id);
     const now = this.o.clock();
     if (!(await this.o.limits.take('verifyPerIpPerHour', ip ?? c.ip, now))) {
-      await this.audit('challenge.rate_limited', { ref: id, userId: c.userId, ip: ip ?? c.ip }, { limit: 'verifyPerIpPerHour' });
+      await this.emit({ type: 'rate_limited', ref: id, userId: c.userId, ip: ip ?? c.ip, limit: 'verifyPerIpPerHour' });
       throw new RefusedError('VERIFY_RATE_LIMITED', 'too many verify attempts from this address in the last hour');
     }
     // A challenge that is no longer open answers its state; no code is looked at, no recovery code spent.
@@ -177,9 +169,7 @@ export class ChallengeService {
 
     const answer: VerifyAnswer = { status: out.status, attemptsLeft: Math.max(0, out.maxAttempts - out.attempts) };
     const method = input.recoveryCode !== undefined ? 'recovery_code' : c.channel;
-    await this.audit(AUDIT_OF_STATUS[out.status], { ref: id, userId: c.userId, ip: ip ?? c.ip }, { method, attempts: out.attempts, maxAttempts: out.maxAttempts });
-    this.o.metrics.verification(out.status);
-    if (open && out.status !== 'invalid') this.o.metrics.challenges.inc({ channel: c.channel, outcome: out.status });
+    await this.emit({ type: 'answered', challenge: c, outcome: out, ip: ip ?? c.ip, method, settled: open && out.status !== 'invalid' });
 
     if (out.status === 'verified') {
       await this.o.onPassed(c.decisionId);
@@ -207,10 +197,9 @@ export class ChallengeService {
 
     const out = await delivery.deliver(id, order, dest, this.gate(now, dest));
     const next = out.ok ? { ...c, ...this.deliveryFields(id, out, now + settings.ttlSeconds * 1000) } : c;
-    await this.recordSends(c, out);
-    await this.audit('challenge.resent', { ref: id, userId: c.userId, ip: c.ip }, { from: c.channel, to: out.ok ? out.channel : null, delivered: out.ok });
+    await this.emit({ type: 'sent', challenge: c, delivery: out });
+    await this.emit({ type: 'resent', challenge: c, delivery: out, first: order[0]! });
     if (!out.ok) {
-      this.o.metrics.challenges.inc({ channel: order[0]!, outcome: 'undelivered' });
       if (out.attempts.every((a) => a.result === 'rate_limited' || a.result === 'limit')) throw new RefusedError('CHALLENGE_RATE_LIMITED', 'every channel is rate-limited for this destination now; try again later');
       throw new RefusedError('DELIVERY_FAILED', `no provider could send the code (${out.attempts.length} tried); the challenge stays pending`);
     }
@@ -227,10 +216,7 @@ export class ChallengeService {
    */
   async expireDue(batch = 500): Promise<number> {
     const expired = await this.o.store.expireChallenges(this.o.clock(), batch);
-    for (const c of expired) {
-      await this.audit('challenge.expired', { ref: c.id, userId: c.userId, ip: c.ip }, { channel: c.channel, attempts: c.attempts, unanswered: true });
-      this.o.metrics.challenges.inc({ channel: c.channel, outcome: 'expired' });
-    }
+    for (const c of expired) await this.emit({ type: 'expired', challenge: c });
     return expired.length;
   }
 
@@ -241,7 +227,7 @@ export class ChallengeService {
     const now = this.o.clock();
     const e = await newEnrolment(this.o.settings.issuer, account ?? userId);
     await this.o.store.putTotp({ userId, secretEnc: this.o.keys.encrypt(e.secret, userId), confirmed: false, lastStep: 0, createdAt: now });
-    await this.audit('totp.enrolled', { ref: null, userId, ip: null }, null);
+    await this.emit({ type: 'totp_enrolled', userId });
     return e;
   }
 
@@ -258,20 +244,20 @@ export class ChallengeService {
     const step = opened === null ? null : matchingStep(opened.secret, normalizeCode(code), now);
     const ok = step !== null && (await store.useTotpStep(userId, step));
     if (ok) await store.putTotp({ ...rec, secretEnc: opened!.sealed, confirmed: true, lastStep: step });
-    await this.audit(ok ? 'totp.confirmed' : 'totp.confirm_failed', { ref: null, userId, ip: null }, null);
+    await this.emit({ type: 'totp_confirmed', userId, ok });
     return { status: ok ? 'confirmed' : 'invalid' };
   }
 
   async deleteTotp(userId: string): Promise<void> {
     if (!(await this.o.store.deleteTotp(userId))) throw new RefusedError('TOTP_NOT_ENROLLED', 'no authenticator enrolment for this user');
-    await this.audit('totp.deleted', { ref: null, userId, ip: null }, null);
+    await this.emit({ type: 'totp_deleted', userId });
   }
 
   /** A new set of recovery codes, shown this once; the old set stops working. */
   async newRecoveryCodes(userId: string): Promise<string[]> {
     const codes = Array.from({ length: RECOVERY_CODES }, makeRecoveryCode);
     await this.o.store.replaceRecoveryCodes(userId, codes.map((code) => this.recoveryHash(userId, code)), this.o.clock());
-    await this.audit('recovery.generated', { ref: null, userId, ip: null }, { count: codes.length });
+    await this.emit({ type: 'recovery_generated', userId, count: codes.length });
     return codes;
   }
 
@@ -281,13 +267,13 @@ export class ChallengeService {
 
   async revokeTrustedDevice(userId: string, id: string): Promise<void> {
     if (!(await this.o.trust.revoke(userId, id))) throw new RefusedError('TRUSTED_DEVICE_NOT_FOUND', 'no trusted device with this id for this user');
-    await this.audit('trust.revoked', { ref: id, userId, ip: null }, { reason: 'api' });
+    await this.emit({ type: 'trust_revoked', userId, trustedDeviceId: id });
   }
 
   /** Confirmed fraud: every device the user trusted may be the attacker's. */
   async revokeAllTrust(userId: string, decisionId: string): Promise<number> {
     const n = await this.o.trust.revoke(userId);
-    await this.audit('trust.revoked', { ref: decisionId, userId, ip: null }, { reason: 'confirmed_fraud', count: n });
+    await this.emit({ type: 'trust_revoked_all', userId, decisionId, count: n });
     return n;
   }
 
@@ -313,7 +299,7 @@ export class ChallengeService {
       if (r.result === 'approved') return 'verified';
       if (r.result === 'denied') return 'invalid';
       if (r.result !== 'error') return r.result;
-      await this.audit('challenge.check_failed', { ref: c.id, userId: c.userId, ip: c.ip }, { provider: service.name, reason: r.reason, detail: withoutCode(r.detail, code) });
+      await this.emit({ type: 'check_failed', challenge: c, provider: service.name, reason: r.reason, detail: withoutCode(r.detail, code) });
       throw new RefusedError('PROVIDER_UNAVAILABLE', `the verify service ${service.name} could not check the code (${r.reason}); the attempt was not counted`);
     }
     // riskgate's own code: compare keyed hashes in constant time; the id in the MAC binds the code to this challenge.
@@ -331,13 +317,13 @@ export class ChallengeService {
     try {
       opened = this.o.keys.open(sealed, userId);
     } catch {
-      await this.audit('totp.unreadable', { ref: null, userId, ip: null }, { reason: 'no current or previous RISKGATE_SECRET opens the enrolment; the user must enrol again' });
+      await this.emit({ type: 'totp_unreadable', userId });
       return null;
     }
     if (!opened.current) {
       const resealed = this.o.keys.encrypt(opened.plain, userId);
       if (await this.o.store.resealTotp(userId, sealed, resealed)) {
-        await this.audit('totp.resealed', { ref: null, userId, ip: null }, null);
+        await this.emit({ type: 'totp_resealed', userId });
         return { secret: opened.plain, sealed: resealed };
       }
     }
@@ -348,7 +334,7 @@ export class ChallengeService {
     // Under the current secret, else a previous one (codes made before a rotation); each try is single-use on its own.
     let used = false;
     for (const hash of this.o.keys.macs('recovery', userId, normalizeRecoveryCode(code))) if ((used = await this.o.store.useRecoveryCode(userId, hash, now))) break;
-    if (used) await this.audit('recovery.used', { ref: null, userId, ip: null }, null);
+    if (used) await this.emit({ type: 'recovery_used', userId });
     return used ? 'verified' : 'invalid';
   }
 
@@ -358,12 +344,12 @@ export class ChallengeService {
 
   private async trustDevice(c: ChallengeRecord, now: number): Promise<string | undefined> {
     if (!c.deviceId) {
-      await this.audit('trust.refused', { ref: c.id, userId: c.userId, ip: c.ip }, { reason: 'the login carried no deviceId to bind the token to' });
+      await this.emit({ type: 'trust_refused', challenge: c });
       return undefined;
     }
     const decision = await this.o.decisions.get(c.decisionId);
     const issued = await this.o.trust.issue(c.userId, c.deviceId, decision?.observation.family ?? '', c.ip, now);
-    await this.audit('trust.issued', { ref: issued.device.id, userId: c.userId, ip: c.ip }, { challengeId: c.id, expiresAt: new Date(issued.device.expiresAt).toISOString() });
+    await this.emit({ type: 'trust_issued', challenge: c, device: issued.device });
     return issued.token;
   }
 
@@ -392,15 +378,6 @@ export class ChallengeService {
     };
   }
 
-  private async recordSends(c: ChallengeRecord, out: DeliveryOutcome): Promise<void> {
-    const m = this.o.metrics;
-    for (const a of out.attempts) {
-      m.challengeSends.inc({ channel: a.channel, provider: a.provider, result: a.result });
-      await this.audit('challenge.sent', { ref: c.id, userId: c.userId, ip: c.ip }, { channel: a.channel, provider: a.provider, result: a.result, ...(a.detail ? { detail: a.detail } : {}) });
-    }
-    if (out.attempts.length > 1 || !out.ok) m.challengeFallbacks.inc({ channel: out.ok ? out.channel : 'none' });
-  }
-
   private view(c: ChallengeRecord, delivered: boolean, channels: Channel[]): ChallengeView {
     return {
       id: c.id,
@@ -413,7 +390,10 @@ export class ChallengeService {
     };
   }
 
-  private audit(kind: string, at: { ref: string | null; userId: string; ip: string | null }, detail: Record<string, unknown> | null): Promise<void> {
-    return this.o.audit.append({ time: this.o.clock(), kind, ref: at.ref, userId: at.userId, ip: at.ip, action: null, score: null, rules: [], rulesVersion: null, detail });
+  /** Writes the event to the audit trail, then lets the listener hear it. */
+  private async emit(e: ChallengeEvent): Promise<void> {
+    const time = this.o.clock();
+    for (const entry of auditEntries(e)) await this.o.audit.append({ time, ...entry, action: null, score: null, rules: [], rulesVersion: null });
+    this.o.onEvent(e);
   }
 }

@@ -1,6 +1,10 @@
 import Type, { type Static } from 'typebox';
+import { ErrorBody } from './schemas.js';
 
-/** Request and response schemas of the challenge routes (DESIGN §2.1). */
+/** Request and response schemas of the challenge and second-factor routes (docs/api.md). */
+
+/** The error answers the challenge and second-factor routes can give. */
+export const CHALLENGE_ERRORS = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 429: ErrorBody, 503: ErrorBody };
 
 const Id = Type.String({ minLength: 1, maxLength: 64 });
 const UserId = Type.String({ minLength: 1, maxLength: 256 });

@@ -1,35 +1,30 @@
-/**
- * Every error code the HTTP API answers with, defined once. docs/api.md lists them; a test
- * fails when one is missing there. Codes are never reused for another meaning.
- */
-export const ERROR_CODES = {
-  INVALID_REQUEST: { status: 400, doc: 'The body, path or query does not match the route schema (missing field, wrong type, too long, unknown field).' },
-  INVALID_JSON: { status: 400, doc: 'The body is not valid JSON.' },
-  INVALID_IP: { status: 400, doc: '`ip` is not an IPv4 or IPv6 address.' },
-  INVALID_PHONE: { status: 400, doc: '`phone` is not a valid number (E.164, or national with `country`). Refused before anything is decided or sent.' },
-  UNAUTHORIZED: { status: 401, doc: 'No API key, or not a valid one. Send `Authorization: Bearer <key>`.' },
-  NOT_FOUND: { status: 404, doc: 'No such route.' },
-  DECISION_NOT_FOUND: { status: 404, doc: 'No decision with this id (or it is older than the audit retention).' },
-  CHALLENGE_NOT_FOUND: { status: 404, doc: 'No challenge with this id. Says nothing about the user.' },
-  TOTP_NOT_ENROLLED: { status: 404, doc: 'The user has no TOTP enrolment (to confirm or delete).' },
-  TRUSTED_DEVICE_NOT_FOUND: { status: 404, doc: 'The user has no trusted device with this id.' },
-  CHALLENGE_CLOSED: { status: 409, doc: 'The challenge is no longer pending (verified, locked or expired): nothing to resend. Start a new login.' },
-  CHANNEL_UNAVAILABLE: { status: 409, doc: 'The challenge cannot use that channel: no destination for it in the login, or no provider configured for it.' },
-  TOTP_ALREADY_ENROLLED: { status: 409, doc: 'The user already has a confirmed TOTP enrolment; delete it first to enrol again.' },
-  BODY_TOO_LARGE: { status: 413, doc: 'The body is larger than the limit (64 KiB).' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, doc: 'The body is not `application/json`.' },
-  RULES_INVALID: { status: 422, doc: 'A rules reload was refused: the files have problems (listed in `details`). The previous rules stay active.' },
-  CHALLENGE_RATE_LIMITED: { status: 429, doc: 'Too many challenges for this user, phone number or destination country in the last hour (abuse limits), or the provider refused more sends.' },
-  RESEND_LIMIT: { status: 429, doc: 'This challenge was sent as often as allowed (`challenges.maxSends`).' },
-  VERIFY_RATE_LIMITED: { status: 429, doc: 'Too many verify attempts from this address (or TOTP confirmations for this user) in the last hour.' },
-  INTERNAL: { status: 500, doc: 'A fault of riskgate itself; the log has the details. Never caused by bad input.' },
-  UNAVAILABLE: { status: 503, doc: 'The state store cannot be reached.' },
-  DELIVERY_FAILED: { status: 503, doc: 'A resend reached no provider on any channel (each failure is in the audit trail). The challenge stays pending; try again.' },
-  PROVIDER_UNAVAILABLE: { status: 503, doc: 'The verify service that holds this code did not answer (timeout, error). The attempt was not counted; try again.' },
-} as const;
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { StoreUnavailableError } from '../store/guard.js';
+import { InputError, RefusedError, statusOf, type ErrorCode } from '../errors.js';
 
-export type ErrorCode = keyof typeof ERROR_CODES;
+export const BODY_LIMIT = 64 * 1024;
 
-export function statusOf(code: string): number {
-  return (ERROR_CODES as Record<string, { status: number }>)[code]?.status ?? 400;
+/** The API's one error shape, `{error:{code,message}}`, with the status of its code. */
+export function sendError(reply: FastifyReply, code: ErrorCode, message: string, details?: string[]) {
+  return reply.code(statusOf(code)).send({ error: { code, message, ...(details ? { details } : {}) } });
+}
+
+/** Fastify's own errors and ours in the API's shape: a 4xx for the caller's mistakes, never a stack trace. */
+export function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply) {
+  if (err instanceof InputError || err instanceof RefusedError) return sendError(reply, err.code, err.message);
+  if (err instanceof StoreUnavailableError) return sendError(reply, 'UNAVAILABLE', `${err.message}; try again`);
+  if (err.validation) return sendError(reply, 'INVALID_REQUEST', err.message);
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return sendError(reply, 'BODY_TOO_LARGE', `body larger than ${BODY_LIMIT} bytes`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return sendError(reply, 'UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return sendError(reply, 'INVALID_JSON', 'the body is not valid JSON');
+  }
+  if (err instanceof SyntaxError || (err.statusCode === 400 && /JSON/i.test(err.message))) return sendError(reply, 'INVALID_JSON', 'the body is not valid JSON');
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return sendError(reply, 'INVALID_REQUEST', err.message);
+  req.log.error({ err }, 'request failed');
+  return sendError(reply, 'INTERNAL', 'internal error; see the server log');
 }

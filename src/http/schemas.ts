@@ -1,7 +1,7 @@
 import Type, { type Static } from 'typebox';
 import { INPUT_LIMITS } from '../types.js';
 
-/** Request and response schemas of the HTTP API (DESIGN §2.1); they drive validation, serialization and /docs/json. */
+/** Request and response schemas of the HTTP API (docs/api.md); they drive validation, serialization and /docs/json. */
 
 export const ErrorBody = Type.Object(
   {
@@ -13,6 +13,17 @@ export const ErrorBody = Type.Object(
   },
   { $id: 'Error', description: 'Every error answer.' },
 );
+
+/** The error answers most routes can give. */
+export const ERROR_RESPONSES = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 413: ErrorBody, 503: ErrorBody };
+
+/** Every route under /v1 takes an API key as a bearer token. */
+export const security = [{ apiKey: [] }];
+
+/** A preValidation hook for bodies whose fields are all optional: a bare POST (no body at all) means `{}`. */
+export async function optionalBody(req: { body: unknown }): Promise<void> {
+  req.body ??= {};
+}
 
 const UserId = Type.String({ minLength: 1, maxLength: INPUT_LIMITS.userId, description: 'The login service\'s id for the user.' });
 const Ip = Type.String({ minLength: 2, maxLength: 64, description: 'Client IPv4 or IPv6 address.' });

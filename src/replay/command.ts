@@ -1,11 +1,11 @@
 import { existsSync, renameSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { showDiagnostic, type CommandOutput } from '../command.js';
+import { parseDuration } from '../duration.js';
 import { loadRuleSet } from '../rules/compile.js';
-import { formatDiagnostic, RuleSetError } from '../rules/diagnostics.js';
-import type { CommandOutput } from '../rules/commands.js';
+import { RuleSetError } from '../rules/diagnostics.js';
 import type { RuleSet } from '../rules/ruleset.js';
-import { parseDuration } from '../rules/testing.js';
 import { ReplayInputError } from './event.js';
 import { ProgressBar } from './progress.js';
 import { replay } from './replay.js';
@@ -25,7 +25,7 @@ async function rulesFrom(dir: string): Promise<RuleSet | string[]> {
     return await loadRuleSet(dir);
   } catch (e) {
     if (!(e instanceof RuleSetError)) throw e;
-    return [...e.diagnostics.map((d) => formatDiagnostic({ ...d, file: relative(process.cwd(), d.file) || d.file })), `riskgate replay: the rules in ${dir} have ${e.diagnostics.length} problem(s)`];
+    return [...e.diagnostics.map(showDiagnostic), `riskgate replay: the rules in ${dir} have ${e.diagnostics.length} problem(s)`];
   }
 }
 

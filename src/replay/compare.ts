@@ -1,6 +1,6 @@
 import type { Action } from '../types.js';
 import type { LoginEvent } from './event.js';
-import type { Verdict } from './metrics.js';
+import type { Verdict } from './tally.js';
 
 export interface Side {
   action: Action;

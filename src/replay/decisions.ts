@@ -1,7 +1,7 @@
 import { closeSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { LoginEvent } from './event.js';
-import type { Verdict } from './metrics.js';
+import type { Verdict } from './tally.js';
 
 const FLUSH_AT = 1 << 20;
 
@@ -12,7 +12,7 @@ interface Part {
 }
 
 /**
- * The decisions file (DESIGN §2.4): one line per input event, in input order. Events are
+ * The decisions file (`--out`, docs/replay.md#output): one line per input event, in input order. Events are
  * replayed in time order across files, so each input file's decisions go to a part of their
  * own and the parts are joined in the order the files were given. Everything is written
  * beside the destination under a temporary name and renamed at the end: a stopped replay

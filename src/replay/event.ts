@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { INPUT_LIMITS } from '../types.js';
 
-/** One recorded login (DESIGN §2.2), whichever format it was read from. */
+/** One recorded login (docs/replay.md#input), whichever format it was read from. */
 export interface LoginEvent {
   /** Milliseconds since the epoch: the replay's clock at this event. */
   time: number;

@@ -25,9 +25,9 @@ const MAX_RECORD_LINES = 64;
 
 /**
  * Streams one input file as batches of events, in file order, whatever its size. The format
- * is told by the first line: a JSON object (JSONL, DESIGN §2.2) or the RBA dataset's CSV
- * header (§2.3). An event earlier than the one before it in the same file is a problem
- * (the merge of several files relies on each being in time order).
+ * is told by the first line: a JSON object (JSONL) or the RBA dataset's CSV header
+ * (docs/replay.md#input). An event earlier than the one before it in the same file is a
+ * problem (the merge of several files relies on each being in time order).
  */
 export async function* readEvents(file: InputFile, hooks: ReadHooks, chunkBytes = 1 << 20): AsyncGenerator<LoginEvent[]> {
   let format: Format | null = null;

@@ -13,7 +13,7 @@ function optionalString(o: Record<string, unknown>, field: string): string | und
   return typeof v === 'string' ? v : null;
 }
 
-/** One line of a JSONL login stream (DESIGN §2.2). Unknown fields are ignored, so streams can carry more. */
+/** One line of a JSONL login stream (docs/replay.md#input): time, userId, ip, userAgent, deviceId, outcome, label. Unknown fields are ignored, so streams can carry more. */
 export function parseJsonEvent(text: string): Parsed {
   let o: unknown;
   try {

@@ -3,8 +3,8 @@ import type { Parsed } from './jsonl.js';
 import { parseRbaTime } from './timestamps.js';
 
 /**
- * The public RBA dataset (Wiefling et al.) as CSV (DESIGN §2.3). Columns are found by name,
- * so a file with the columns in another order, or a few more, still reads.
+ * The public RBA dataset (Wiefling et al.) as CSV, mapped as docs/replay.md#input says. Columns
+ * are found by name, so a file with the columns in another order, or a few more, still reads.
  */
 const COLUMNS = {
   time: 'Login Timestamp',

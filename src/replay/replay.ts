@@ -2,23 +2,22 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Engine } from '../engine/engine.js';
+import { offlineEngine, type OfflineEngine } from '../offline.js';
 import type { RuleSet } from '../rules/ruleset.js';
 import type { GeoLookup } from '../signals/geoip.js';
-import { SqliteBackend } from '../store/sqlite/backend.js';
 import { DecisionWriter } from './decisions.js';
 import { DifferenceLog, type Differences } from './compare.js';
 import { formatProblem, LEGIT, ReplayInputError, type LoginEvent, type Problem } from './event.js';
 import { readEvents } from './input.js';
 import { mergeByTime } from './merge.js';
-import { MeasureWindow, Metrics, type ChartData, type Summary, type Verdict } from './metrics.js';
+import { MeasureWindow, Tally, type ChartData, type Summary, type Verdict } from './tally.js';
 
 export interface ReplayOptions {
   files: readonly string[];
   rules: RuleSet;
   /** A second rule set, replayed over the same events in the same pass with its own state. */
   compare?: RuleSet | undefined;
-  /** Where the decisions go (JSONL, DESIGN §2.4); written whole at the end, or not at all. */
+  /** Where the decisions go (JSONL, one line per event: docs/replay.md#output); written whole at the end, or not at all. */
   out?: string | undefined;
   /** Count and report bad lines instead of stopping at the first. */
   skipBad?: boolean | undefined;
@@ -63,34 +62,34 @@ const DAY_MS = 86_400_000;
 const MAX_EXAMPLES = 10;
 
 /**
- * One rule set's replay: the same Engine as the server, on its own SQLite state, its clock
- * set to each event's time. Decisions are not written to an audit trail (the decisions file
- * is the record), and the state spills to a temporary file so that millions of users fit in
- * bounded memory: only SQLite's page cache and the store's cache of profiles stay in memory.
+ * One rule set's replay: an offline engine, its clock set to each event's time. Its state
+ * spills to a temporary file so that millions of users fit in bounded memory: only SQLite's
+ * page cache and the store's cache of profiles stay in memory.
  */
 class Lane {
   private now = 0;
-  readonly engine: Engine;
-  readonly metrics: Metrics;
+  private readonly offline: OfflineEngine;
+  readonly tally: Tally;
 
   constructor(
-    private readonly store: SqliteBackend,
+    path: string,
     rules: RuleSet,
     window: MeasureWindow,
     private readonly attacksPass: boolean,
     geo: GeoLookup | undefined,
   ) {
-    this.engine = new Engine({ store, rules: () => rules, clock: () => this.now, audit: false, ...(geo ? { geo } : {}) });
-    this.metrics = new Metrics(window);
+    this.offline = offlineEngine({ rules, clock: () => this.now, path, geo });
+    this.tally = new Tally(window);
   }
 
   async step(ev: LoginEvent): Promise<Verdict> {
+    const { engine } = this.offline;
     this.now = ev.time;
     const request = { userId: ev.userId, ip: ev.ip, userAgent: ev.userAgent, deviceId: ev.deviceId };
     if (ev.outcome === 'success') {
-      const d = await this.engine.decide(request);
-      // DESIGN §2.4: a challenged legitimate user passes (and the login teaches the profile); an attacker fails.
-      if (d.action === 'challenge' && (ev.label === LEGIT || this.attacksPass)) await this.engine.passChallenge(d.record);
+      const d = await engine.decide(request);
+      // A challenged legitimate user passes (and the login teaches the profile); an attacker fails, unless told to pass.
+      if (d.action === 'challenge' && (ev.label === LEGIT || this.attacksPass)) await engine.passChallenge(d.record);
       return {
         action: d.action,
         score: d.score,
@@ -100,12 +99,12 @@ class Lane {
         forced: d.evaluation.hits.some((h) => h.rule.force !== null),
       };
     }
-    const f = await this.engine.recordFailure(request);
+    const f = await engine.recordFailure(request);
     return { action: f.blocked ? 'block' : 'allow', score: f.score, fired: f.reasons.map((r) => r.rule), decisive: f.decisive, shadow: [], forced: false };
   }
 
-  async close(): Promise<void> {
-    await this.store.close();
+  close(): Promise<void> {
+    return this.offline.close();
   }
 }
 
@@ -137,7 +136,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   let events = 0;
   try {
     for (const [i, rules] of [o.rules, o.compare].entries()) {
-      if (rules) lanes.push(new Lane(new SqliteBackend({ path: join(stateDir, `state-${i}.db`), ephemeral: true }), rules, window, attacksPass, o.geo));
+      if (rules) lanes.push(new Lane(join(stateDir, `state-${i}.db`), rules, window, attacksPass, o.geo));
     }
     const [main, other] = lanes as [Lane, Lane | undefined];
     const differences = other ? new DifferenceLog((i) => o.files[i]!) : null;
@@ -146,10 +145,10 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
       for (const ev of batch) {
         const counted = window.observe(ev.time);
         const a = await main.step(ev);
-        main.metrics.add(ev, a, counted);
+        main.tally.add(ev, a, counted);
         if (other) {
           const b = await other.step(ev);
-          other.metrics.add(ev, b, counted);
+          other.tally.add(ev, b, counted);
           if (counted) differences!.add(ev, a, b);
         }
         writer?.write(ev, a);
@@ -174,9 +173,9 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         eventsPerSecond: seconds > 0 ? events / seconds : 0,
         peakRssMb: peakRssMb(),
       },
-      summary: main.metrics.summary(describe(o.rules)),
-      charts: main.metrics.charts(),
-      ...(other && o.compare ? { compare: { summary: other.metrics.summary(describe(o.compare)), charts: other.metrics.charts(), differences: differences!.result() } } : {}),
+      summary: main.tally.summary(describe(o.rules)),
+      charts: main.tally.charts(),
+      ...(other && o.compare ? { compare: { summary: other.tally.summary(describe(o.compare)), charts: other.tally.charts(), differences: differences!.result() } } : {}),
     };
   } catch (e) {
     writer?.abort();

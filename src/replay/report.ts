@@ -1,6 +1,6 @@
 import { barChart, curveChart, escapeHtml, rowChart, type Point } from './charts.js';
 import type { Differences } from './compare.js';
-import { atThreshold, type ChartData, type Rate, type Summary } from './metrics.js';
+import { atThreshold, type ChartData, type Rate, type Summary } from './tally.js';
 import type { ReplayResult } from './replay.js';
 import { count, percent } from './summary.js';
 

@@ -1,6 +1,6 @@
 import type { Differences } from './compare.js';
 import { LEGIT } from './event.js';
-import type { Rate, Summary } from './metrics.js';
+import type { Rate, Summary } from './tally.js';
 import type { ReplayResult } from './replay.js';
 
 /** The summary as text tables, for a terminal. `--json` prints the same figures as data. */

@@ -80,6 +80,16 @@ export async function loadRuleSet(dir: string): Promise<RuleSet> {
   return compileRuleSet(dir, sources);
 }
 
+/** Like loadRuleSet, with the problems returned instead of thrown (the commands list them). */
+export async function compileDir(dir: string): Promise<{ rules: RuleSet | null; diagnostics: Diagnostic[] }> {
+  try {
+    return { rules: await loadRuleSet(dir), diagnostics: [] };
+  } catch (e) {
+    if (e instanceof RuleSetError) return { rules: null, diagnostics: e.diagnostics };
+    throw e;
+  }
+}
+
 export function compileRuleSet(dir: string, sources: readonly YamlSource[]): RuleSet {
   const diags: Diagnostic[] = [];
   const docs: { src: YamlSource; doc: RuleFileDoc }[] = [];

@@ -38,7 +38,7 @@ export interface Ev {
   label?: string;
 }
 
-/** Writes events as JSONL (DESIGN §2.2), in the order given. */
+/** Writes events as JSONL (docs/replay.md#input), in the order given. */
 export async function jsonl(dir: string, name: string, events: readonly Ev[]): Promise<string> {
   const path = join(dir, name);
   const lines = events.map((e) =>

@@ -39,7 +39,7 @@ const ok = { time: '2026-03-02T08:15:00.000Z', userId: 'u0042', ip: '81.167.144.
 afterAll(removeTempDirs);
 
 describe('JSONL reader', () => {
-  it('reads DESIGN §2.2 events, with their line numbers; labels default to legit', async () => {
+  it('reads JSONL login events, with their line numbers; labels default to legit', async () => {
     const path = await file('a.jsonl', `\uFEFF${line(ok)}\r\n\n${line({ ...ok, time: '2026-03-02T09:15:00+01:00', outcome: 'failure', label: 'brute_force', deviceId: undefined, extra: 1 })}\n`);
     const { events, problems } = await read(path);
     expect(problems).toEqual([]);

@@ -30,7 +30,7 @@ async function decisions(path: string): Promise<Record<string, unknown>[]> {
 afterAll(removeTempDirs);
 
 describe('replay', () => {
-  it('writes one decision per input event, in input order, exactly as DESIGN §2.4 says, replaying across files in time order', async () => {
+  it('writes one decision per input event, in input order, exactly as docs/replay.md says, replaying across files in time order', async () => {
     const dir = await tempDir();
     // File b holds the earlier failures; replayed in time order, they make a's failure the third user's of the day.
     const a = await jsonl(dir, 'a.jsonl', [...habit(), { userId: 'v3', ip: IP.germany, at: T + 2 * HOUR, outcome: 'failure', label: 'credential_stuffing' }]);

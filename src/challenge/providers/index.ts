@@ -1,4 +1,4 @@
-import { ConfigError } from '../../config.js';
+import { ConfigError } from '../../errors.js';
 import type { Channel } from '../model.js';
 import type { Clock } from '../../types.js';
 import type { ProviderConfig } from './config.js';

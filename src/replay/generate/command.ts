@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import type { CommandOutput } from '../../rules/commands.js';
+import type { CommandOutput } from '../../command.js';
 import { parseIsoTime } from '../timestamps.js';
 import { DEFAULT_STREAM, generate } from './generate.js';
 import { eventLine } from './stream.js';
@@ -13,7 +13,7 @@ function positiveInt(name: string, v: string): number | string {
   return Number.isInteger(n) && n > 0 ? n : `--${name}: "${v}" is not a positive whole number`;
 }
 
-/** `riskgate generate`: a seeded, labelled login stream as JSONL (DESIGN §2.2), for replay demos, tests and benchmarks. */
+/** `riskgate generate`: a seeded, labelled login stream as JSONL (replay's input, docs/replay.md#input), for replay demos, tests and benchmarks. */
 export async function generateCommand(args: string[]): Promise<CommandOutput> {
   const { values } = parseArgs({
     args,

@@ -1,6 +1,6 @@
 import { utcOffsetMinutes } from '../../signals/time.js';
 
-/** A generated login, as it is written (DESIGN §2.2). */
+/** A generated login, as it is written: one line of replay's JSONL input (docs/replay.md#input). */
 export interface GenEvent {
   time: number;
   userId: string;

@@ -2,7 +2,7 @@ import type { Thresholds } from '../rules/ruleset.js';
 import type { Action } from '../types.js';
 import { LEGIT, type LoginEvent } from './event.js';
 
-/** What one rule set made of one event: for a failure, `action` is block or allow (DESIGN §2.4). */
+/** What one rule set made of one event: for a failure, `action` is block or allow, as in the decisions file. */
 export interface Verdict {
   action: Action;
   score: number;
@@ -112,10 +112,10 @@ export class MeasureWindow {
 }
 
 /**
- * Accumulates one rule set's verdicts. Events of the warm-up are drawn on the timeline but
- * not counted in the figures.
+ * Tallies one rule set's verdicts into the summary's figures and the report's charts. Events
+ * of the warm-up are drawn on the timeline but not counted in the figures.
  */
-export class Metrics {
+export class Tally {
   private replayed = 0;
   private readonly logins: Record<Action, number> = { allow: 0, challenge: 0, block: 0 };
   private readonly failures = { allow: 0, block: 0 };

@@ -1,9 +1,14 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ChallengeEvent } from '../challenge/events.js';
 import type { Decision, FailureResult } from '../engine/engine.js';
 import type { StoreEvent } from '../store/guard.js';
 import type { ReloadResult } from '../rules/holder.js';
 
-/** Prometheus metrics of one server, in their own registry (tests build many servers). */
+/**
+ * Prometheus metrics of one server, in their own registry (tests build many servers). The
+ * parts report to it (decisions, failures, the store guard, rule reloads, challenge events);
+ * none of them knows prom-client.
+ */
 export class Metrics {
   readonly registry = new Registry();
   readonly decisions = new Counter({ name: 'riskgate_decisions_total', help: 'Decisions by action.', labelNames: ['action'], registers: [this.registry] });
@@ -84,7 +89,32 @@ export class Metrics {
     this.storeUp.set(e.type === 'failed' ? 0 : 1);
   }
 
-  verification(status: string): void {
+  /** What the challenge module reports: challenges by outcome, sends and fallbacks, verify answers. */
+  challenge(e: ChallengeEvent): void {
+    switch (e.type) {
+      case 'issued':
+        this.challenges.inc({ channel: e.challenge.channel, outcome: e.delivered ? 'issued' : 'undelivered' });
+        break;
+      case 'sent': {
+        const { attempts } = e.delivery;
+        for (const a of attempts) this.challengeSends.inc({ channel: a.channel, provider: a.provider, result: a.result });
+        if (attempts.length > 1 || !e.delivery.ok) this.challengeFallbacks.inc({ channel: e.delivery.ok ? e.delivery.channel : 'none' });
+        break;
+      }
+      case 'resent':
+        if (!e.delivery.ok) this.challenges.inc({ channel: e.first, outcome: 'undelivered' });
+        break;
+      case 'answered':
+        this.verification(e.outcome.status);
+        if (e.settled) this.challenges.inc({ channel: e.challenge.channel, outcome: e.outcome.status });
+        break;
+      case 'expired':
+        this.challenges.inc({ channel: e.challenge.channel, outcome: 'expired' });
+        break;
+    }
+  }
+
+  private verification(status: string): void {
     this.challengeVerifications.inc({ status });
     this.verifyCounts.all += 1;
     if (status === 'verified') this.verifyCounts.verified += 1;

@@ -1,10 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Type, { type Static } from 'typebox';
-import { Engine } from '../engine/engine.js';
-import { SqliteBackend } from '../store/sqlite/backend.js';
-import type { GeoLookup } from '../signals/geoip.js';
-import type { Action } from '../types.js';
+import { parseDuration } from '../duration.js';
+import type { LoginAttempt, LoginFailure } from '../types.js';
 import { TEST_FILE } from './compile.js';
 import type { Diagnostic } from './diagnostics.js';
 import type { RuleSet } from './ruleset.js';
@@ -13,25 +11,43 @@ import { validateAgainst } from './validate.js';
 
 /**
  * Rule tests (`*_test.yaml` beside the rules): a pinned clock, a history of logins and
- * failures, one login or failure, and the expected action, score and fired rules. They run
- * through the real engine on an in-memory store, exactly as the server would decide.
+ * failures, one login or failure, and the expected action, score and fired rules. This is
+ * their format and its checks (`riskgate rules check`); src/ruletest runs them through the
+ * engine (`riskgate rules test`).
  */
 
 const Time = Type.String({ minLength: 1 });
-const Attempt = Type.Object(
+/** A login as the login service reports it: every field of a decision request. */
+const Login = Type.Object(
   {
     userId: Type.Optional(Type.String({ minLength: 1 })),
     ip: Type.String(),
     userAgent: Type.Optional(Type.String()),
     deviceId: Type.Optional(Type.String()),
+    trustToken: Type.Optional(Type.String()),
+    /** Instead of `trustToken`: the runner makes a valid trust token for this user and device. */
+    trusted: Type.Optional(Type.Boolean()),
+    phone: Type.Optional(Type.String()),
+    country: Type.Optional(Type.String()),
+    email: Type.Optional(Type.String()),
     action: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+/** A wrong password: every field of a login-failure report. */
+const Failure = Type.Object(
+  {
+    userId: Type.Optional(Type.String({ minLength: 1 })),
+    ip: Type.String(),
+    userAgent: Type.Optional(Type.String()),
+    deviceId: Type.Optional(Type.String()),
   },
   { additionalProperties: false },
 );
 const HistoryItem = Type.Object(
   {
-    login: Type.Optional(Attempt),
-    failure: Type.Optional(Attempt),
+    login: Type.Optional(Login),
+    failure: Type.Optional(Failure),
     at: Time,
     repeat: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
     every: Type.Optional(Time),
@@ -53,16 +69,22 @@ const TestCase = Type.Object(
     now: Type.Optional(Time),
     user: Type.Optional(Type.String({ minLength: 1 })),
     history: Type.Optional(Type.Array(HistoryItem)),
-    login: Type.Optional(Attempt),
-    failure: Type.Optional(Attempt),
+    login: Type.Optional(Login),
+    failure: Type.Optional(Failure),
     expect: Expect,
   },
   { additionalProperties: false },
 );
 const TestFile = Type.Object({ now: Type.Optional(Time), tests: Type.Array(Type.Object({})) }, { additionalProperties: false });
 
-type TestCaseDoc = Static<typeof TestCase>;
-type AttemptDoc = Static<typeof Attempt>;
+export type TestCaseDoc = Static<typeof TestCase>;
+export type LoginDoc = Static<typeof Login>;
+export type FailureDoc = Static<typeof Failure>;
+
+/** Compiles only when `T` is never. */
+type Never<T extends never> = T;
+/** A test can say whatever a request can: this stops compiling once LoginAttempt or LoginFailure gains a field the format lacks. */
+type RequestFieldsCovered = Never<Exclude<keyof LoginAttempt, keyof LoginDoc> | Exclude<keyof LoginFailure, keyof FailureDoc>>;
 
 export interface TestSuite {
   source: YamlSource;
@@ -70,27 +92,8 @@ export interface TestSuite {
   tests: TestCaseDoc[];
 }
 
-export interface TestResult {
-  file: string;
-  line: number;
-  col: number;
-  name: string;
-  passed: boolean;
-  /** Why it failed. */
-  problems: string[];
-}
-
-const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
-/** "-30d", "15m", "2h"... as milliseconds, or null. */
-export function parseDuration(text: string): number | null {
-  const m = /^([+-]?)(\d+(?:\.\d+)?)(s|m|h|d|w)$/.exec(text.trim());
-  if (!m) return null;
-  return (m[1] === '-' ? -1 : 1) * Number(m[2]) * UNITS[m[3]!]!;
-}
-
 /** An ISO time, or a duration relative to `now`. */
-function parseTime(text: string, now: number | null): number | null {
+export function parseTime(text: string, now: number | null): number | null {
   const rel = parseDuration(text);
   if (rel !== null) return now === null ? null : now + rel;
   if (!/^\d{4}-\d{2}-\d{2}T/.test(text)) return null;
@@ -133,7 +136,12 @@ export async function readTestSuites(dir: string, rules: RuleSet | null): Promis
         if (parseTime(h.at, 0) === null) diagnostics.push(src.diag(at('history', j, 'at'), 'RG301', `"${h.at}" is neither an ISO time nor a duration like -30d`));
         if (h.every !== undefined && parseDuration(h.every) === null) diagnostics.push(src.diag(at('history', j, 'every'), 'RG301', `"${h.every}" is not a duration like 1d`));
         if ((h.repeat ?? 1) > 1 && h.every === undefined) diagnostics.push(src.diag(at('history', j), 'RG301', '"repeat" needs "every"'));
+        if (h.login?.trusted !== undefined || h.login?.trustToken !== undefined) {
+          diagnostics.push(src.diag(at('history', j, 'login'), 'RG301', 'a history login only teaches the profile: "trusted" and "trustToken" belong on the tested login'));
+        }
       });
+      if (t.login?.trusted && t.login.trustToken !== undefined) diagnostics.push(src.diag(at('login', 'trusted'), 'RG301', 'give "trusted" or "trustToken", not both'));
+      if (t.login?.trusted && !t.login.deviceId) diagnostics.push(src.diag(at('login', 'trusted'), 'RG301', '"trusted" needs a "deviceId": a trust token is bound to its device'));
       if (rules) {
         for (const key of ['fired', 'shadow'] as const) {
           (t.expect[key] ?? []).forEach((id, j) => {
@@ -156,81 +164,3 @@ export function coverageDiagnostics(rules: RuleSet, suites: readonly TestSuite[]
     .map((r) => ({ file: r.file, line: r.line, col: r.col, code: 'RG300' as const, message: `rule "${r.id}" has no test that shows it firing` }));
 }
 
-export async function runSuites(rules: RuleSet, suites: readonly TestSuite[], geo?: GeoLookup): Promise<TestResult[]> {
-  const results: TestResult[] = [];
-  for (const suite of suites) {
-    for (let i = 0; i < suite.tests.length; i++) results.push(await runTest(rules, suite, i, geo));
-  }
-  return results;
-}
-
-async function runTest(rules: RuleSet, suite: TestSuite, index: number, geo?: GeoLookup): Promise<TestResult> {
-  const t = suite.tests[index]!;
-  const pos = suite.source.position(['tests', index, 'name']);
-  const result: TestResult = { file: suite.source.file, ...pos, name: t.name, passed: false, problems: [] };
-  const now = parseTime(t.now ?? suite.now ?? '', null)!;
-  let clock = now;
-  const store = new SqliteBackend({ path: ':memory:', ephemeral: true });
-  const engine = new Engine({ store, rules: () => rules, clock: () => clock, ...(geo ? { geo } : {}) });
-  const user = t.user ?? 'test-user';
-  const withUser = (a: AttemptDoc) => ({ ...a, userId: a.userId ?? user });
-  try {
-    const events: { time: number; order: number; run: () => Promise<unknown> }[] = [];
-    (t.history ?? []).forEach((h, j) => {
-      const start = parseTime(h.at, now)!;
-      const step = h.every ? parseDuration(h.every)! : 0;
-      for (let k = 0; k < (h.repeat ?? 1); k++) {
-        const time = start + k * step;
-        const run = h.login ? () => engine.teach(withUser(h.login!)) : () => engine.recordFailure(withUser(h.failure!));
-        events.push({ time, order: j, run });
-      }
-    });
-    events.sort((a, b) => a.time - b.time || a.order - b.order);
-    for (const e of events) {
-      clock = e.time;
-      await e.run();
-    }
-    clock = now;
-    let action: Action;
-    let score: number;
-    let fired: string[];
-    let shadow: string[];
-    if (t.login) {
-      const d = await engine.decide(withUser(t.login));
-      ({ action, score } = d);
-      fired = d.reasons.map((r) => r.rule);
-      shadow = d.shadow.map((r) => r.rule);
-    } else {
-      const f = await engine.recordFailure(withUser(t.failure!));
-      action = f.blocked ? 'block' : 'allow';
-      score = f.score;
-      fired = f.reasons.map((r) => r.rule);
-      shadow = [];
-    }
-    const e = t.expect;
-    if (action !== e.action) result.problems.push(`expected action ${e.action}, got ${action}`);
-    if (e.score !== undefined && score !== e.score) result.problems.push(`expected score ${e.score}, got ${score}`);
-    const diff = setDiff(e.fired, fired);
-    if (diff) result.problems.push(`fired rules: ${diff}`);
-    if (e.shadow !== undefined) {
-      const sd = setDiff(e.shadow, shadow);
-      if (sd) result.problems.push(`shadow rules: ${sd}`);
-    }
-    if (result.problems.length) result.problems.push(`(score ${score}, fired: ${fired.join(', ') || 'none'})`);
-    result.passed = result.problems.length === 0;
-  } catch (err) {
-    result.problems.push(`error: ${(err as Error).message}`);
-  } finally {
-    await store.close();
-  }
-  return result;
-}
-
-function setDiff(expected: readonly string[], actual: readonly string[]): string | null {
-  const missing = expected.filter((x) => !actual.includes(x));
-  const extra = actual.filter((x) => !expected.includes(x));
-  if (!missing.length && !extra.length) return null;
-  return [missing.length ? `expected but did not fire: ${missing.join(', ')}` : '', extra.length ? `fired but not expected: ${extra.join(', ')}` : '']
-    .filter(Boolean)
-    .join('; ');
-}

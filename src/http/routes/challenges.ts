@@ -1,0 +1,42 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { ChallengeService } from '../../challenge/service.js';
+import { CHALLENGE_ERRORS, ChallengeParams, ChallengeResponse, ResendRequest, VerifyRequest, VerifyResponse } from '../challenge-schemas.js';
+import { optionalBody, security } from '../schemas.js';
+
+export interface ChallengeRoutesOptions {
+  service: ChallengeService;
+}
+
+/** Answering a challenge, and sending its code again. */
+export const challengeRoutes: FastifyPluginAsyncTypebox<ChallengeRoutesOptions> = async (app, { service }) => {
+  app.post(
+    '/challenges/:id/verify',
+    {
+      schema: {
+        tags: ['challenges'],
+        summary: 'Answer a challenge with a code or a recovery code',
+        security,
+        params: ChallengeParams,
+        body: VerifyRequest,
+        response: { 200: VerifyResponse, ...CHALLENGE_ERRORS },
+      },
+    },
+    async (req) => service.verify(req.params.id, req.body),
+  );
+
+  app.post(
+    '/challenges/:id/resend',
+    {
+      schema: {
+        tags: ['challenges'],
+        summary: 'Send a new code, on the given channel or the next in the fallback order',
+        security,
+        params: ChallengeParams,
+        body: ResendRequest,
+        response: { 200: ChallengeResponse, ...CHALLENGE_ERRORS },
+      },
+      preValidation: optionalBody,
+    },
+    async (req) => service.resend(req.params.id, req.body.channel),
+  );
+};

@@ -1,0 +1,76 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { ChallengeService } from '../../challenge/service.js';
+import {
+  CHALLENGE_ERRORS,
+  DeletedResponse,
+  RecoveryCodesResponse,
+  TotpConfirmRequest,
+  TotpConfirmResponse,
+  TotpEnrolRequest,
+  TotpEnrolResponse,
+  TrustedDeviceParams,
+  TrustedDevicesResponse,
+  UserParams,
+} from '../challenge-schemas.js';
+import { optionalBody, security } from '../schemas.js';
+
+export interface FactorRoutesOptions {
+  service: ChallengeService;
+}
+
+/** A user's second factors: the TOTP enrolment, recovery codes, trusted devices. */
+export const factorRoutes: FastifyPluginAsyncTypebox<FactorRoutesOptions> = async (app, { service }) => {
+  app.post(
+    '/users/:userId/totp',
+    {
+      schema: { tags: ['second factors'], summary: 'Start a TOTP enrolment (confirm it with a first code)', security, params: UserParams, body: TotpEnrolRequest, response: { 200: TotpEnrolResponse, ...CHALLENGE_ERRORS } },
+      preValidation: optionalBody,
+    },
+    async (req) => service.enrolTotp(req.params.userId, req.body.account),
+  );
+
+  app.post(
+    '/users/:userId/totp/confirm',
+    { schema: { tags: ['second factors'], summary: 'Confirm a TOTP enrolment with a first code', security, params: UserParams, body: TotpConfirmRequest, response: { 200: TotpConfirmResponse, ...CHALLENGE_ERRORS } } },
+    async (req) => service.confirmTotp(req.params.userId, req.body.code),
+  );
+
+  app.delete(
+    '/users/:userId/totp',
+    { schema: { tags: ['second factors'], summary: 'Remove the user\'s TOTP enrolment', security, params: UserParams, response: { 200: DeletedResponse, ...CHALLENGE_ERRORS } } },
+    async (req) => {
+      await service.deleteTotp(req.params.userId);
+      return { status: 'deleted' as const };
+    },
+  );
+
+  app.post(
+    '/users/:userId/recovery-codes',
+    { schema: { tags: ['second factors'], summary: 'A new set of 10 recovery codes (shown once; the old set stops working)', security, params: UserParams, response: { 200: RecoveryCodesResponse, ...CHALLENGE_ERRORS } } },
+    async (req) => ({ codes: await service.newRecoveryCodes(req.params.userId) }),
+  );
+
+  app.get(
+    '/users/:userId/trusted-devices',
+    { schema: { tags: ['second factors'], summary: 'The user\'s trusted devices', security, params: UserParams, response: { 200: TrustedDevicesResponse, ...CHALLENGE_ERRORS } } },
+    async (req) => ({
+      devices: (await service.trustedDevices(req.params.userId)).map((d) => ({
+        id: d.id,
+        deviceId: d.deviceId,
+        label: d.label,
+        ip: d.ip,
+        createdAt: new Date(d.createdAt).toISOString(),
+        expiresAt: new Date(d.expiresAt).toISOString(),
+      })),
+    }),
+  );
+
+  app.delete(
+    '/users/:userId/trusted-devices/:id',
+    { schema: { tags: ['second factors'], summary: 'Revoke one trusted device', security, params: TrustedDeviceParams, response: { 200: DeletedResponse, ...CHALLENGE_ERRORS } } },
+    async (req) => {
+      await service.revokeTrustedDevice(req.params.userId, req.params.id);
+      return { status: 'deleted' as const };
+    },
+  );
+};

@@ -1,0 +1,41 @@
+import { randomBytes } from 'node:crypto';
+import { Keys } from './challenge/keys.js';
+import { TrustTokens } from './challenge/trust.js';
+import { Engine } from './engine/engine.js';
+import type { RuleSet } from './rules/ruleset.js';
+import type { GeoLookup } from './signals/geoip.js';
+import { SqliteBackend } from './store/sqlite/backend.js';
+import type { Clock } from './types.js';
+
+export interface OfflineEngineOptions {
+  rules: RuleSet;
+  /** The caller moves it: to each event's time (replay), to each step of a test (rule tests). */
+  clock: Clock;
+  /** Where the state lives: a file in a directory the caller owns and removes (replay), or memory (the default). */
+  path?: string | undefined;
+  geo?: GeoLookup | undefined;
+}
+
+export interface OfflineEngine {
+  engine: Engine;
+  /** Issues trust tokens that this engine, and no other, accepts: keys of its own, made for it. */
+  trust: TrustTokens;
+  /** Closes the state; what it held is gone. */
+  close(): Promise<void>;
+}
+
+/** A trust token is issued for the login at hand (a rule test's `trusted: true`): a day is ample. */
+const TRUST_DAYS = 1;
+
+/**
+ * The one way the offline doors (replay, rule tests) get an engine: the same Engine as the
+ * server, on a SQLite state of its own that nothing else reads, so it skips the durability
+ * work (ephemeral) and writes no audit trail (the decisions file, or the test result, is the
+ * record). Store errors are loud: there is no fail mode offline.
+ */
+export function offlineEngine(o: OfflineEngineOptions): OfflineEngine {
+  const store = new SqliteBackend({ path: o.path ?? ':memory:', ephemeral: true });
+  const trust = new TrustTokens(store.challenges, new Keys(randomBytes(32)), TRUST_DAYS);
+  const engine = new Engine({ store, rules: () => o.rules, clock: o.clock, trust, audit: false, ...(o.geo ? { geo: o.geo } : {}) });
+  return { engine, trust, close: () => store.close() };
+}
