@@ -6,20 +6,23 @@ import { Engine } from '../engine/engine.js';
 import type { RuleSet } from '../rules/ruleset.js';
 import type { GeoLookup } from '../signals/geoip.js';
 import { SqliteStore } from '../store/sqlite.js';
-import { DecisionWriter } from './decisions.js';
+import { DecisionWriter, type OutField } from './decisions.js';
 import { DifferenceLog, type Differences } from './compare.js';
 import { formatProblem, LEGIT, ReplayInputError, type LoginEvent, type Problem } from './event.js';
 import { readEvents } from './input.js';
 import { mergeByTime } from './merge.js';
 import { MeasureWindow, Metrics, type ChartData, type Summary, type Verdict } from './metrics.js';
+import { RecordedPlaces, type GeoSource } from './places.js';
 
 export interface ReplayOptions {
   files: readonly string[];
   rules: RuleSet;
   /** A second rule set, replayed over the same events in the same pass with its own state. */
   compare?: RuleSet | undefined;
-  /** Where the decisions go (JSONL, DESIGN §2.4); written whole at the end, or not at all. */
+  /** Where the decisions go (JSONL, docs/replay.md); written whole at the end, or not at all. */
   out?: string | undefined;
+  /** Fields added to each decision line, after the standard ones. */
+  outFields?: readonly OutField[] | undefined;
   /** Count and report bad lines instead of stopping at the first. */
   skipBad?: boolean | undefined;
   /** A challenged attack passes the challenge (phished code, SIM swap) and teaches the profile. */
@@ -28,7 +31,8 @@ export interface ReplayOptions {
   warmupMs?: number | undefined;
   /** Where the replay keeps its state; a new temporary directory by default, removed at the end. */
   stateDir?: string | undefined;
-  geo?: GeoLookup | undefined;
+  /** Where addresses are located: the geolocation database (default), or the input's own columns. */
+  geo?: GeoSource | undefined;
   onProgress?: ((p: Progress) => void) | undefined;
   /** Stops the replay (Ctrl-C): it throws the signal's reason and leaves nothing behind. */
   signal?: AbortSignal | undefined;
@@ -89,19 +93,20 @@ class Lane {
     const request = { userId: ev.userId, ip: ev.ip, userAgent: ev.userAgent, deviceId: ev.deviceId };
     if (ev.outcome === 'success') {
       const d = await this.engine.decide(request);
-      // DESIGN §2.4: a challenged legitimate user passes (and the login teaches the profile); an attacker fails.
+      // A challenged legitimate user passes (and the login teaches the profile); an attacker fails.
       if (d.action === 'challenge' && (ev.label === LEGIT || this.attacksPass)) await this.engine.passChallenge(d.record);
       return {
         action: d.action,
         score: d.score,
         fired: d.reasons.map((r) => r.rule),
+        messages: d.reasons.map((r) => r.message),
         decisive: d.decisive,
         shadow: d.shadow.map((r) => r.rule),
         forced: d.evaluation.hits.some((h) => h.rule.force !== null),
       };
     }
     const f = await this.engine.recordFailure(request);
-    return { action: f.blocked ? 'block' : 'allow', score: f.score, fired: f.reasons.map((r) => r.rule), decisive: f.decisive, shadow: [], forced: false };
+    return { action: f.blocked ? 'block' : 'allow', score: f.score, fired: f.reasons.map((r) => r.rule), messages: f.reasons.map((r) => r.message), decisive: f.decisive, shadow: [], forced: false };
   }
 
   async close(): Promise<void> {
@@ -133,17 +138,19 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   const window = new MeasureWindow(o.warmupMs ?? 0);
   const attacksPass = o.challengedAttacksPass ?? false;
   const lanes: Lane[] = [];
-  const writer = o.out ? new DecisionWriter(o.out, o.files.length, stateDir) : null;
+  const writer = o.out ? new DecisionWriter(o.out, o.files, stateDir, o.outFields ?? []) : null;
+  const places = o.geo === 'csv' ? new RecordedPlaces() : null;
   let events = 0;
   try {
     for (const [i, rules] of [o.rules, o.compare].entries()) {
-      if (rules) lanes.push(new Lane(new SqliteStore({ path: join(stateDir, `state-${i}.db`), ephemeral: true }), rules, window, attacksPass, o.geo));
+      if (rules) lanes.push(new Lane(new SqliteStore({ path: join(stateDir, `state-${i}.db`), ephemeral: true }), rules, window, attacksPass, places?.lookup));
     }
     const [main, other] = lanes as [Lane, Lane | undefined];
     const differences = other ? new DifferenceLog((i) => o.files[i]!) : null;
     const sources = o.files.map((path, index) => readEvents({ path, index }, { problem: onProblem, bytes: (n) => (bytes[index] = n) }));
     for await (const batch of mergeByTime(sources)) {
       for (const ev of batch) {
+        places?.at(ev);
         const counted = window.observe(ev.time);
         const a = await main.step(ev);
         main.metrics.add(ev, a, counted);
