@@ -20,6 +20,20 @@ const USAGE =
   'usage: riskgate replay FILE... [--rules DIR] [--out decisions.jsonl] [--out-fields time,label,ip,messages] [--json] [--compare DIR] [--report report.html] [--warmup 14d] [--geo geoip|csv] [--skip-bad] [--challenged-attacks-pass]';
 const GEO_SOURCES: readonly GeoSource[] = ['geoip', 'csv'];
 
+/** Every option of `riskgate replay`; docs/replay.md documents each. */
+export const REPLAY_OPTIONS = {
+  rules: { type: 'string', default: './rules' },
+  out: { type: 'string' },
+  'out-fields': { type: 'string' },
+  json: { type: 'boolean', default: false },
+  compare: { type: 'string' },
+  report: { type: 'string' },
+  warmup: { type: 'string', default: '0d' },
+  geo: { type: 'string', default: 'geoip' },
+  'skip-bad': { type: 'boolean', default: false },
+  'challenged-attacks-pass': { type: 'boolean', default: false },
+} as const;
+
 const usage = (message: string): CommandOutput => ({
   code: 2,
   stdout: [],
@@ -48,18 +62,7 @@ export async function replayCommand(args: string[]): Promise<CommandOutput> {
     args,
     allowPositionals: true,
     strict: true,
-    options: {
-      rules: { type: 'string', default: './rules' },
-      out: { type: 'string' },
-      'out-fields': { type: 'string' },
-      json: { type: 'boolean', default: false },
-      compare: { type: 'string' },
-      report: { type: 'string' },
-      warmup: { type: 'string', default: '0d' },
-      geo: { type: 'string', default: 'geoip' },
-      'skip-bad': { type: 'boolean', default: false },
-      'challenged-attacks-pass': { type: 'boolean', default: false },
-    },
+    options: REPLAY_OPTIONS,
   });
   if (positionals.length === 0) return usage('no input file');
   const missing = positionals.filter((f) => !existsSync(f));

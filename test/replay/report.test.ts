@@ -41,6 +41,12 @@ describe('HTML report', () => {
     for (const id of CHARTS) expect(html).toContain(`id="${id}"`);
     // One rule set: no "(A)" in legends.
     expect(html).not.toContain('(A)');
+    // The score histogram's axis is logarithmic: one tick per power of ten, down below the 1 % tail.
+    const scores = /<figure class="chart" id="chart-scores">.*?<\/figure>/.exec(html)![0];
+    const ticks = [...scores.matchAll(/class="tick" text-anchor="end">([\d.,]+)%</g)].map((m) => Number(m[1]!.replace(/,/g, '')));
+    expect(ticks[0]).toBeLessThan(1);
+    expect(ticks.at(-1)).toBe(100);
+    for (let i = 1; i < ticks.length; i++) expect(ticks[i]! / ticks[i - 1]!).toBeCloseTo(10);
   });
 
   it('tabulates rules by label: stepped up / fired (decided), logins and failures apart', async () => {
@@ -145,17 +151,19 @@ describe('HTML report', () => {
         ['rba.html', rba],
       ] as const) {
         const { page } = await open(r, name);
-        const charts = await page.evaluate(() =>
-          [...document.querySelectorAll('figure.chart svg')].map((svg) => {
-            const frame = svg.getBoundingClientRect();
-            const texts = [...svg.querySelectorAll('text')].map((t) => {
+        const charts = [];
+        for (const id of CHARTS) {
+          const svg = page.locator(`#${id} svg`);
+          const frame = (await svg.boundingBox())!;
+          const texts = await svg.locator('text').evaluateAll((nodes) =>
+            nodes.map((t) => {
               const b = t.getBoundingClientRect();
-              return { text: t.textContent ?? '', left: b.left - frame.left, top: b.top - frame.top, right: b.right - frame.left, bottom: b.bottom - frame.top };
-            });
-            return { id: svg.parentElement!.id, width: frame.width, height: frame.height, texts };
-          }),
-        );
-        expect(charts.map((c) => c.id)).toEqual(CHARTS);
+              return { text: t.textContent ?? '', left: b.left, top: b.top, right: b.right, bottom: b.bottom };
+            }),
+          );
+          const at = (t: (typeof texts)[number]) => ({ ...t, left: t.left - frame.x, right: t.right - frame.x, top: t.top - frame.y, bottom: t.bottom - frame.y });
+          charts.push({ id, width: frame.width, height: frame.height, texts: texts.map(at) });
+        }
         for (const c of charts) {
           const outside = c.texts.filter((t) => t.left < -0.5 || t.top < -0.5 || t.right > c.width + 0.5 || t.bottom > c.height + 0.5);
           expect(outside, `${name} ${c.id}: labels cut off`).toEqual([]);
