@@ -1,6 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import Type, { type Static } from 'typebox';
 import { Engine } from '../engine/engine.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { GeoLookup } from '../signals/geoip.js';
@@ -9,6 +8,7 @@ import { TEST_FILE } from './compile.js';
 import type { Diagnostic } from './diagnostics.js';
 import type { RuleSet } from './ruleset.js';
 import { YamlSource } from './source.js';
+import { TestCaseSchema, TestFileOutline, type AttemptDoc, type TestCaseDoc } from './test-format.js';
 import { validateAgainst } from './validate.js';
 
 /**
@@ -17,52 +17,6 @@ import { validateAgainst } from './validate.js';
  * through the real engine on an in-memory store, exactly as the server would decide.
  */
 
-const Time = Type.String({ minLength: 1 });
-const Attempt = Type.Object(
-  {
-    userId: Type.Optional(Type.String({ minLength: 1 })),
-    ip: Type.String(),
-    userAgent: Type.Optional(Type.String()),
-    deviceId: Type.Optional(Type.String()),
-    action: Type.Optional(Type.String()),
-  },
-  { additionalProperties: false },
-);
-const HistoryItem = Type.Object(
-  {
-    login: Type.Optional(Attempt),
-    failure: Type.Optional(Attempt),
-    at: Time,
-    repeat: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-    every: Type.Optional(Time),
-  },
-  { additionalProperties: false },
-);
-const Expect = Type.Object(
-  {
-    action: Type.Union([Type.Literal('allow'), Type.Literal('challenge'), Type.Literal('block')]),
-    score: Type.Optional(Type.Number()),
-    fired: Type.Array(Type.String()),
-    shadow: Type.Optional(Type.Array(Type.String())),
-  },
-  { additionalProperties: false },
-);
-const TestCase = Type.Object(
-  {
-    name: Type.String({ minLength: 1 }),
-    now: Type.Optional(Time),
-    user: Type.Optional(Type.String({ minLength: 1 })),
-    history: Type.Optional(Type.Array(HistoryItem)),
-    login: Type.Optional(Attempt),
-    failure: Type.Optional(Attempt),
-    expect: Expect,
-  },
-  { additionalProperties: false },
-);
-const TestFile = Type.Object({ now: Type.Optional(Time), tests: Type.Array(Type.Object({})) }, { additionalProperties: false });
-
-type TestCaseDoc = Static<typeof TestCase>;
-type AttemptDoc = Static<typeof Attempt>;
 
 export interface TestSuite {
   source: YamlSource;
@@ -108,13 +62,13 @@ export async function readTestSuites(dir: string, rules: RuleSet | null): Promis
     const src = new YamlSource(join(dir, n), await readFile(join(dir, n), 'utf8'));
     diagnostics.push(...src.diagnostics);
     if (src.data === undefined) continue;
-    const problems = validateAgainst(src, TestFile, src.data ?? {});
+    const problems = validateAgainst(src, TestFileOutline, src.data ?? {});
     diagnostics.push(...problems);
     if (problems.length) continue;
     const raw = src.data as { now?: string; tests: unknown[] };
     // Each test is checked on its own: one malformed test hides no other problem.
     const valid = raw.tests.map((t, i) => {
-      const p = validateAgainst(src, TestCase, t, ['tests', i]);
+      const p = validateAgainst(src, TestCaseSchema, t, ['tests', i]);
       diagnostics.push(...p);
       return p.length === 0;
     });
