@@ -47,7 +47,6 @@ function niceStep(max: number, count: number): number {
 
 /** Legend entries from `left`, wrapped into rows that fit the drawing; its height includes the space above the plot. */
 function legend(series: readonly { name: string; color: string }[], left: number): { svg: string; height: number } {
-  if (!series.length) return { svg: '', height: 12 };
   let x = left;
   let row = 0;
   let svg = '';
@@ -111,9 +110,9 @@ function leftMargin(s: Scale, title: boolean): number {
 }
 
 /** Category labels under the bars, every n-th so that none overlaps its neighbour, none past the edge. */
-function xTicks(categories: readonly string[], left: number, band: number, every?: number): string {
+function xTicks(categories: readonly string[], left: number, band: number): string {
   const widest = Math.max(0, ...categories.map((c) => textWidth(c, FONT.tick)));
-  const step = Math.max(every ?? 1, Math.ceil((widest + 6) / band));
+  const step = Math.max(1, Math.ceil((widest + 6) / band));
   return categories
     .map((c, i) => {
       if (i % step) return '';
@@ -143,8 +142,6 @@ export function barChart(o: {
   unit?: string;
   xLabel: string;
   markers?: readonly Marker[];
-  /** Label at most every n-th category on the x axis. */
-  labelEvery?: number;
 }): string {
   const unit = o.unit ?? '';
   const n = o.categories.length;
@@ -189,7 +186,7 @@ export function barChart(o: {
       return `<line class="marker" x1="${px(x)}" x2="${px(x)}" y1="${top}" y2="${top + plotH}"/><text x="${px(p.x)}" y="${px(p.y)}" class="marker-label" text-anchor="${p.anchor}">${escapeHtml(m.label)}</text>`;
     })
     .join('');
-  return figure(o.id, o.label, `${key.svg}${yGrid(sc, y, left)}${bars}${markers}${xTicks(o.categories, left, band, o.labelEvery)}${axisTitle(o.xLabel, left)}`);
+  return figure(o.id, o.label, `${key.svg}${yGrid(sc, y, left)}${bars}${markers}${xTicks(o.categories, left, band)}${axisTitle(o.xLabel, left)}`);
 }
 
 export interface Point {

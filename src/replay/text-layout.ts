@@ -41,15 +41,7 @@ function inside(b: Box, area: Box): boolean {
   return b.x >= area.x && b.y >= area.y && b.x + b.width <= area.x + area.width && b.y + b.height <= area.y + area.height;
 }
 
-/** A label placed: `x`, `y` and `anchor` as SVG's <text> takes them (y is the baseline). */
-export interface Placed {
-  x: number;
-  y: number;
-  anchor: 'start' | 'end';
-  box: Box;
-}
-
-/** Where a label may go: its baseline at (x, y), extending right of x (`start`) or left of it (`end`). */
+/** Where a label goes, as SVG's <text> takes it: its baseline at (x, y), extending right of x (`start`) or left of it (`end`). */
 export interface Spot {
   x: number;
   y: number;
@@ -66,19 +58,13 @@ export class LabelLayout {
 
   constructor(private readonly area: Box) {}
 
-  place(text: string, fontPx: number, spots: readonly Spot[]): Placed {
+  place(text: string, fontPx: number, spots: readonly Spot[]): Spot {
     const width = textWidth(text, fontPx);
     const boxAt = (s: Spot): Box => ({ x: s.anchor === 'start' ? s.x : s.x - width, y: s.y - fontPx, width, height: fontPx * 1.3 });
     const free = spots.find((s) => inside(boxAt(s), this.area) && !this.taken.some((t) => overlaps(t, boxAt(s))));
     const spot = free ?? this.clamp(spots[0]!, width, fontPx);
-    const box = boxAt(spot);
-    this.taken.push(box);
-    return { ...spot, box };
-  }
-
-  /** Reserves a box drawn by something else (a legend), so that labels keep clear of it. */
-  reserve(box: Box): void {
-    this.taken.push(box);
+    this.taken.push(boxAt(spot));
+    return spot;
   }
 
   private clamp(s: Spot, width: number, fontPx: number): Spot {
