@@ -17,7 +17,6 @@ import { validateAgainst } from './validate.js';
  * through the real engine on an in-memory store, exactly as the server would decide.
  */
 
-
 export interface TestSuite {
   source: YamlSource;
   now?: string | undefined;
