@@ -219,9 +219,10 @@ function timeline(sides: readonly Side[]): string {
     return sum;
   });
   const categories = Array.from({ length: n }, (_, i) => new Date(first + i * size).toISOString().slice(daily ? 5 : 11, daily ? 10 : 16));
-  const countedFrom = sides[0]!.summary.events.countedFrom;
-  const from = countedFrom ? Date.parse(countedFrom) : null;
-  const markers = from !== null && from > first ? [{ at: (from - first) / size, label: 'counted from here' }] : [];
+  const { first: firstEvent, countedFrom } = sides[0]!.summary.events;
+  // Marked only after a warm-up: without one, counting starts with the first event.
+  const from = countedFrom && countedFrom !== firstEvent ? Date.parse(countedFrom) : null;
+  const markers = from !== null && from < first + n * size ? [{ at: (from - first) / size, label: 'counted from here' }] : [];
   const unit = daily ? 'day' : 'hour';
   const both = sides.length > 1 ? '; left bars A, right bars B' : '';
   return [
