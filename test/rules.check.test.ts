@@ -96,7 +96,7 @@ describe('riskgate rules test', () => {
     const out = await rulesTest(dir);
     expect(out.code).toBe(1);
     const at = out.stdout.findIndex((l) => l.startsWith('FAIL'));
-    expect(out.stdout[at]).toMatch(/user_test\.yaml:3:11: RG302 a first login is allowed and says why$/);
+    expect(out.stdout[at]).toMatch(/user_test\.yaml:4:11: RG302 a first login is allowed and says why$/);
     expect(out.stdout.slice(at + 1, at + 5).map((l) => l.trim())).toEqual([
       'expected action challenge, got allow',
       'expected score 5, got 0',

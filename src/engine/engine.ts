@@ -289,7 +289,7 @@ export class Engine {
   private async assess(attempt: LoginAttempt, now: number, known?: FailureCounts | StoreUnavailableError, net: NetworkInfo = parseIp(attempt.ip)): Promise<Assessment> {
     const rules = this.opts.rules();
     const ua = this.userAgents.parse(attempt.userAgent);
-    const geo = net.private ? null : this.geo(net.ip);
+    const geo = this.geo(net.ip, !net.private);
     const deviceId = attempt.deviceId || undefined;
     let history: History = NO_HISTORY;
     let unavailable: StoreUnavailableError | null = null;

@@ -6,7 +6,9 @@ import { parseDuration } from '../duration.js';
 import { loadRuleSet } from '../rules/compile.js';
 import { RuleSetError } from '../rules/diagnostics.js';
 import type { RuleSet } from '../rules/ruleset.js';
+import { OUT_FIELDS, parseOutFields, type OutField } from './decisions.js';
 import { ReplayInputError } from './event.js';
+import { NoRecordedPlace, type GeoSource } from './places.js';
 import { ProgressBar } from './progress.js';
 import { replay } from './replay.js';
 import { renderReport } from './report.js';
@@ -14,10 +16,28 @@ import { formatSummary, summaryJson } from './summary.js';
 
 class Interrupted extends Error {}
 
+const USAGE =
+  'usage: riskgate replay FILE... [--rules DIR] [--out decisions.jsonl] [--out-fields time,label,ip,messages] [--json] [--compare DIR] [--report report.html] [--warmup 14d] [--geo geoip|csv] [--skip-bad] [--challenged-attacks-pass]';
+const GEO_SOURCES: readonly GeoSource[] = ['geoip', 'csv'];
+
+/** Every option of `riskgate replay`; docs/replay.md documents each. */
+export const REPLAY_OPTIONS = {
+  rules: { type: 'string', default: './rules' },
+  out: { type: 'string' },
+  'out-fields': { type: 'string' },
+  json: { type: 'boolean', default: false },
+  compare: { type: 'string' },
+  report: { type: 'string' },
+  warmup: { type: 'string', default: '0d' },
+  geo: { type: 'string', default: 'geoip' },
+  'skip-bad': { type: 'boolean', default: false },
+  'challenged-attacks-pass': { type: 'boolean', default: false },
+} as const;
+
 const usage = (message: string): CommandOutput => ({
   code: 2,
   stdout: [],
-  stderr: [`riskgate replay: ${message}`, 'usage: riskgate replay FILE... [--rules DIR] [--out decisions.jsonl] [--json] [--compare DIR] [--report report.html] [--warmup 14d] [--skip-bad] [--challenged-attacks-pass]'],
+  stderr: [`riskgate replay: ${message}`, USAGE],
 });
 
 async function rulesFrom(dir: string): Promise<RuleSet | string[]> {
@@ -42,22 +62,22 @@ export async function replayCommand(args: string[]): Promise<CommandOutput> {
     args,
     allowPositionals: true,
     strict: true,
-    options: {
-      rules: { type: 'string', default: './rules' },
-      out: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      compare: { type: 'string' },
-      report: { type: 'string' },
-      warmup: { type: 'string', default: '0d' },
-      'skip-bad': { type: 'boolean', default: false },
-      'challenged-attacks-pass': { type: 'boolean', default: false },
-    },
+    options: REPLAY_OPTIONS,
   });
   if (positionals.length === 0) return usage('no input file');
   const missing = positionals.filter((f) => !existsSync(f));
   if (missing.length) return { code: 1, stdout: [], stderr: missing.map((f) => `riskgate replay: ${f}: no such file`) };
   const warmupMs = parseDuration(values.warmup);
   if (warmupMs === null || warmupMs < 0) return usage(`--warmup: "${values.warmup}" is not a duration like 14d`);
+  const geo = GEO_SOURCES.find((g) => g === values.geo);
+  if (!geo) return usage(`--geo: "${values.geo}" is not one of ${GEO_SOURCES.join(', ')}`);
+  let outFields: OutField[] = [];
+  if (values['out-fields'] !== undefined) {
+    if (!values.out) return usage('--out-fields needs --out');
+    const parsed = parseOutFields(values['out-fields']);
+    if ('unknown' in parsed) return usage(`--out-fields: unknown field "${parsed.unknown}"; the fields are ${OUT_FIELDS.join(', ')}`);
+    outFields = parsed.fields;
+  }
 
   const rules = await rulesFrom(values.rules);
   if (Array.isArray(rules)) return { code: 1, stdout: [], stderr: rules };
@@ -77,6 +97,8 @@ export async function replayCommand(args: string[]): Promise<CommandOutput> {
       rules,
       compare,
       out: values.out,
+      outFields,
+      geo,
       skipBad: values['skip-bad'],
       challengedAttacksPass: values['challenged-attacks-pass'],
       warmupMs,
@@ -85,6 +107,10 @@ export async function replayCommand(args: string[]): Promise<CommandOutput> {
     });
   } catch (e) {
     if (e instanceof Interrupted) return { code: 130, stdout: [], stderr: ['riskgate replay: interrupted; nothing was written.'] };
+    if (e instanceof NoRecordedPlace) {
+      const file = positionals[e.event.file]!;
+      return { code: 2, stdout: [], stderr: [`riskgate replay: ${file}:${e.event.line}: ${e.message}, and this file has none; nothing was written.`] };
+    }
     if (!(e instanceof ReplayInputError)) throw e;
     return {
       code: 1,

@@ -5,6 +5,28 @@ import type { Verdict } from './tally.js';
 
 const FLUSH_AT = 1 << 20;
 
+/** What `--out-fields` can add to a decision line, in the order they are written. */
+export const OUT_FIELDS = ['file', 'time', 'label', 'ip', 'userAgent', 'deviceId', 'messages'] as const;
+export type OutField = (typeof OUT_FIELDS)[number];
+
+const EXTRA: Record<OutField, (ev: LoginEvent, v: Verdict, file: string) => unknown> = {
+  file: (_ev, _v, file) => file,
+  time: (ev) => new Date(ev.time).toISOString(),
+  label: (ev) => ev.label,
+  ip: (ev) => ev.ip,
+  userAgent: (ev) => ev.userAgent ?? null,
+  deviceId: (ev) => ev.deviceId ?? null,
+  messages: (_ev, v) => v.messages,
+};
+
+/** The fields named in `--out-fields a,b,c`, or the first unknown name. */
+export function parseOutFields(list: string): { fields: OutField[] } | { unknown: string } {
+  const names = list.split(',').map((n) => n.trim()).filter(Boolean);
+  const unknown = names.find((n) => !(OUT_FIELDS as readonly string[]).includes(n));
+  if (unknown !== undefined) return { unknown };
+  return { fields: OUT_FIELDS.filter((f) => names.includes(f)) };
+}
+
 interface Part {
   path: string;
   fd: number;
@@ -12,7 +34,8 @@ interface Part {
 }
 
 /**
- * The decisions file (`--out`, docs/replay.md#output): one line per input event, in input order. Events are
+ * The decisions file (`--out`, docs/replay.md#output): one line per input event, in input order,
+ * with the fields `--out-fields` names after the standard ones. Events are
  * replayed in time order across files, so each input file's decisions go to a part of their
  * own and the parts are joined in the order the files were given. Everything is written
  * beside the destination under a temporary name and renamed at the end: a stopped replay
@@ -24,17 +47,20 @@ export class DecisionWriter {
 
   constructor(
     private readonly dest: string,
-    files: number,
+    private readonly files: readonly string[],
     scratchDir: string,
+    private readonly fields: readonly OutField[],
   ) {
     this.partial = join(dirname(dest), `.${basename(dest)}.${process.pid}.partial`);
-    const path = (i: number) => (files === 1 ? this.partial : join(scratchDir, `decisions-${i}.jsonl`));
-    this.parts = Array.from({ length: files }, (_, i) => ({ path: path(i), fd: openSync(path(i), 'w'), buffer: '' }));
+    const path = (i: number) => (files.length === 1 ? this.partial : join(scratchDir, `decisions-${i}.jsonl`));
+    this.parts = files.map((_, i) => ({ path: path(i), fd: openSync(path(i), 'w'), buffer: '' }));
   }
 
   write(ev: LoginEvent, v: Verdict): void {
     const part = this.parts[ev.file]!;
-    part.buffer += `${JSON.stringify({ line: ev.line, userId: ev.userId, outcome: ev.outcome, action: v.action, score: v.score, reasons: v.fired })}\n`;
+    const line: Record<string, unknown> = { line: ev.line, userId: ev.userId, outcome: ev.outcome, action: v.action, score: v.score, reasons: v.fired };
+    for (const f of this.fields) line[f] = EXTRA[f](ev, v, this.files[ev.file]!);
+    part.buffer += `${JSON.stringify(line)}\n`;
     if (part.buffer.length >= FLUSH_AT) this.flush(part);
   }
 

@@ -13,10 +13,21 @@ export interface LoginEvent {
   outcome: 'success' | 'failure';
   /** "legit", or the attack kind. Only metrics and simulated challenge outcomes read it, never a signal. */
   label: string;
+  /** Where the input itself places the login (the RBA CSV's columns); read only with `--geo csv`. */
+  place?: RecordedPlace | undefined;
   /** Index of the input file, in the order given. */
   file: number;
   /** Line of the file where the record starts (1-based; a CSV header is line 1). */
   line: number;
+}
+
+/** A place as the input records it; "" where it records none. */
+export interface RecordedPlace {
+  country: string;
+  region: string;
+  city: string;
+  /** The network's autonomous system number; carried, but no signal reads one yet. */
+  asn: number | null;
 }
 
 export const LEGIT = 'legit';

@@ -1,4 +1,4 @@
-import { checkIp, checkOptional, checkUserId, LEGIT } from './event.js';
+import { checkIp, checkOptional, checkUserId, LEGIT, type RecordedPlace } from './event.js';
 import type { Parsed } from './jsonl.js';
 import { parseRbaTime } from './timestamps.js';
 
@@ -16,7 +16,13 @@ const COLUMNS = {
   takeover: 'Is Account Takeover',
 } as const;
 
-export type RbaLayout = { -readonly [K in keyof typeof COLUMNS]: number } & { fields: number };
+/** Where the dataset places each login; optional, read by `--geo csv`. */
+const PLACE_COLUMNS = { country: 'Country', region: 'Region', city: 'City', asn: 'ASN' } as const;
+
+export type RbaLayout = { -readonly [K in keyof typeof COLUMNS]: number } & {
+  fields: number;
+  place: { -readonly [K in keyof typeof PLACE_COLUMNS]: number } | null;
+};
 
 export const ATTACK_IP = 'attack_ip';
 export const ACCOUNT_TAKEOVER = 'account_takeover';
@@ -30,6 +36,8 @@ export function rbaLayout(header: readonly string[]): RbaLayout | null {
     if (i === undefined) return null;
     layout[key] = i;
   }
+  const place = Object.fromEntries(Object.entries(PLACE_COLUMNS).map(([key, name]) => [key, at.get(name)]));
+  layout.place = Object.values(place).every((i) => i !== undefined) ? (place as RbaLayout['place']) : null;
   return layout as RbaLayout;
 }
 
@@ -41,6 +49,16 @@ function bool(v: string): boolean | null {
 /** The dataset writes "-" for an empty value. */
 function value(v: string): string | undefined {
   return v === '' || v === '-' ? undefined : v;
+}
+
+function placeOf(f: readonly string[], at: NonNullable<RbaLayout['place']>): RecordedPlace {
+  const asn = f[at.asn]!.trim();
+  return {
+    country: value(f[at.country]!.trim()) ?? '',
+    region: value(f[at.region]!.trim()) ?? '',
+    city: value(f[at.city]!.trim()) ?? '',
+    asn: /^\d{1,10}$/.test(asn) ? Number(asn) : null,
+  };
 }
 
 export function parseRbaRecord(f: readonly string[], layout: RbaLayout): Parsed {
@@ -71,5 +89,6 @@ export function parseRbaRecord(f: readonly string[], layout: RbaLayout): Parsed 
     deviceId: undefined,
     outcome: success ? 'success' : 'failure',
     label: takeover ? ACCOUNT_TAKEOVER : attackIp ? ATTACK_IP : LEGIT,
+    place: layout.place ? placeOf(f, layout.place) : undefined,
   };
 }

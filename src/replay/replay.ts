@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { offlineEngine, type OfflineEngine } from '../offline.js';
 import type { RuleSet } from '../rules/ruleset.js';
 import type { GeoLookup } from '../signals/geoip.js';
-import { DecisionWriter } from './decisions.js';
+import { DecisionWriter, type OutField } from './decisions.js';
 import { DifferenceLog, type Differences } from './compare.js';
 import { formatProblem, LEGIT, ReplayInputError, type LoginEvent, type Problem } from './event.js';
 import { readEvents } from './input.js';
 import { mergeByTime } from './merge.js';
 import { MeasureWindow, Tally, type ChartData, type Summary, type Verdict } from './tally.js';
+import { RecordedPlaces, type GeoSource } from './places.js';
 
 export interface ReplayOptions {
   files: readonly string[];
@@ -19,6 +20,8 @@ export interface ReplayOptions {
   compare?: RuleSet | undefined;
   /** Where the decisions go (JSONL, one line per event: docs/replay.md#output); written whole at the end, or not at all. */
   out?: string | undefined;
+  /** Fields added to each decision line, after the standard ones. */
+  outFields?: readonly OutField[] | undefined;
   /** Count and report bad lines instead of stopping at the first. */
   skipBad?: boolean | undefined;
   /** A challenged attack passes the challenge (phished code, SIM swap) and teaches the profile. */
@@ -27,7 +30,8 @@ export interface ReplayOptions {
   warmupMs?: number | undefined;
   /** Where the replay keeps its state; a new temporary directory by default, removed at the end. */
   stateDir?: string | undefined;
-  geo?: GeoLookup | undefined;
+  /** Where addresses are located: the geolocation database (default), or the input's own columns. */
+  geo?: GeoSource | undefined;
   onProgress?: ((p: Progress) => void) | undefined;
   /** Stops the replay (Ctrl-C): it throws the signal's reason and leaves nothing behind. */
   signal?: AbortSignal | undefined;
@@ -94,13 +98,14 @@ class Lane {
         action: d.action,
         score: d.score,
         fired: d.reasons.map((r) => r.rule),
+        messages: d.reasons.map((r) => r.message),
         decisive: d.decisive,
         shadow: d.shadow.map((r) => r.rule),
         forced: d.evaluation.hits.some((h) => h.rule.force !== null),
       };
     }
     const f = await engine.recordFailure(request);
-    return { action: f.blocked ? 'block' : 'allow', score: f.score, fired: f.reasons.map((r) => r.rule), decisive: f.decisive, shadow: [], forced: false };
+    return { action: f.blocked ? 'block' : 'allow', score: f.score, fired: f.reasons.map((r) => r.rule), messages: f.reasons.map((r) => r.message), decisive: f.decisive, shadow: [], forced: false };
   }
 
   close(): Promise<void> {
@@ -132,17 +137,19 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   const window = new MeasureWindow(o.warmupMs ?? 0);
   const attacksPass = o.challengedAttacksPass ?? false;
   const lanes: Lane[] = [];
-  const writer = o.out ? new DecisionWriter(o.out, o.files.length, stateDir) : null;
+  const writer = o.out ? new DecisionWriter(o.out, o.files, stateDir, o.outFields ?? []) : null;
+  const places = o.geo === 'csv' ? new RecordedPlaces() : null;
   let events = 0;
   try {
     for (const [i, rules] of [o.rules, o.compare].entries()) {
-      if (rules) lanes.push(new Lane(join(stateDir, `state-${i}.db`), rules, window, attacksPass, o.geo));
+      if (rules) lanes.push(new Lane(join(stateDir, `state-${i}.db`), rules, window, attacksPass, places?.lookup));
     }
     const [main, other] = lanes as [Lane, Lane | undefined];
     const differences = other ? new DifferenceLog((i) => o.files[i]!) : null;
     const sources = o.files.map((path, index) => readEvents({ path, index }, { problem: onProblem, bytes: (n) => (bytes[index] = n) }));
     for await (const batch of mergeByTime(sources)) {
       for (const ev of batch) {
+        places?.at(ev);
         const counted = window.observe(ev.time);
         const a = await main.step(ev);
         main.tally.add(ev, a, counted);

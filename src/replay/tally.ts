@@ -8,6 +8,8 @@ export interface Verdict {
   score: number;
   /** Enforcing rules that fired. */
   fired: readonly string[];
+  /** Their messages, in the same order. */
+  messages: readonly string[];
   /** Rules without which the action would have been lower. */
   decisive: readonly string[];
   shadow: readonly string[];
@@ -32,15 +34,30 @@ export interface LabelSummary {
   failuresBlocked: number;
 }
 
-export interface RuleSummary {
+/** How often a rule fired on successful logins and on failures, what came of those, and how often it decided the action. */
+export interface RuleCounts {
+  /** Successful logins on which the rule fired. */
+  fired: number;
+  /** ...that were stepped up (challenged or blocked). */
+  steppedUp: number;
+  /** ...and that, without it, would have had a lower action. */
+  decided: number;
+  /** Failed attempts on which the rule fired. */
+  firedOnFailures: number;
+  /** ...that were blocked. */
+  blockedFailures: number;
+  /** ...and that, without it, would not have been blocked. */
+  decidedOnFailures: number;
+}
+
+export interface RuleSummary extends RuleCounts {
   id: string;
   shadow: boolean;
-  /** Logins and failures on which the rule fired. */
-  fired: number;
-  /** ...and on which, without it, the action would have been lower. */
-  decided: number;
-  firedOnFailures: number;
-  decidedOnFailures: number;
+  /**
+   * The same counts per label: a rule's share in the friction (legitimate logins stepped up)
+   * and in the catch of each attack. Labels it never fired on are left out.
+   */
+  byLabel: Record<string, RuleCounts>;
 }
 
 /** Everything the summary reports about one rule set, from the first counted event. Plain data: it is also the `--json` output. */
@@ -77,17 +94,21 @@ export interface TimelineBucket {
 
 const HOUR_MS = 3_600_000;
 
+/** Legitimate first, then the attack kinds by name. */
+function byLabelOrder(a: string, b: string): number {
+  return a === LEGIT ? (b === LEGIT ? 0 : -1) : b === LEGIT ? 1 : a.localeCompare(b);
+}
+
 export function rate(count: number, of: number): Rate {
   return { count, of, rate: of > 0 ? count / of : null };
 }
 
-interface RuleCounts {
+interface RuleTally extends RuleCounts {
   shadow: boolean;
-  fired: number;
-  decided: number;
-  firedOnFailures: number;
-  decidedOnFailures: number;
+  byLabel: Map<string, RuleCounts>;
 }
+
+const noCounts = (): RuleCounts => ({ fired: 0, steppedUp: 0, decided: 0, firedOnFailures: 0, blockedFailures: 0, decidedOnFailures: 0 });
 
 /**
  * Which events count: those from the first event's time plus the warm-up, while before it
@@ -119,7 +140,7 @@ export class Tally {
   private replayed = 0;
   private readonly logins: Record<Action, number> = { allow: 0, challenge: 0, block: 0 };
   private readonly failures = { allow: 0, block: 0 };
-  private readonly rules = new Map<string, RuleCounts>();
+  private readonly rules = new Map<string, RuleTally>();
   private readonly labels = new Map<string, LabelSummary>();
   private readonly scores = { legit: new Map() as ScoreCounts, attack: new Map() as ScoreCounts };
   private readonly timeline = new Map<number, TimelineBucket>();
@@ -154,19 +175,27 @@ export class Tally {
       label.failures++;
       if (blocked) label.failuresBlocked++;
     }
-    for (const id of v.fired) this.rule(id, false)[success ? 'fired' : 'firedOnFailures']++;
-    for (const id of v.decisive) this.rule(id, false)[success ? 'decided' : 'decidedOnFailures']++;
-    for (const id of v.shadow) this.rule(id, true)[success ? 'fired' : 'firedOnFailures']++;
+    const fired: (keyof RuleCounts)[] = success ? ['fired'] : ['firedOnFailures'];
+    if (success ? v.action !== 'allow' : v.action === 'block') fired.push(success ? 'steppedUp' : 'blockedFailures');
+    const decided: (keyof RuleCounts)[] = [success ? 'decided' : 'decidedOnFailures'];
+    for (const id of v.fired) this.count(id, false, ev.label, fired);
+    for (const id of v.decisive) this.count(id, false, ev.label, decided);
+    for (const id of v.shadow) this.count(id, true, ev.label, fired);
   }
 
-  private rule(id: string, shadow: boolean): RuleCounts {
+  private count(id: string, shadow: boolean, label: string, what: readonly (keyof RuleCounts)[]): void {
     let r = this.rules.get(id);
-    if (!r) this.rules.set(id, (r = { shadow, fired: 0, decided: 0, firedOnFailures: 0, decidedOnFailures: 0 }));
-    return r;
+    if (!r) this.rules.set(id, (r = { shadow, ...noCounts(), byLabel: new Map() }));
+    let l = r.byLabel.get(label);
+    if (!l) r.byLabel.set(label, (l = noCounts()));
+    for (const w of what) {
+      r[w]++;
+      l[w]++;
+    }
   }
 
   summary(rules: Summary['rules']): Summary {
-    const labels = [...this.labels.values()].sort((a, b) => (a.label === LEGIT ? -1 : b.label === LEGIT ? 1 : a.label.localeCompare(b.label)));
+    const labels = [...this.labels.values()].sort((a, b) => byLabelOrder(a.label, b.label));
     const attacks = labels.filter((l) => l.label !== LEGIT);
     const legit = labels.find((l) => l.label === LEGIT);
     const caught = (l: LabelSummary) => l.challenge + l.block;
@@ -185,7 +214,7 @@ export class Tally {
       },
       actions: { logins: { ...this.logins }, failures: { ...this.failures } },
       ruleHits: [...this.rules]
-        .map(([id, r]) => ({ id, ...r }))
+        .map(([id, { byLabel, ...r }]) => ({ id, ...r, byLabel: Object.fromEntries([...byLabel].sort(([a], [b]) => byLabelOrder(a, b))) }))
         .sort((a, b) => b.fired + b.firedOnFailures - (a.fired + a.firedOnFailures) || a.id.localeCompare(b.id)),
       labels,
       friction: rate(legit ? caught(legit) : 0, legit?.logins ?? 0),

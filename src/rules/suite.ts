@@ -1,12 +1,12 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import Type, { type Static } from 'typebox';
 import { parseDuration } from '../duration.js';
-import type { LoginAttempt, LoginFailure } from '../types.js';
 import { TEST_FILE } from './compile.js';
 import type { Diagnostic } from './diagnostics.js';
 import type { RuleSet } from './ruleset.js';
 import { YamlSource } from './source.js';
+import { TestCaseSchema, TestFileOutline, type TestCaseDoc } from './test-format.js';
+export type { FailureDoc, LoginDoc, TestCaseDoc } from './test-format.js';
 import { validateAgainst } from './validate.js';
 
 /**
@@ -15,76 +15,6 @@ import { validateAgainst } from './validate.js';
  * their format and its checks (`riskgate rules check`); src/ruletest runs them through the
  * engine (`riskgate rules test`).
  */
-
-const Time = Type.String({ minLength: 1 });
-/** A login as the login service reports it: every field of a decision request. */
-const Login = Type.Object(
-  {
-    userId: Type.Optional(Type.String({ minLength: 1 })),
-    ip: Type.String(),
-    userAgent: Type.Optional(Type.String()),
-    deviceId: Type.Optional(Type.String()),
-    trustToken: Type.Optional(Type.String()),
-    /** Instead of `trustToken`: the runner makes a valid trust token for this user and device. */
-    trusted: Type.Optional(Type.Boolean()),
-    phone: Type.Optional(Type.String()),
-    country: Type.Optional(Type.String()),
-    email: Type.Optional(Type.String()),
-    action: Type.Optional(Type.String()),
-  },
-  { additionalProperties: false },
-);
-/** A wrong password: every field of a login-failure report. */
-const Failure = Type.Object(
-  {
-    userId: Type.Optional(Type.String({ minLength: 1 })),
-    ip: Type.String(),
-    userAgent: Type.Optional(Type.String()),
-    deviceId: Type.Optional(Type.String()),
-  },
-  { additionalProperties: false },
-);
-const HistoryItem = Type.Object(
-  {
-    login: Type.Optional(Login),
-    failure: Type.Optional(Failure),
-    at: Time,
-    repeat: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-    every: Type.Optional(Time),
-  },
-  { additionalProperties: false },
-);
-const Expect = Type.Object(
-  {
-    action: Type.Union([Type.Literal('allow'), Type.Literal('challenge'), Type.Literal('block')]),
-    score: Type.Optional(Type.Number()),
-    fired: Type.Array(Type.String()),
-    shadow: Type.Optional(Type.Array(Type.String())),
-  },
-  { additionalProperties: false },
-);
-const TestCase = Type.Object(
-  {
-    name: Type.String({ minLength: 1 }),
-    now: Type.Optional(Time),
-    user: Type.Optional(Type.String({ minLength: 1 })),
-    history: Type.Optional(Type.Array(HistoryItem)),
-    login: Type.Optional(Login),
-    failure: Type.Optional(Failure),
-    expect: Expect,
-  },
-  { additionalProperties: false },
-);
-const TestFile = Type.Object({ now: Type.Optional(Time), tests: Type.Array(Type.Object({})) }, { additionalProperties: false });
-
-export type TestCaseDoc = Static<typeof TestCase>;
-export type LoginDoc = Static<typeof Login>;
-export type FailureDoc = Static<typeof Failure>;
-
-/** Compiles only when `T` is never. */
-type Never<T extends never> = T;
-/** A test can say whatever a request can: this stops compiling once LoginAttempt or LoginFailure gains a field the format lacks. */
-type RequestFieldsCovered = Never<Exclude<keyof LoginAttempt, keyof LoginDoc> | Exclude<keyof LoginFailure, keyof FailureDoc>>;
 
 export interface TestSuite {
   source: YamlSource;
@@ -111,13 +41,13 @@ export async function readTestSuites(dir: string, rules: RuleSet | null): Promis
     const src = new YamlSource(join(dir, n), await readFile(join(dir, n), 'utf8'));
     diagnostics.push(...src.diagnostics);
     if (src.data === undefined) continue;
-    const problems = validateAgainst(src, TestFile, src.data ?? {});
+    const problems = validateAgainst(src, TestFileOutline, src.data ?? {});
     diagnostics.push(...problems);
     if (problems.length) continue;
     const raw = src.data as { now?: string; tests: unknown[] };
     // Each test is checked on its own: one malformed test hides no other problem.
     const valid = raw.tests.map((t, i) => {
-      const p = validateAgainst(src, TestCase, t, ['tests', i]);
+      const p = validateAgainst(src, TestCaseSchema, t, ['tests', i]);
       diagnostics.push(...p);
       return p.length === 0;
     });

@@ -12,7 +12,12 @@ export interface GeoInfo {
   tz: string;
 }
 
-export type GeoLookup = (ip: string) => GeoInfo | null;
+/**
+ * Where an address is, or null. The engine asks about every address; `routable` is false for
+ * private, loopback and other reserved ones, which no database places (a replay that reads
+ * places from its input can).
+ */
+export type GeoLookup = (ip: string, routable: boolean) => GeoInfo | null;
 
 type GeoipLite = typeof import('geoip-lite');
 let geoip: GeoipLite | undefined;
@@ -21,7 +26,8 @@ let geoip: GeoipLite | undefined;
  * geoip-lite (MaxMind GeoLite2 data, CC BY-SA 4.0). Its ~190 MB table loads on the first
  * lookup, not at import, so commands that never locate an address (rules check) stay light.
  */
-export const geoipLite: GeoLookup = (ip) => {
+export function geoipLite(ip: string, routable = true): GeoInfo | null {
+  if (!routable) return null;
   geoip ??= createRequire(import.meta.url)('geoip-lite') as GeoipLite;
   const r = geoip.lookup(ip);
   if (!r || !r.ll) return null;
@@ -34,7 +40,7 @@ export const geoipLite: GeoLookup = (ip) => {
     radiusKm: r.area ?? 0,
     tz: r.timezone ?? '',
   };
-};
+}
 
 const EARTH_RADIUS_KM = 6371.0088;
 
