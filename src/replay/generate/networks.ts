@@ -58,9 +58,12 @@ export function homePrefix64(rng: Random, net: CityNet): string | null {
   return `${rng.pick(p40)}${rng.hex(2)}:${rng.hex(4)}`;
 }
 
-/** An address of a /64 with a (privacy extension) interface id. */
+/** An address of a /64 with a (privacy extension) interface id, groups written without leading zeros. */
 export function v6Address(p64: string, iid: string): string {
-  return `${p64}:${iid}`;
+  return `${p64}:${iid}`
+    .split(':')
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':');
 }
 
 export function interfaceId(rng: Random): string {
