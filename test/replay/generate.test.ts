@@ -15,20 +15,21 @@ const FIXTURE = join(import.meta.dirname, '..', '..', 'fixtures', 'demo.jsonl');
 const text = (events: readonly GenEvent[]) => events.map((e) => `${eventLine(e)}\n`).join('');
 const digest = (s: string) => createHash('sha256').update(s).digest('hex');
 const options = (o: Partial<GenerateOptions>): GenerateOptions => ({ ...DEFAULT_STREAM, start: START, ...o });
+const stream = (o: Partial<GenerateOptions>): GenEvent[] => [...generate(options(o))];
 const share = (part: number, whole: number) => part / whole;
 const range16 = (ip: string) => ip.split('.').slice(0, 2).join('.');
 const subnet24 = (ip: string) => ip.split('.').slice(0, 3).join('.');
 
 describe('stream generator', () => {
-  const events = generate(options({ seed: '7', users: 150, days: 28 }));
+  const events = stream({ seed: '7', users: 150, days: 28 });
 
   it('is deterministic: the same seed gives the same stream byte for byte, another seed another stream', () => {
-    expect(digest(text(generate(options({ seed: '7', users: 150, days: 28 }))))).toBe(digest(text(events)));
-    expect(digest(text(generate(options({ seed: '8', users: 150, days: 28 }))))).not.toBe(digest(text(events)));
+    expect(digest(text(stream({ seed: '7', users: 150, days: 28 })))).toBe(digest(text(events)));
+    expect(digest(text(stream({ seed: '8', users: 150, days: 28 })))).not.toBe(digest(text(events)));
   });
 
   it('reproduces the committed demo fixture (riskgate generate --users 200 --days 28)', async () => {
-    expect(text(generate(options({ seed: '1', users: 200, days: 28 })))).toBe(await readFile(FIXTURE, 'utf8'));
+    expect(text(stream({ seed: '1', users: 200, days: 28 }))).toBe(await readFile(FIXTURE, 'utf8'));
   });
 
   it('writes a time-ordered stream within its period, with every kind of login labelled', () => {
@@ -87,8 +88,8 @@ describe('stream generator', () => {
   });
 
   describe('on a larger stream', () => {
-    const stream = generate(options({ seed: '3', users: 600, days: 35 }));
-    const legit = stream.filter((e) => e.label === 'legit' && e.outcome === 'success');
+    const large = stream({ seed: '3', users: 600, days: 35 });
+    const legit = large.filter((e) => e.label === 'legit' && e.outcome === 'success');
     const byUser = new Map<string, GenEvent[]>();
     for (const e of legit) byUser.set(e.userId, [...(byUser.get(e.userId) ?? []), e]);
     const via = (v: Via) => legit.filter((e) => e.via === v);
@@ -153,11 +154,11 @@ describe('stream generator', () => {
       expect(legit.some((e) => e.deviceProof === 'invalid')).toBe(false);
       const stable = used.filter((l) => new Set(l.filter((e) => e.fingerprint).map((e) => `${e.fingerprint!.platform}/${e.fingerprint!.webglHash}/${e.fingerprint!.languages!.join()}`)).size === 1);
       expect(share(stable.length, used.length)).toBeGreaterThan(0.9);
-      expect(generate(options({ seed: '3', users: 40, days: 14, deviceKeys: 0 })).some((e) => e.deviceProof !== undefined)).toBe(false);
+      expect(stream({ seed: '3', users: 40, days: 14, deviceKeys: 0 }).some((e) => e.deviceProof !== undefined)).toBe(false);
     });
 
     it("makes cookie thefts replay the victim's most used device id and its exact user agent, labelled by whether the device held a key", () => {
-      const thefts = stream.filter((e) => e.label === 'cookie_theft' || e.label === 'cookie_theft_bound');
+      const thefts = large.filter((e) => e.label === 'cookie_theft' || e.label === 'cookie_theft_bound');
       expect(thefts.length).toBeGreaterThan(30);
       let top = 0;
       for (const t of thefts) {
@@ -179,7 +180,7 @@ describe('stream generator', () => {
 
     it("sends very targeted takeovers from the victim's city, on the victim's browser family and a new device", () => {
       const parser = new UserAgentParser();
-      const local = stream.filter((e) => e.label === 'account_takeover_local');
+      const local = large.filter((e) => e.label === 'account_takeover_local');
       expect(local.length).toBeGreaterThan(5);
       for (const t of local) {
         const own = byUser.get(t.userId)!;

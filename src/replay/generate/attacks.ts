@@ -5,6 +5,7 @@ import { addressIn, COUNTRIES, hostIn, kmBetween, pickCity, pickNet, prefixes } 
 import type { Random } from './random.js';
 import { localToUtc, type GenEvent } from './stream.js';
 import type { UserInfo } from './legit.js';
+import type { Sightings } from './sightings.js';
 
 /**
  * Labelled attacks. The parameters are this generator's assumptions about attackers, set
@@ -100,9 +101,18 @@ export interface AttackContext {
   start: number;
   end: number;
   users: readonly UserInfo[];
-  /** Successful legitimate logins of a user, in time order. */
-  historyOf(userId: string): readonly GenEvent[];
+  /** What the user's legitimate logins have shown, up to the end of the day just generated. */
+  seenOf(userId: string): Sightings;
+  /** The user's successful legitimate logins on the day just generated. */
+  todayOf(userId: string): readonly GenEvent[];
 }
+
+/**
+ * Attacks are generated day by day with the legitimate logins, so that what an attacker
+ * copies is what the victim showed by then. A task runs after the legitimate logins of the day
+ * that starts at `day` (UTC midnight) and adds events no earlier than 15 hours before that day.
+ */
+export type Schedule = (day: number, task: (out: GenEvent[]) => void) => void;
 
 const between = (rng: Random, [lo, hi]: readonly [number, number]) => rng.uniform(lo, hi);
 const per1000 = (rate: number, users: number) => Math.max(1, Math.round((rate * users) / 1000));
@@ -111,91 +121,76 @@ function botAddress(rng: Random): string {
   return addressIn(rng, rng.pick(COUNTRIES[rng.weighted(BOTNET)]!.blocks));
 }
 
-export function credentialStuffing(rng: Random, ctx: AttackContext, out: GenEvent[]): void {
+/** The day before `time`: when a task for events from `time` on runs. */
+const dayBefore = (time: number) => Math.floor(time / DAY_MS) * DAY_MS - DAY_MS;
+
+export function credentialStuffing(rng: Random, ctx: AttackContext, schedule: Schedule): void {
   const R = ATTACK_RATES.stuffing;
   const campaigns = Math.max(1, Math.round((R.campaignsPerWeek * (ctx.end - ctx.start)) / (7 * DAY_MS)));
   for (let c = 0; c < campaigns; c++) {
     const r = rng.fork(`campaign-${c}`);
     const start = r.uniform(ctx.start + DAY_MS, ctx.end - DAY_MS);
-    const duration = between(r, R.hours) * HOUR_MS;
-    const listSize = Math.round(ctx.users.length * between(r, R.listPerUser));
-    const existing = r.shuffle([...ctx.users]).slice(0, Math.round(listSize * between(r, R.existingShare)));
-    const accounts = [...existing.map((u) => ({ id: u.id, valid: r.chance(R.validShare) })), ...Array.from({ length: listSize - existing.length }, () => ({ id: `x${r.hex(8)}`, valid: false }))];
-    r.shuffle(accounts);
-    const bots = Array.from({ length: Math.max(1, Math.round(listSize / between(r, R.attemptsPerBot))) }, () => [botAddress(r), r.lognormal(1, 0.8)] as const);
-    const naive = r.chance(R.naiveShare);
-    const tools = naive ? [r.chance(0.5) ? r.pick(SCRIPTED_AGENTS) : browserAgent(r, start)] : [];
-    for (const a of accounts) {
-      const tries = r.chance(R.retryShare) ? 2 : 1;
-      for (let k = 0; k < tries; k++) {
-        const time = Math.round(start + r.next() * duration);
-        const success = a.valid && k === tries - 1;
-        out.push({
-          time,
-          userId: a.id,
-          ip: r.weighted(bots),
-          userAgent: naive ? tools[0] : browserAgent(r, time),
-          deviceId: naive ? undefined : `d-${r.hex(12)}`,
-          outcome: success ? 'success' : 'failure',
-          label: 'credential_stuffing',
-        });
-      }
+    schedule(dayBefore(start), (out) => campaign(r, ctx, start, out));
+  }
+}
+
+function campaign(r: Random, ctx: AttackContext, start: number, out: GenEvent[]): void {
+  const R = ATTACK_RATES.stuffing;
+  const duration = between(r, R.hours) * HOUR_MS;
+  const listSize = Math.round(ctx.users.length * between(r, R.listPerUser));
+  const existing = r.shuffle([...ctx.users]).slice(0, Math.round(listSize * between(r, R.existingShare)));
+  const accounts = [...existing.map((u) => ({ id: u.id, valid: r.chance(R.validShare) })), ...Array.from({ length: listSize - existing.length }, () => ({ id: `x${r.hex(8)}`, valid: false }))];
+  r.shuffle(accounts);
+  const bots = Array.from({ length: Math.max(1, Math.round(listSize / between(r, R.attemptsPerBot))) }, () => [botAddress(r), r.lognormal(1, 0.8)] as const);
+  const naive = r.chance(R.naiveShare);
+  const tools = naive ? [r.chance(0.5) ? r.pick(SCRIPTED_AGENTS) : browserAgent(r, start)] : [];
+  for (const a of accounts) {
+    const tries = r.chance(R.retryShare) ? 2 : 1;
+    for (let k = 0; k < tries; k++) {
+      const time = Math.round(start + r.next() * duration);
+      const success = a.valid && k === tries - 1;
+      out.push({
+        time,
+        userId: a.id,
+        ip: r.weighted(bots),
+        userAgent: naive ? tools[0] : browserAgent(r, time),
+        deviceId: naive ? undefined : `d-${r.hex(12)}`,
+        outcome: success ? 'success' : 'failure',
+        label: 'credential_stuffing',
+      });
     }
   }
 }
 
-export function bruteForce(rng: Random, ctx: AttackContext, out: GenEvent[]): void {
+export function bruteForce(rng: Random, ctx: AttackContext, schedule: Schedule): void {
   const R = ATTACK_RATES.bruteForce;
   const targets = per1000(R.targetsPer1000Users, ctx.users.length);
   for (let i = 0; i < targets; i++) {
     const r = rng.fork(`target-${i}`);
     const victim = r.pick(ctx.users);
-    const ips = Array.from({ length: r.chance(0.6) ? 1 : r.int(2, 4) }, () => botAddress(r));
-    const agent = r.chance(0.4) ? r.pick(SCRIPTED_AGENTS) : browserAgent(r, ctx.start);
-    const deviceId = r.chance(0.6) ? undefined : `d-${r.hex(12)}`;
-    const attempts = r.int(...R.attempts);
-    const gap = between(r, R.secondsBetween) * 1000;
-    const cracked = r.chance(R.weakShare) ? r.int(20, attempts) : -1;
-    let t = r.uniform(ctx.start + 7 * DAY_MS, ctx.end - DAY_MS);
-    for (let k = 0; k < attempts; k++) {
-      t += r.exponential(gap);
-      const ip = r.pick(ips);
-      const base = { userId: victim.id, ip, userAgent: agent, deviceId, label: 'brute_force' };
-      if (k === cracked) {
-        out.push({ ...base, time: Math.round(t), outcome: 'success' });
-        // Back the next day to use the account.
-        if (r.chance(0.5)) out.push({ ...base, time: Math.round(t + r.uniform(2, 30) * HOUR_MS), outcome: 'success' });
-        break;
+    const from = r.uniform(ctx.start + 7 * DAY_MS, ctx.end - DAY_MS);
+    schedule(dayBefore(from), (out) => {
+      const ips = Array.from({ length: r.chance(0.6) ? 1 : r.int(2, 4) }, () => botAddress(r));
+      const agent = r.chance(0.4) ? r.pick(SCRIPTED_AGENTS) : browserAgent(r, ctx.start);
+      const deviceId = r.chance(0.6) ? undefined : `d-${r.hex(12)}`;
+      const attempts = r.int(...R.attempts);
+      const gap = between(r, R.secondsBetween) * 1000;
+      const cracked = r.chance(R.weakShare) ? r.int(20, attempts) : -1;
+      let t = from;
+      for (let k = 0; k < attempts; k++) {
+        t += r.exponential(gap);
+        const ip = r.pick(ips);
+        const base = { userId: victim.id, ip, userAgent: agent, deviceId, label: 'brute_force' };
+        if (k === cracked) {
+          out.push({ ...base, time: Math.round(t), outcome: 'success' });
+          // Back the next day to use the account.
+          if (r.chance(0.5)) out.push({ ...base, time: Math.round(t + r.uniform(2, 30) * HOUR_MS), outcome: 'success' });
+          break;
+        }
+        out.push({ ...base, time: Math.round(t), outcome: 'failure' });
       }
-      out.push({ ...base, time: Math.round(t), outcome: 'failure' });
-    }
+    });
   }
-}
-
-
-/** The device a victim logged in with most before `time`, as it last showed itself. */
-interface TopDevice {
-  id: string;
-  userAgent: string | undefined;
-  fingerprint: Fingerprint | undefined;
-  /** It held a device-bound key. */
-  keyed: boolean;
-}
-
-export function topDevice(history: readonly GenEvent[], time: number): TopDevice | null {
-  const uses = new Map<string, number>();
-  const last = new Map<string, GenEvent>();
-  for (const e of history) {
-    if (e.time >= time) break;
-    if (!e.deviceId) continue;
-    uses.set(e.deviceId, (uses.get(e.deviceId) ?? 0) + 1);
-    last.set(e.deviceId, e);
-  }
-  let best: string | null = null;
-  for (const [id, n] of uses) if (best === null || n > uses.get(best)!) best = id;
-  if (best === null) return null;
-  const e = last.get(best)!;
-  return { id: best, userAgent: e.userAgent, fingerprint: e.fingerprint, keyed: history.some((h) => h.deviceId === best && h.time < time && h.deviceProof === 'valid') };
 }
 
 /** The platform a user agent string was made by (the generator's own strings). */
@@ -219,82 +214,102 @@ function residentialIn(r: Random, v: UserInfo, isp?: string): string {
   return hostIn(r, r.pick(prefixes(net.v4)));
 }
 
-export function accountTakeover(rng: Random, ctx: AttackContext, out: GenEvent[]): void {
+export function accountTakeover(rng: Random, ctx: AttackContext, schedule: Schedule): void {
   const R = ATTACK_RATES.takeover;
   const victims = per1000(R.victimsPer1000Users, ctx.users.length);
   for (let i = 0; i < victims; i++) {
     const r = rng.fork(`victim-${i}`);
     const v = r.pick(ctx.users);
     const logins = r.weighted([[1, 6], [2, 3], [3, 1]] as const);
-    let day = dayIn(r, ctx, 7);
-    for (let k = 0; k < logins && day < ctx.end; k++) {
-      const hour = r.chance(R.habitHourShare) ? habitHour(r, v) : r.uniform(0, 24);
-      const time = localToUtc(day, wrap(hour), v.city.tz);
-      const x = r.next();
-      const ip =
-        x < R.sameIspShare
-          ? residentialIn(r, v, v.net.isp)
-          : x < R.sameIspShare + R.mobileShare
-            ? addressIn(r, r.pick(r.pick(v.nation.carriers).pools))
-            : residentialIn(r, v);
-      // The phishing page saw the browser the victim uses most.
-      const userAgent = topDevice(ctx.historyOf(v.id), time)?.userAgent ?? browserAgent(r, time);
-      const fingerprint = r.chance(R.fittingFingerprint)
-        ? drawFingerprint(r, platformOf(userAgent, time), languagesOf(r, v.nation.country), v.city.tz)
-        : drawFingerprint(r, PLATFORMS.chromeWindows, ['en-US', 'en'], r.pick(Object.values(COUNTRIES)).tz);
-      const base = { userId: v.id, ip, userAgent, deviceId: `d-${r.hex(12)}`, fingerprint, label: 'account_takeover' };
-      if (r.chance(R.typoShare)) out.push({ ...base, time: time - r.int(5, 40) * 1000, outcome: 'failure' });
-      out.push({ ...base, time, outcome: 'success' });
-      day += r.int(1, 5) * DAY_MS;
-    }
+    const first = dayIn(r, ctx, 7);
+    schedule(first - DAY_MS, (out) => takeover(r, ctx, v, logins, first, out));
+  }
+}
+
+function takeover(r: Random, ctx: AttackContext, v: UserInfo, logins: number, first: number, out: GenEvent[]): void {
+  const R = ATTACK_RATES.takeover;
+  let day = first;
+  for (let k = 0; k < logins && day < ctx.end; k++) {
+    const hour = r.chance(R.habitHourShare) ? habitHour(r, v) : r.uniform(0, 24);
+    const time = localToUtc(day, wrap(hour), v.city.tz);
+    const x = r.next();
+    const ip =
+      x < R.sameIspShare
+        ? residentialIn(r, v, v.net.isp)
+        : x < R.sameIspShare + R.mobileShare
+          ? addressIn(r, r.pick(r.pick(v.nation.carriers).pools))
+          : residentialIn(r, v);
+    // The phishing page saw the browser the victim uses most.
+    const userAgent = ctx.seenOf(v.id).top()?.userAgent ?? browserAgent(r, time);
+    const fingerprint = r.chance(R.fittingFingerprint)
+      ? drawFingerprint(r, platformOf(userAgent, time), languagesOf(r, v.nation.country), v.city.tz)
+      : drawFingerprint(r, PLATFORMS.chromeWindows, ['en-US', 'en'], r.pick(Object.values(COUNTRIES)).tz);
+    const base = { userId: v.id, ip, userAgent, deviceId: `d-${r.hex(12)}`, fingerprint, label: 'account_takeover' };
+    if (r.chance(R.typoShare)) out.push({ ...base, time: time - r.int(5, 40) * 1000, outcome: 'failure' });
+    out.push({ ...base, time, outcome: 'success' });
+    day += r.int(1, 5) * DAY_MS;
   }
 }
 
 /** Very targeted: from the victim's own city, on a device of the victim's browser family, at the victim's hours. */
-export function localTakeover(rng: Random, ctx: AttackContext, out: GenEvent[]): void {
+export function localTakeover(rng: Random, ctx: AttackContext, schedule: Schedule): void {
   const R = ATTACK_RATES.localTakeover;
   const victims = per1000(R.victimsPer1000Users, ctx.users.length);
   for (let i = 0; i < victims; i++) {
     const r = rng.fork(`victim-${i}`);
     const v = r.pick(ctx.users);
     const logins = r.weighted([[1, 5], [2, 3], [3, 2]] as const);
-    let day = dayIn(r, ctx, 7);
-    const x = r.next();
-    const net = x < R.sameIspShare ? v.net : pickNet(r, v.city);
-    const mobile = x >= R.sameIspShare && x < R.sameIspShare + R.mobileShare;
-    const deviceId = `d-${r.hex(12)}`;
-    for (let k = 0; k < logins && day < ctx.end; k++) {
-      const time = localToUtc(day, wrap(habitHour(r, v)), v.city.tz);
-      const platform = platformOf(topDevice(ctx.historyOf(v.id), time)?.userAgent, time);
-      const ip = mobile ? addressIn(r, v.mobilePool) : hostIn(r, r.pick(prefixes(net.v4)));
-      const userAgent = userAgentAt(platform, time, r.int(0, 2));
-      const fingerprint = drawFingerprint(r, platform, languagesOf(r, v.nation.country), v.city.tz);
-      out.push({ userId: v.id, ip, userAgent, deviceId, fingerprint, label: 'account_takeover_local', time, outcome: 'success' });
-      day += r.int(1, 4) * DAY_MS;
-    }
+    const first = dayIn(r, ctx, 7);
+    schedule(first - DAY_MS, (out) => localLogins(r, ctx, v, logins, first, out));
   }
 }
 
-export function impossibleTravel(rng: Random, ctx: AttackContext, out: GenEvent[]): void {
-  const R = ATTACK_RATES.travel;
-  const victims = per1000(R.victimsPer1000Users, ctx.users.length);
+function localLogins(r: Random, ctx: AttackContext, v: UserInfo, logins: number, first: number, out: GenEvent[]): void {
+  const R = ATTACK_RATES.localTakeover;
+  let day = first;
+  const x = r.next();
+  const net = x < R.sameIspShare ? v.net : pickNet(r, v.city);
+  const mobile = x >= R.sameIspShare && x < R.sameIspShare + R.mobileShare;
+  const deviceId = `d-${r.hex(12)}`;
+  for (let k = 0; k < logins && day < ctx.end; k++) {
+    const time = localToUtc(day, wrap(habitHour(r, v)), v.city.tz);
+    const platform = platformOf(ctx.seenOf(v.id).top()?.userAgent, time);
+    const ip = mobile ? addressIn(r, v.mobilePool) : hostIn(r, r.pick(prefixes(net.v4)));
+    const userAgent = userAgentAt(platform, time, r.int(0, 2));
+    const fingerprint = drawFingerprint(r, platform, languagesOf(r, v.nation.country), v.city.tz);
+    out.push({ userId: v.id, ip, userAgent, deviceId, fingerprint, label: 'account_takeover_local', time, outcome: 'success' });
+    day += r.int(1, 4) * DAY_MS;
+  }
+}
+
+export function impossibleTravel(rng: Random, ctx: AttackContext, schedule: Schedule): void {
+  const victims = per1000(ATTACK_RATES.travel.victimsPer1000Users, ctx.users.length);
   for (let i = 0; i < victims; i++) {
     const r = rng.fork(`victim-${i}`);
     const v = r.pick(ctx.users);
-    const after = ctx.historyOf(v.id).filter((e) => e.time >= ctx.start + 7 * DAY_MS);
-    if (after.length === 0) continue;
-    const seen = r.pick(after).time;
-    const origin = COUNTRIES[r.pick(FAR_ORIGINS.filter((c) => c !== v.nation.country))]!;
-    const km = kmBetween(v.city, origin);
-    // Sooner than any airliner could have made the journey (at ~1,000 km/h, door to door).
-    const minutes = r.uniform(3, Math.min(180, (km / 1000) * 60));
-    const time = Math.round(seen + minutes * MINUTE_MS);
-    const userAgent = r.chance(R.copiesAgentShare) ? (topDevice(ctx.historyOf(v.id), time)?.userAgent ?? browserAgent(r, time)) : browserAgent(r, time);
-    const fingerprint = r.chance(0.5) ? undefined : drawFingerprint(r, platformOf(userAgent, time), ['en-US', 'en'], origin.tz);
-    const base = { userId: v.id, ip: addressIn(r, r.pick(origin.blocks)), userAgent, deviceId: `d-${r.hex(12)}`, fingerprint, label: 'impossible_travel' };
-    if (r.chance(0.15)) out.push({ ...base, time: time - r.int(10, 60) * 1000, outcome: 'failure' });
-    out.push({ ...base, time, outcome: 'success' });
+    // Right after one of the victim's own logins: on the first day from then that has one.
+    const task = (day: number) => (out: GenEvent[]) => {
+      const today = ctx.todayOf(v.id);
+      if (today.length > 0) journey(r, ctx, v, r.pick(today).time, out);
+      else if (day + DAY_MS < ctx.end) schedule(day + DAY_MS, task(day + DAY_MS));
+    };
+    const day = dayIn(r, ctx, 7);
+    schedule(day, task(day));
   }
+}
+
+function journey(r: Random, ctx: AttackContext, v: UserInfo, seen: number, out: GenEvent[]): void {
+  const R = ATTACK_RATES.travel;
+  const origin = COUNTRIES[r.pick(FAR_ORIGINS.filter((c) => c !== v.nation.country))]!;
+  const km = kmBetween(v.city, origin);
+  // Sooner than any airliner could have made the journey (at ~1,000 km/h, door to door).
+  const minutes = r.uniform(3, Math.min(180, (km / 1000) * 60));
+  const time = Math.round(seen + minutes * MINUTE_MS);
+  const userAgent = r.chance(R.copiesAgentShare) ? (ctx.seenOf(v.id).top()?.userAgent ?? browserAgent(r, time)) : browserAgent(r, time);
+  const fingerprint = r.chance(0.5) ? undefined : drawFingerprint(r, platformOf(userAgent, time), ['en-US', 'en'], origin.tz);
+  const base = { userId: v.id, ip: addressIn(r, r.pick(origin.blocks)), userAgent, deviceId: `d-${r.hex(12)}`, fingerprint, label: 'impossible_travel' };
+  if (r.chance(0.15)) out.push({ ...base, time: time - r.int(10, 60) * 1000, outcome: 'failure' });
+  out.push({ ...base, time, outcome: 'success' });
 }
 
 type ProxyPlace = 'country' | 'city' | 'abroad';
@@ -346,41 +361,46 @@ function theftFingerprint(r: Random, stolen: Fingerprint | undefined, userAgent:
  * user agent of the victim's most used browser, through a residential proxy. On a device that
  * holds a device-bound key the cookie is not enough: the buyer has no key to sign with.
  */
-export function cookieTheft(rng: Random, ctx: AttackContext, out: GenEvent[]): void {
-  const R = ATTACK_RATES.cookieTheft;
-  const victims = per1000(R.victimsPer1000Users, ctx.users.length);
+export function cookieTheft(rng: Random, ctx: AttackContext, schedule: Schedule): void {
+  const victims = per1000(ATTACK_RATES.cookieTheft.victimsPer1000Users, ctx.users.length);
   for (let i = 0; i < victims; i++) {
     const r = rng.fork(`victim-${i}`);
-    const infected = r.uniform(ctx.start + 9 * DAY_MS, ctx.end - 3 * DAY_MS);
-    // A victim whose browser already holds a session: someone who has logged in a few times.
-    let v = r.pick(ctx.users);
-    for (let tries = 0; tries < 20 && ctx.historyOf(v.id).filter((e) => e.time < infected).length < 3; tries++) v = r.pick(ctx.users);
-    const device = topDevice(ctx.historyOf(v.id), infected);
-    if (!device) continue;
-    const label = device.keyed ? 'cookie_theft_bound' : 'cookie_theft';
-    const x = r.next();
-    const where: ProxyPlace = x < R.inCountry ? 'country' : x < R.inCountry + R.inCity ? 'city' : 'abroad';
-    const proxy = theftProxy(r, v, where);
-    const logins = r.weighted([[1, 4], [2, 3], [3, 2], [4, 1]] as const);
-    let t = infected + Math.min(14, r.lognormal(R.delayDaysMedian, 0.8)) * DAY_MS;
-    for (let k = 0; k < logins && t < ctx.end; k++) {
-      const day = Math.floor(t / DAY_MS) * DAY_MS;
-      const hours = r.weighted(R.hours);
-      let time = hours === 'any' ? Math.round(day + r.uniform(0, 24) * HOUR_MS) : localToUtc(day, wrap(hours === 'habit' ? habitHour(r, v) : r.uniform(9, 22)), v.city.tz);
-      if (time < t) time += DAY_MS;
-      if (time >= ctx.end) break;
-      out.push({
-        userId: v.id,
-        ip: k === 0 || r.chance(0.3) ? proxy.ip : theftProxy(r, v, where).ip,
-        userAgent: device.userAgent,
-        deviceId: device.id,
-        fingerprint: theftFingerprint(r, device.fingerprint, device.userAgent, time, proxy.tz),
-        deviceProof: device.keyed && r.chance(R.replayedProof) ? 'invalid' : undefined,
-        label,
-        time,
-        outcome: 'success',
-      });
-      t = time + r.uniform(2, 48) * HOUR_MS;
-    }
+    const day = dayIn(r, ctx, 9);
+    schedule(day, (out) => theft(r, ctx, day + DAY_MS, out));
+  }
+}
+
+/** The malware ran on the victim's computer at `infected`; the log is used from days later. */
+function theft(r: Random, ctx: AttackContext, infected: number, out: GenEvent[]): void {
+  const R = ATTACK_RATES.cookieTheft;
+  // A victim whose browser already holds a session: someone who has logged in a few times.
+  let v = r.pick(ctx.users);
+  for (let tries = 0; tries < 20 && ctx.seenOf(v.id).logins < 3; tries++) v = r.pick(ctx.users);
+  const device = ctx.seenOf(v.id).top();
+  if (!device) return;
+  const label = device.keyed ? 'cookie_theft_bound' : 'cookie_theft';
+  const x = r.next();
+  const where: ProxyPlace = x < R.inCountry ? 'country' : x < R.inCountry + R.inCity ? 'city' : 'abroad';
+  const proxy = theftProxy(r, v, where);
+  const logins = r.weighted([[1, 4], [2, 3], [3, 2], [4, 1]] as const);
+  let t = infected + Math.min(14, r.lognormal(R.delayDaysMedian, 0.8)) * DAY_MS;
+  for (let k = 0; k < logins && t < ctx.end; k++) {
+    const day = Math.floor(t / DAY_MS) * DAY_MS;
+    const hours = r.weighted(R.hours);
+    let time = hours === 'any' ? Math.round(day + r.uniform(0, 24) * HOUR_MS) : localToUtc(day, wrap(hours === 'habit' ? habitHour(r, v) : r.uniform(9, 22)), v.city.tz);
+    if (time < t) time += DAY_MS;
+    if (time >= ctx.end) break;
+    out.push({
+      userId: v.id,
+      ip: k === 0 || r.chance(0.3) ? proxy.ip : theftProxy(r, v, where).ip,
+      userAgent: device.userAgent,
+      deviceId: device.id,
+      fingerprint: theftFingerprint(r, device.fingerprint, device.userAgent, time, proxy.tz),
+      deviceProof: device.keyed && r.chance(R.replayedProof) ? 'invalid' : undefined,
+      label,
+      time,
+      outcome: 'success',
+    });
+    t = time + r.uniform(2, 48) * HOUR_MS;
   }
 }

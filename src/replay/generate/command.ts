@@ -39,7 +39,6 @@ export async function generateCommand(args: string[]): Promise<CommandOutput> {
   const problem = [users, days, deviceKeys].find((x) => typeof x === 'string') ?? (start === null ? `--start: "${values.start}" is not a date like 2026-03-02` : null);
   if (problem !== null) return { code: 2, stdout: [], stderr: [`riskgate generate: ${problem}`, USAGE] };
 
-  const events = generate({ seed: values.seed, users: users as number, days: days as number, start: start!, deviceKeys: deviceKeys as number });
   const sink = values.out ? createWriteStream(values.out) : process.stdout;
   let chunk = '';
   const flush = async () => {
@@ -47,8 +46,12 @@ export async function generateCommand(args: string[]): Promise<CommandOutput> {
     if (!sink.write(chunk)) await once(sink, 'drain');
     chunk = '';
   };
-  for (const e of events) {
+  const labels = new Map<string, number>();
+  let events = 0;
+  for (const e of generate({ seed: values.seed, users: users as number, days: days as number, start: start!, deviceKeys: deviceKeys as number })) {
     chunk += `${eventLine(e)}\n`;
+    events++;
+    labels.set(e.label, (labels.get(e.label) ?? 0) + 1);
     if (chunk.length >= 1 << 20) await flush();
   }
   if (chunk) await flush();
@@ -56,8 +59,6 @@ export async function generateCommand(args: string[]): Promise<CommandOutput> {
     sink.end();
     await once(sink, 'finish');
   }
-  const labels = new Map<string, number>();
-  for (const e of events) labels.set(e.label, (labels.get(e.label) ?? 0) + 1);
   const summary = [...labels].map(([l, n]) => `${l} ${n}`).join(', ');
-  return { code: 0, stdout: [], stderr: [`riskgate generate: ${events.length} events (${summary})${values.out ? ` → ${values.out}` : ''}`] };
+  return { code: 0, stdout: [], stderr: [`riskgate generate: ${events} events (${summary})${values.out ? ` → ${values.out}` : ''}`] };
 }
