@@ -1,14 +1,14 @@
 /**
- * Where generated users live: for five countries, the largest cities of its residential ISPs
- * as geoip-lite (MaxMind GeoLite2, the data the engine locates with) places them, each ISP's
- * /24s in the city (up to six in each of its three /16s with most /24s there, as an ISP serves
- * a city from a few pools), its IPv6 /40s there (or in the region or the
- * country where geoip-lite has no city for its IPv6 space), and each mobile carrier's /16s
- * that geoip-lite places at country level (where its CGNAT pools are). ISPs and carriers are
- * grouped by the AS that announces the addresses (RouteViews data, CC BY 4.0), so a /24 of
- * "Telekom" is one of Deutsche Telekom's. Derived once; test/replay/generate.test.ts checks
- * that geoip-lite still places every /24 in its city. The weights are the cities' numbers of
- * such /24s to the power 0.7 (a stand-in for population), and ISP shares their /24 counts.
+ * Where generated users live: for five countries, the largest cities of their residential ISPs
+ * as geoip-lite (MaxMind GeoLite2, the data the engine locates with) places them; each ISP's
+ * /24s in the city (up to six in each of the three /16s it serves the city from most), its IPv6
+ * /40s there (or in the region or the country, where geoip-lite has no city for its IPv6
+ * space); each mobile carrier's /16s that geoip-lite places at country level (its CGNAT pools).
+ * ISPs and carriers are grouped by the AS that announces the addresses (@ip-location-db/asn:
+ * RouteViews, RIR and DB-IP data, CC BY 4.0), so a /24 of "Telekom" is one of Deutsche
+ * Telekom's. Derived once; test/replay/generate.test.ts checks that geoip-lite still places
+ * every /24 in its city. City weights are the cities' numbers of such /24s to the power 0.7 (a
+ * stand-in for population); ISP shares are their /24 counts there.
  */
 
 export interface CityNet {
