@@ -214,16 +214,28 @@ function residentialIn(r: Random, v: UserInfo, isp?: string): string {
   return hostIn(r, r.pick(prefixes(net.v4)));
 }
 
-export function accountTakeover(rng: Random, ctx: AttackContext, schedule: Schedule): void {
-  const R = ATTACK_RATES.takeover;
-  const victims = per1000(R.victimsPer1000Users, ctx.users.length);
+/** Each of `per1000Users` victims per 1,000 users, with a random stream of its own. */
+function eachVictim(rng: Random, ctx: AttackContext, per1000Users: number, visit: (r: Random, v: UserInfo) => void): void {
+  const victims = per1000(per1000Users, ctx.users.length);
   for (let i = 0; i < victims; i++) {
     const r = rng.fork(`victim-${i}`);
-    const v = r.pick(ctx.users);
-    const logins = r.weighted([[1, 6], [2, 3], [3, 1]] as const);
-    const first = dayIn(r, ctx, 7);
-    schedule(first - DAY_MS, (out) => takeover(r, ctx, v, logins, first, out));
+    visit(r, r.pick(ctx.users));
   }
+}
+
+type Takeover = (r: Random, ctx: AttackContext, v: UserInfo, logins: number, first: number, out: GenEvent[]) => void;
+
+/** Takeovers of a few logins on days from a first one, made the day before it with what the victim showed by then. */
+function scheduleTakeovers(rng: Random, ctx: AttackContext, schedule: Schedule, per1000Users: number, logins: readonly (readonly [number, number])[], make: Takeover): void {
+  eachVictim(rng, ctx, per1000Users, (r, v) => {
+    const n = r.weighted(logins);
+    const first = dayIn(r, ctx, 7);
+    schedule(first - DAY_MS, (out) => make(r, ctx, v, n, first, out));
+  });
+}
+
+export function accountTakeover(rng: Random, ctx: AttackContext, schedule: Schedule): void {
+  scheduleTakeovers(rng, ctx, schedule, ATTACK_RATES.takeover.victimsPer1000Users, [[1, 6], [2, 3], [3, 1]], takeover);
 }
 
 function takeover(r: Random, ctx: AttackContext, v: UserInfo, logins: number, first: number, out: GenEvent[]): void {
@@ -253,15 +265,7 @@ function takeover(r: Random, ctx: AttackContext, v: UserInfo, logins: number, fi
 
 /** Very targeted: from the victim's own city, on a device of the victim's browser family, at the victim's hours. */
 export function localTakeover(rng: Random, ctx: AttackContext, schedule: Schedule): void {
-  const R = ATTACK_RATES.localTakeover;
-  const victims = per1000(R.victimsPer1000Users, ctx.users.length);
-  for (let i = 0; i < victims; i++) {
-    const r = rng.fork(`victim-${i}`);
-    const v = r.pick(ctx.users);
-    const logins = r.weighted([[1, 5], [2, 3], [3, 2]] as const);
-    const first = dayIn(r, ctx, 7);
-    schedule(first - DAY_MS, (out) => localLogins(r, ctx, v, logins, first, out));
-  }
+  scheduleTakeovers(rng, ctx, schedule, ATTACK_RATES.localTakeover.victimsPer1000Users, [[1, 5], [2, 3], [3, 2]], localLogins);
 }
 
 function localLogins(r: Random, ctx: AttackContext, v: UserInfo, logins: number, first: number, out: GenEvent[]): void {
@@ -283,10 +287,7 @@ function localLogins(r: Random, ctx: AttackContext, v: UserInfo, logins: number,
 }
 
 export function impossibleTravel(rng: Random, ctx: AttackContext, schedule: Schedule): void {
-  const victims = per1000(ATTACK_RATES.travel.victimsPer1000Users, ctx.users.length);
-  for (let i = 0; i < victims; i++) {
-    const r = rng.fork(`victim-${i}`);
-    const v = r.pick(ctx.users);
+  eachVictim(rng, ctx, ATTACK_RATES.travel.victimsPer1000Users, (r, v) => {
     // Right after one of the victim's own logins: on the first day from then that has one.
     const task = (day: number) => (out: GenEvent[]) => {
       const today = ctx.todayOf(v.id);
@@ -295,7 +296,7 @@ export function impossibleTravel(rng: Random, ctx: AttackContext, schedule: Sche
     };
     const day = dayIn(r, ctx, 7);
     schedule(day, task(day));
-  }
+  });
 }
 
 function journey(r: Random, ctx: AttackContext, v: UserInfo, seen: number, out: GenEvent[]): void {
@@ -362,19 +363,17 @@ function theftFingerprint(r: Random, stolen: Fingerprint | undefined, userAgent:
  * holds a device-bound key the cookie is not enough: the buyer has no key to sign with.
  */
 export function cookieTheft(rng: Random, ctx: AttackContext, schedule: Schedule): void {
-  const victims = per1000(ATTACK_RATES.cookieTheft.victimsPer1000Users, ctx.users.length);
-  for (let i = 0; i < victims; i++) {
-    const r = rng.fork(`victim-${i}`);
+  eachVictim(rng, ctx, ATTACK_RATES.cookieTheft.victimsPer1000Users, (r, v) => {
     const day = dayIn(r, ctx, 9);
-    schedule(day, (out) => theft(r, ctx, day + DAY_MS, out));
-  }
+    schedule(day, (out) => theft(r, ctx, v, day + DAY_MS, out));
+  });
 }
 
 /** The malware ran on the victim's computer at `infected`; the log is used from days later. */
-function theft(r: Random, ctx: AttackContext, infected: number, out: GenEvent[]): void {
+function theft(r: Random, ctx: AttackContext, candidate: UserInfo, infected: number, out: GenEvent[]): void {
   const R = ATTACK_RATES.cookieTheft;
   // A victim whose browser already holds a session: someone who has logged in a few times.
-  let v = r.pick(ctx.users);
+  let v = candidate;
   for (let tries = 0; tries < 20 && ctx.seenOf(v.id).logins < 3; tries++) v = r.pick(ctx.users);
   const device = ctx.seenOf(v.id).top();
   if (!device) return;
