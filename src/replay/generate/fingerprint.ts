@@ -64,7 +64,7 @@ const LANGUAGES: Readonly<Record<string, Weighted<readonly string[]>>> = {
 };
 
 /** A short hash of a renderer string, as a page would send it. */
-export function webglHash(renderer: string): string {
+function webglHash(renderer: string): string {
   let h = 2166136261;
   for (let i = 0; i < renderer.length; i++) h = Math.imul(h ^ renderer.charCodeAt(i), 16777619);
   return (h >>> 0).toString(16).padStart(8, '0');
