@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { generateCommand } from '../../src/replay/generate/command.js';
 import { DEFAULT_STREAM, generate, type GenerateOptions } from '../../src/replay/generate/generate.js';
 import { prefixes } from '../../src/replay/generate/networks.js';
 import { NATIONS } from '../../src/replay/generate/places.js';
@@ -208,5 +209,13 @@ describe('stream generator', () => {
       for (const pool of n.carriers.flatMap((c) => c.pools)) expect(geoipLite(`${pool}.40.7`)?.country).toBe(n.country);
     }
     expect(share(placed, total)).toBeGreaterThan(0.98);
+  });
+
+  it('refuses a device-key share outside 0 to 1, naming the option', async () => {
+    for (const bad of ['2', '-0.1', 'many', '']) {
+      const r = await generateCommand([`--device-keys=${bad}`, '--users', '1', '--days', '1']);
+      expect(r.code).toBe(2);
+      expect(r.stderr[0]).toBe(`riskgate generate: --device-keys: "${bad}" is not a share between 0 and 1`);
+    }
   });
 });
