@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../src/config.js';
 import { Engine } from '../src/engine/engine.js';
 import { loadRuleSet } from '../src/rules/compile.js';
-import { generate } from '../src/replay/generate/generate.js';
+import { DEFAULT_STREAM, generate } from '../src/replay/generate/generate.js';
 import type { GenEvent } from '../src/replay/generate/stream.js';
 import { openStore, type StoreSettings } from '../src/store/open.js';
 import type { LoginAttempt } from '../src/types.js';
@@ -29,7 +29,7 @@ export interface Workload {
 export function workload(users: number, maxRequests: number): Workload {
   const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
   const start = today - (HISTORY_DAYS + MEASURED_DAYS) * DAY_MS;
-  const events = generate({ seed: 'bench', users, days: HISTORY_DAYS + MEASURED_DAYS, start });
+  const events = [...generate({ ...DEFAULT_STREAM, seed: 'bench', users, days: HISTORY_DAYS + MEASURED_DAYS, start })];
   const cut = start + HISTORY_DAYS * DAY_MS;
   const history = events.filter((e) => e.time < cut);
   const requests = events

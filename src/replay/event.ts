@@ -1,6 +1,29 @@
 import { isIP } from 'node:net';
 import { INPUT_LIMITS } from '../types.js';
 
+/**
+ * Client attributes a login page can read in the browser. All optional: browsers expose
+ * different subsets (only Chromium has deviceMemory).
+ */
+export interface Fingerprint {
+  /** IANA zone the browser reports (Intl.DateTimeFormat().resolvedOptions().timeZone). */
+  timeZone?: string;
+  languages?: string[];
+  /** screen.width x screen.height, e.g. "1920x1080". */
+  screen?: string;
+  platform?: string;
+  hardwareConcurrency?: number;
+  deviceMemory?: number;
+  colorDepth?: number;
+  /** navigator.maxTouchPoints. */
+  touch?: number;
+  /** A hash of the WebGL renderer string. */
+  webglHash?: string;
+}
+
+/** What a device-bound key proved, as a replay stream records it: a simulated outcome, not a signature. */
+export type DeviceProof = 'valid' | 'invalid';
+
 /** One recorded login (docs/replay.md#input), whichever format it was read from. */
 export interface LoginEvent {
   /** Milliseconds since the epoch: the replay's clock at this event. */
@@ -9,6 +32,10 @@ export interface LoginEvent {
   ip: string;
   userAgent: string | undefined;
   deviceId: string | undefined;
+  /** Carried for the device signals; replay does not pass it to the engine yet. */
+  fingerprint?: Fingerprint | undefined;
+  /** Absent: the login sent no proof. Carried like the fingerprint. */
+  deviceProof?: DeviceProof | undefined;
   /** success: the password was accepted and the engine decides; failure: a wrong password. */
   outcome: 'success' | 'failure';
   /** "legit", or the attack kind. Only metrics and simulated challenge outcomes read it, never a signal. */

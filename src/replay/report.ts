@@ -137,7 +137,9 @@ function thresholdMarkers(sides: readonly Side[], bins: number): Marker[] {
 }
 
 function scoreChart(sides: readonly Side[]): string {
-  const max = Math.max(0, ...sides.flatMap((s) => [...s.charts.scores.legit.keys(), ...s.charts.scores.attack.keys()]));
+  // The axis reaches every threshold, so where blocking starts shows even when no score got there.
+  const thresholds = sides.flatMap((s) => [s.summary.rules.thresholds.challenge, s.summary.rules.thresholds.block]);
+  const max = Math.max(0, ...thresholds, ...sides.flatMap((s) => [...s.charts.scores.legit.keys(), ...s.charts.scores.attack.keys()]));
   const bins = Math.min(30, Math.floor(max / SCORE_BIN) + 1);
   const share = (m: ChartData['scores']['legit']) => {
     const out = new Array<number>(bins).fill(0);

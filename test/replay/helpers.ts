@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generate, type GenerateOptions } from '../../src/replay/generate/generate.js';
+import { DEFAULT_STREAM, generate, type GenerateOptions } from '../../src/replay/generate/generate.js';
 import { eventLine } from '../../src/replay/generate/stream.js';
 
 export const T0 = Date.parse('2026-03-02T08:00:00Z');
@@ -51,7 +51,7 @@ export async function jsonl(dir: string, name: string, events: readonly Ev[]): P
 /** A small generated stream on disk: a few weeks of a few dozen users, with every attack kind. */
 export async function smallStream(dir: string, o: Partial<GenerateOptions> = {}): Promise<string> {
   const path = join(dir, 'stream.jsonl');
-  const events = generate({ seed: 'test', users: 120, days: 21, start: Date.parse('2026-03-02T00:00:00Z'), ...o });
+  const events = [...generate({ ...DEFAULT_STREAM, seed: 'test', users: 120, days: 21, start: Date.parse('2026-03-02T00:00:00Z'), ...o })];
   await writeFile(path, events.map((e) => `${eventLine(e)}\n`).join(''));
   return path;
 }

@@ -6,11 +6,16 @@ import { parseIsoTime } from '../timestamps.js';
 import { DEFAULT_STREAM, generate } from './generate.js';
 import { eventLine } from './stream.js';
 
-const USAGE = 'usage: riskgate generate [--seed 1] [--users 2000] [--days 42] [--start 2026-03-02] [--out FILE]';
+const USAGE = 'usage: riskgate generate [--seed 1] [--users 2000] [--days 42] [--start 2026-03-02] [--device-keys 0.3] [--out FILE]';
 
 function positiveInt(name: string, v: string): number | string {
   const n = Number(v);
   return Number.isInteger(n) && n > 0 ? n : `--${name}: "${v}" is not a positive whole number`;
+}
+
+function share(name: string, v: string): number | string {
+  const n = Number(v);
+  return v.trim() !== '' && Number.isFinite(n) && n >= 0 && n <= 1 ? n : `--${name}: "${v}" is not a share between 0 and 1`;
 }
 
 /** `riskgate generate`: a seeded, labelled login stream as JSONL (replay's input, docs/replay.md#input), for replay demos, tests and benchmarks. */
@@ -23,16 +28,17 @@ export async function generateCommand(args: string[]): Promise<CommandOutput> {
       users: { type: 'string', default: String(DEFAULT_STREAM.users) },
       days: { type: 'string', default: String(DEFAULT_STREAM.days) },
       start: { type: 'string', default: new Date(DEFAULT_STREAM.start).toISOString().slice(0, 10) },
+      'device-keys': { type: 'string', default: String(DEFAULT_STREAM.deviceKeys) },
       out: { type: 'string' },
     },
   });
   const users = positiveInt('users', values.users);
   const days = positiveInt('days', values.days);
   const start = parseIsoTime(`${values.start}T00:00:00Z`);
-  const problem = [users, days].find((x) => typeof x === 'string') ?? (start === null ? `--start: "${values.start}" is not a date like 2026-03-02` : null);
+  const deviceKeys = share('device-keys', values['device-keys']);
+  const problem = [users, days, deviceKeys].find((x) => typeof x === 'string') ?? (start === null ? `--start: "${values.start}" is not a date like 2026-03-02` : null);
   if (problem !== null) return { code: 2, stdout: [], stderr: [`riskgate generate: ${problem}`, USAGE] };
 
-  const events = generate({ seed: values.seed, users: users as number, days: days as number, start: start! });
   const sink = values.out ? createWriteStream(values.out) : process.stdout;
   let chunk = '';
   const flush = async () => {
@@ -40,8 +46,12 @@ export async function generateCommand(args: string[]): Promise<CommandOutput> {
     if (!sink.write(chunk)) await once(sink, 'drain');
     chunk = '';
   };
-  for (const e of events) {
+  const labels = new Map<string, number>();
+  let events = 0;
+  for (const e of generate({ seed: values.seed, users: users as number, days: days as number, start: start!, deviceKeys: deviceKeys as number })) {
     chunk += `${eventLine(e)}\n`;
+    events++;
+    labels.set(e.label, (labels.get(e.label) ?? 0) + 1);
     if (chunk.length >= 1 << 20) await flush();
   }
   if (chunk) await flush();
@@ -49,8 +59,6 @@ export async function generateCommand(args: string[]): Promise<CommandOutput> {
     sink.end();
     await once(sink, 'finish');
   }
-  const labels = new Map<string, number>();
-  for (const e of events) labels.set(e.label, (labels.get(e.label) ?? 0) + 1);
   const summary = [...labels].map(([l, n]) => `${l} ${n}`).join(', ');
-  return { code: 0, stdout: [], stderr: [`riskgate generate: ${events.length} events (${summary})${values.out ? ` → ${values.out}` : ''}`] };
+  return { code: 0, stdout: [], stderr: [`riskgate generate: ${events} events (${summary})${values.out ? ` → ${values.out}` : ''}`] };
 }

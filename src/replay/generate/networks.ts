@@ -1,41 +1,14 @@
+import { NATIONS, type City, type CityNet, type Nation } from './places.js';
 import type { Random } from './random.js';
 
 /**
- * Where the generated logins come from: IPv4 /16 blocks that geoip-lite (MaxMind GeoLite2)
- * places in the intended country, picked by sampling its database. Blocks are grouped into
- * providers as a fixed-line ISP's or a mobile carrier's address space would be: a home keeps
- * its address for weeks inside its ISP's blocks; a phone on mobile data takes a new address
- * from anywhere in its carrier's blocks at each session, as carrier-grade NAT pools do. Mobile
- * blocks are those geoip-lite mostly places at country level only, as it does carriers'.
- * The groupings are this generator's, not claims about who owns a block.
+ * Addresses. Users live in the cities of places.ts: a home is a host in one of its ISP's
+ * /24s there (and, for many, an IPv6 /64 of the ISP); a phone on mobile data takes a new
+ * address at each session from its carrier's CGNAT pool, one /16 per user, as a carrier
+ * serves a region from one pool. Other countries are /16 blocks that geoip-lite places in
+ * the country, for travel, VPN exits and attackers. The groupings are this generator's, not
+ * claims about who owns a block.
  */
-
-export interface Isp {
-  name: string;
-  blocks: readonly string[];
-  /** Mean days between two addresses of a home (dynamic addressing). */
-  renumberDays: number;
-}
-
-export interface Carrier {
-  name: string;
-  blocks: readonly string[];
-}
-
-export interface HomeArea {
-  name: string;
-  country: string;
-  tz: string;
-  /** Share of the generated users living here. */
-  weight: number;
-  /** Roughly the area's centre, for travel times. */
-  lat: number;
-  lon: number;
-  isps: readonly Isp[];
-  carriers: readonly Carrier[];
-  /** Share of phones that are iPhones (the rest Android). */
-  iphoneShare: number;
-}
 
 export interface Country {
   code: string;
@@ -45,89 +18,57 @@ export interface Country {
   blocks: readonly string[];
 }
 
-const range = (a: number, from: number, to: number, skip: readonly number[] = []): string[] => {
+const range = (a: number, from: number, to: number): string[] => {
   const out: string[] = [];
-  for (let b = from; b <= to; b++) if (!skip.includes(b)) out.push(`${a}.${b}`);
+  for (let b = from; b <= to; b++) out.push(`${a}.${b}`);
   return out;
 };
 
-const US_CARRIERS: Carrier[] = [
-  { name: 'US-mobile-1', blocks: range(172, 32, 47, [41]) },
-  { name: 'US-mobile-2', blocks: range(107, 64, 80, [72, 77]) },
-  { name: 'US-mobile-3', blocks: range(174, 192, 200) },
-];
+const split = new Map<string, readonly string[]>();
+/** The prefixes of a places.ts list ("a b c"). */
+export function prefixes(list: string): readonly string[] {
+  let l = split.get(list);
+  if (!l) split.set(list, (l = list.split(' ').filter(Boolean)));
+  return l;
+}
 
-export const HOME_AREAS: readonly HomeArea[] = [
-  { name: 'US-Chicago', country: 'US', tz: 'America/Chicago', weight: 0.15, lat: 41.88, lon: -87.63, iphoneShare: 0.55, isps: [{ name: 'US-Chicago-cable', blocks: ['73.72', '73.73'], renumberDays: 120 }], carriers: US_CARRIERS },
-  { name: 'US-Bay-Area', country: 'US', tz: 'America/Los_Angeles', weight: 0.1, lat: 37.77, lon: -122.42, iphoneShare: 0.6, isps: [{ name: 'US-Bay-cable', blocks: ['73.70', '73.71'], renumberDays: 120 }], carriers: US_CARRIERS },
-  { name: 'US-New-England', country: 'US', tz: 'America/New_York', weight: 0.1, lat: 42.36, lon: -71.06, iphoneShare: 0.55, isps: [{ name: 'US-NE-cable', blocks: ['73.68', '73.69'], renumberDays: 120 }], carriers: US_CARRIERS },
-  {
-    name: 'DE',
-    country: 'DE',
-    tz: 'Europe/Berlin',
-    weight: 0.2,
-    lat: 51.2,
-    lon: 10.4,
-    iphoneShare: 0.38,
-    isps: [
-      { name: 'DE-dsl', blocks: [...range(91, 0, 15), ...range(79, 192, 199)], renumberDays: 14 },
-      { name: 'DE-cable', blocks: range(88, 64, 79), renumberDays: 120 },
-      { name: 'DE-fibre', blocks: range(95, 88, 91), renumberDays: 60 },
-    ],
-    carriers: [
-      { name: 'DE-mobile-1', blocks: range(176, 0, 7) },
-      { name: 'DE-mobile-2', blocks: range(109, 40, 47) },
-    ],
-  },
-  {
-    name: 'GB',
-    country: 'GB',
-    tz: 'Europe/London',
-    weight: 0.15,
-    lat: 52.5,
-    lon: -1.5,
-    iphoneShare: 0.5,
-    isps: [
-      { name: 'GB-dsl', blocks: range(86, 128, 143), renumberDays: 60 },
-      { name: 'GB-fibre', blocks: range(82, 68, 71), renumberDays: 90 },
-      { name: 'GB-dsl-2', blocks: range(2, 24, 31), renumberDays: 60 },
-    ],
-    carriers: [{ name: 'GB-mobile-1', blocks: range(31, 64, 71) }],
-  },
-  {
-    name: 'FR',
-    country: 'FR',
-    tz: 'Europe/Paris',
-    weight: 0.15,
-    lat: 46.6,
-    lon: 2.4,
-    iphoneShare: 0.35,
-    isps: [
-      { name: 'FR-dsl', blocks: range(90, 0, 35, [10, 15]), renumberDays: 90 },
-      { name: 'FR-fibre', blocks: range(176, 128, 176), renumberDays: 90 },
-      { name: 'FR-dsl-2', blocks: range(82, 64, 67), renumberDays: 180 },
-    ],
-    carriers: [{ name: 'FR-mobile-1', blocks: range(37, 164, 174) }],
-  },
-  {
-    name: 'NO',
-    country: 'NO',
-    tz: 'Europe/Oslo',
-    weight: 0.15,
-    lat: 60.4,
-    lon: 8.5,
-    iphoneShare: 0.6,
-    isps: [
-      { name: 'NO-dsl', blocks: ['81.166', '81.167', ...range(88, 88, 95)], renumberDays: 60 },
-      { name: 'NO-fibre', blocks: ['84.202', ...range(84, 211, 215)], renumberDays: 120 },
-      { name: 'NO-cable', blocks: [...range(85, 164, 167), '92.220', '92.221'], renumberDays: 120 },
-    ],
-    carriers: [
-      { name: 'NO-mobile-1', blocks: range(77, 16, 19) },
-      { name: 'NO-mobile-2', blocks: ['46.66', '46.67'] },
-    ],
-  },
-];
+export function pickNation(rng: Random): Nation {
+  return rng.weighted(NATIONS.map((n) => [n, n.weight] as const));
+}
+
+/** A city of the nation, by population; `except` is left out. */
+export function pickCity(rng: Random, nation: Nation, except?: City): City {
+  return rng.weighted(nation.cities.filter((c) => c !== except).map((c) => [c, c.weight] as const));
+}
+
+/** An ISP of the city, by its share of the city's homes. */
+export function pickNet(rng: Random, city: City): CityNet {
+  return rng.weighted(city.nets.map((n) => [n, n.share] as const));
+}
+
+/** A host of a /24 ("a.b.c"). */
+export function hostIn(rng: Random, p24: string): string {
+  return `${p24}.${rng.int(2, 254)}`;
+}
+
+/** A home's /64 in one of the ISP's /40s near the city. */
+export function homePrefix64(rng: Random, net: CityNet): string | null {
+  const p40 = prefixes(net.v6);
+  if (p40.length === 0) return null;
+  return `${rng.pick(p40)}${rng.hex(2)}:${rng.hex(4)}`;
+}
+
+/** An address of a /64 with a (privacy extension) interface id, groups written without leading zeros. */
+export function v6Address(p64: string, iid: string): string {
+  return `${p64}:${iid}`
+    .split(':')
+    .map((g) => g.replace(/^0+(?=.)/, ''))
+    .join(':');
+}
+
+export function interfaceId(rng: Random): string {
+  return `${rng.hex(4)}:${rng.hex(4)}:${rng.hex(4)}:${rng.hex(4)}`;
+}
 
 /** Other countries: travel destinations, VPN exits, attack origins. The first /16s of eight found wholly in the country. */
 export const COUNTRIES: Readonly<Record<string, Country>> = {
