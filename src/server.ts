@@ -53,8 +53,8 @@ export async function startServer(o: StartOptions): Promise<Server> {
   const rules = await RuleHolder.load(o.config.rulesDir);
   const { keys, generated } = resolveApiKeys(env, o.config.dataDir);
   const secret = resolveSecret(env, o.config.dataDir);
-  const { failMode, timeoutMs, redis } = o.config.store;
-  const opened = openStore({ dataDir: o.config.dataDir, redisUrl: env.REDIS_URL, timeoutMs, redis });
+  const { failMode, timeoutMs, redis, postgres } = o.config.store;
+  const opened = await openStore({ dataDir: o.config.dataDir, redisUrl: env.REDIS_URL, databaseUrl: env.DATABASE_URL, timeoutMs, redis, postgres });
   const { store } = opened;
   const metrics = new Metrics();
   const onStoreEvent = (e: StoreEvent) => {
