@@ -27,6 +27,8 @@ export class PgProfiles implements ProfileStore {
   private readonly stmt;
   /** Each user's profile as get() last read it, for learn's first round. */
   private readonly lastRead = new Map<string, Read>();
+  /** Per user, when this instance's last change to the profile is settled. */
+  private readonly turns = new Map<string, Promise<void>>();
 
   constructor(
     db: PgDb,
@@ -49,16 +51,40 @@ export class PgProfiles implements ProfileStore {
   }
 
   async learn(userId: string, decisionId: string, observation: Observation): Promise<boolean> {
+    return this.inTurn(userId, () => this.learnNow(userId, decisionId, observation));
+  }
+
+  /**
+   * Runs `op` after this instance's earlier changes to the user's profile: concurrent logins
+   * of one user on one instance then do not race each other's compare-and-set (each losing
+   * round costs two round trips); only other instances' writes can make a round lose.
+   */
+  private inTurn<T>(userId: string, op: () => Promise<T>): Promise<T> {
+    const before = this.turns.get(userId);
+    const mine = (before ? before.then(op, op) : op());
+    const settled = mine.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.turns.set(userId, settled);
+    void settled.then(() => this.turns.get(userId) === settled && this.turns.delete(userId));
+    return mine;
+  }
+
+  private async learnNow(userId: string, decisionId: string, observation: Observation): Promise<boolean> {
     return compareAndSet(async () => {
       // A stale first read only costs a round.
       const read = this.lastRead.get(userId) ?? (await this.read(userId));
       this.lastRead.delete(userId);
       const current = read.doc ? parseProfile(read.doc, userId) : null;
       const record: LearnedRecord = { observation, previousLast: current?.last ?? null };
+      const doc = JSON.stringify(learnProfile(current, observation));
       try {
         const { rows } = await this.partitions.insertInto('learned', [observation.time], () =>
-          this.stmt.learn<{ r: number }>(userId, decisionId, new Date(observation.time), read.ver, JSON.stringify(learnProfile(current, observation)), JSON.stringify(record)),
+          this.stmt.learn<{ r: number }>(userId, decisionId, new Date(observation.time), read.ver, doc, JSON.stringify(record)),
         );
+        // The next learn of this user here (inTurn) starts from what this one wrote.
+        if (rows[0]?.r === 1) this.lastRead.set(userId, { doc, ver: read.ver + 1 });
         return rows[0]?.r;
       } catch (e) {
         if (sqlState(e) === UNIQUE_VIOLATION) return -1; // this decision already taught
@@ -72,6 +98,10 @@ export class PgProfiles implements ProfileStore {
     const mark = rows[0];
     if (!mark) return false;
     const learned = JSON.parse(mark.record) as LearnedRecord;
+    return this.inTurn(mark.user_id, () => this.unlearnNow(decisionId, mark, learned));
+  }
+
+  private unlearnNow(decisionId: string, mark: { user_id: string; time: Date }, learned: LearnedRecord): Promise<boolean> {
     return compareAndSet(async () => {
       const read = await this.read(mark.user_id);
       const next = read.doc ? JSON.stringify(unlearnProfile(parseProfile(read.doc, mark.user_id), learned)) : null;
