@@ -148,7 +148,11 @@ describe.skipIf(deployment.skip !== null)(skippedTitle(`several instances on ${d
       const before = (await a.store.profiles.get('alice'))!.logins;
       const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => post(i % 2 ? a.url : b.url, '/v1/decisions', home)));
       expect(answers.map((r) => r.body.action)).toEqual(Array(30).fill('allow'));
-      expect((await b.store.profiles.get('alice'))!.logins).toBe(before + 30);
+      // Every login whose answer did not say "may not have been recorded" (a store call past
+      // store.timeoutMs on a loaded machine) is learned; the others may land late or not at all.
+      const logins = (await b.store.profiles.get('alice'))!.logins;
+      expect(logins).toBeGreaterThanOrEqual(before + answers.filter(stored).length);
+      expect(logins).toBeLessThanOrEqual(before + 30);
     });
 
     it('concurrent failures from one address on both instances are all counted, and never let more through than the limit', async () => {
