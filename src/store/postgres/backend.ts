@@ -39,15 +39,12 @@ export class PgBackend implements Backend {
   /** Connects and migrates; a setting that cannot work is a ConfigError with one line (db.ts). */
   static async open(o: PgDbOptions): Promise<PgBackend> {
     const db = await PgDb.open(o);
-    const partitions = new DayPartitions(db);
-    await partitions.refresh();
-    return new PgBackend(db, partitions);
+    return new PgBackend(db, await DayPartitions.load(db));
   }
 
-  /** For /healthz: a round trip within `timeoutMs`. */
-  async health(timeoutMs: number): Promise<{ ok: boolean; postgres: string }> {
-    const ok = await this.db.ping(timeoutMs);
-    return { ok, postgres: ok ? 'ok' : 'unreachable' };
+  /** For /healthz. */
+  health(timeoutMs: number): Promise<{ ok: boolean; postgres: string }> {
+    return this.db.health(timeoutMs);
   }
 
   /** Drops the day partitions of the audit trail and learned marks older than `before` (whole days only), and expired challenges; makes the coming days' partitions. */

@@ -1,29 +1,12 @@
 import type { ChallengeDelivery, ChallengeRecord, TotpRecord, TrustedDevice, VerifyOutcome, VerifyResult } from '../../challenge/model.js';
 import { compareAndSet } from '../cas.js';
+import { challengeFrom, trustedFrom, type ChallengeRow, type TrustedRow } from '../sql-rows.js';
 import type { ChallengeState } from '../ports.js';
 import { nextVerifyState } from '../verify-attempt.js';
 import { pgValue, type PgDb } from './db.js';
 
-interface ChallengeRow {
-  id: string;
-  decision_id: string;
-  user_id: string;
-  ip: string;
-  device_id: string | null;
-  channel: ChallengeRecord['channel'];
-  destination: string | null;
-  phone: string | null;
-  email: string | null;
-  provider: string | null;
-  provider_ref: string | null;
-  code_hash: string | null;
-  status: ChallengeRecord['status'];
-  attempts: number;
-  max_attempts: number;
-  sends: number;
-  created_at: number;
-  expires_at: number;
-  verified_at: number | null;
+/** A challenge's row, with the version its compare-and-set writes check. */
+interface PgChallengeRow extends ChallengeRow {
   ver: number;
 }
 
@@ -33,16 +16,6 @@ interface TotpRow {
   confirmed: boolean;
   last_step: number;
   created_at: number;
-}
-
-interface TrustedRow {
-  id: string;
-  user_id: string;
-  device_id: string;
-  label: string;
-  ip: string;
-  created_at: number;
-  expires_at: number;
 }
 
 /**
@@ -97,14 +70,14 @@ export class PgChallengeState implements ChallengeState {
   }
 
   async getChallenge(id: string): Promise<ChallengeRecord | null> {
-    const { rows } = await this.stmt.get<ChallengeRow>(id);
+    const { rows } = await this.stmt.get<PgChallengeRow>(id);
     return rows[0] ? challengeFrom(rows[0]) : null;
   }
 
   async recordVerifyAttempt(id: string, result: VerifyResult, now: number): Promise<VerifyOutcome | null> {
     let outcome: VerifyOutcome | null = null;
     const found = await compareAndSet(async () => {
-      const { rows } = await this.stmt.get<ChallengeRow>(id);
+      const { rows } = await this.stmt.get<PgChallengeRow>(id);
       const row = rows[0];
       if (!row) return -1;
       const c = challengeFrom(row);
@@ -122,7 +95,7 @@ export class PgChallengeState implements ChallengeState {
   }
 
   async expireChallenges(now: number, limit: number): Promise<ChallengeRecord[]> {
-    return (await this.stmt.expire<ChallengeRow>(now, limit)).rows.map(challengeFrom);
+    return (await this.stmt.expire<PgChallengeRow>(now, limit)).rows.map(challengeFrom);
   }
 
   async getTotp(userId: string): Promise<TotpRecord | null> {
@@ -163,7 +136,7 @@ export class PgChallengeState implements ChallengeState {
 
   async listTrustedDevices(userId: string, now: number): Promise<TrustedDevice[]> {
     const { rows } = await this.stmt.listTrusted<TrustedRow>(userId, now);
-    return rows.map((r) => ({ id: r.id, userId: r.user_id, deviceId: r.device_id, label: r.label, ip: r.ip, createdAt: r.created_at, expiresAt: r.expires_at }));
+    return rows.map(trustedFrom);
   }
 
   async revokeTrustedDevices(userId: string, id?: string): Promise<number> {
@@ -175,28 +148,4 @@ export class PgChallengeState implements ChallengeState {
     const [c, t] = await Promise.all([this.stmt.prune(before), this.stmt.pruneTrusted(before)]);
     return (c.rowCount ?? 0) + (t.rowCount ?? 0);
   }
-}
-
-function challengeFrom(r: ChallengeRow): ChallengeRecord {
-  return {
-    id: r.id,
-    decisionId: r.decision_id,
-    userId: r.user_id,
-    ip: r.ip,
-    deviceId: r.device_id,
-    channel: r.channel,
-    destination: r.destination,
-    phone: r.phone,
-    email: r.email,
-    provider: r.provider,
-    providerRef: r.provider_ref,
-    codeHash: r.code_hash,
-    status: r.status,
-    attempts: r.attempts,
-    maxAttempts: r.max_attempts,
-    sends: r.sends,
-    createdAt: r.created_at,
-    expiresAt: r.expires_at,
-    verifiedAt: r.verified_at,
-  };
 }

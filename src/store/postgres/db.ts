@@ -119,13 +119,13 @@ export class PgDb {
   }
 
   /** For /healthz: a round trip within `timeoutMs`. */
-  async ping(timeoutMs: number): Promise<boolean> {
+  async health(timeoutMs: number): Promise<{ ok: boolean; postgres: string }> {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([this.pool.query('SELECT 1'), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), timeoutMs)))]);
-      return true;
+      return { ok: true, postgres: 'ok' };
     } catch {
-      return false;
+      return { ok: false, postgres: 'unreachable' };
     } finally {
       clearTimeout(timer);
     }

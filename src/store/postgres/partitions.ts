@@ -30,7 +30,14 @@ export class DayPartitions {
   private readonly known = new Map<DayTable, Set<number>>(TABLES.map((t) => [t, new Set()]));
   private readonly creating = new Map<string, Promise<void>>();
 
-  constructor(private readonly db: PgDb) {}
+  private constructor(private readonly db: PgDb) {}
+
+  /** The partitions of `db` as they are now. */
+  static async load(db: PgDb): Promise<DayPartitions> {
+    const p = new DayPartitions(db);
+    await p.refresh();
+    return p;
+  }
 
   /** Runs `insert` (rows of `table` at `times`) once their partitions exist; a partition dropped or missing meanwhile is made, and the insert runs again. */
   async insertInto<T>(table: DayTable, times: Iterable<number>, insert: () => Promise<T>): Promise<T> {

@@ -21,14 +21,12 @@ export class PgRecord implements LocalTrail {
 
   static async open(o: PgDbOptions): Promise<PgRecord> {
     const db = await PgDb.open(o);
-    const partitions = new DayPartitions(db);
-    await partitions.refresh();
-    return new PgRecord(db, partitions);
+    return new PgRecord(db, await DayPartitions.load(db));
   }
 
-  async health(timeoutMs: number): Promise<{ ok: boolean; postgres: string }> {
-    const ok = await this.db.ping(timeoutMs);
-    return { ok, postgres: ok ? 'ok' : 'unreachable' };
+  /** For /healthz. */
+  health(timeoutMs: number): Promise<{ ok: boolean; postgres: string }> {
+    return this.db.health(timeoutMs);
   }
 
   /** Drops the audit trail's day partitions older than `before`; makes the coming days'. */
