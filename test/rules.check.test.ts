@@ -82,6 +82,65 @@ tests:
 });
 
 describe('riskgate rules test', () => {
+  const suite = (expectation: string) => `now: "2026-03-20T08:30:00Z"
+tests:
+  - name: a first login
+    login: { ip: 81.167.144.58, deviceId: d-1 }
+    expect: ${expectation}
+`;
+  async function runWith(expectation: string) {
+    const dir = await copyRules();
+    await writeFile(join(dir, 'extra_test.yaml'), suite(expectation));
+    const out = await rulesTest(dir);
+    return { ...out, extra: out.stdout.filter((l) => l.includes('extra_test.yaml') || l.startsWith('   ')) };
+  }
+
+  it('includes: the rules that must fire, among any others', async () => {
+    expect((await runWith('{ action: allow, includes: [user.first_login] }')).code).toBe(0);
+    const out = await runWith('{ action: allow, includes: [user.first_login, geo.new_country, device.automation] }');
+    expect(out.code).toBe(1);
+    expect(out.extra.map((l) => l.trim())).toEqual([
+      expect.stringMatching(/extra_test\.yaml:3:11: RG302 a first login$/),
+      'includes: expected to fire but did not: geo.new_country, device.automation',
+      '(score 0, fired: user.first_login)',
+    ]);
+  });
+
+  it('excludes: the rules that must not fire', async () => {
+    expect((await runWith('{ action: allow, excludes: [geo.new_country] }')).code).toBe(0);
+    const out = await runWith('{ action: allow, excludes: [geo.new_country, user.first_login] }');
+    expect(out.code).toBe(1);
+    expect(out.extra.map((l) => l.trim()).slice(1)).toEqual(['excludes: fired but excluded: user.first_login', '(score 0, fired: user.first_login)']);
+  });
+
+  it('a new rule elsewhere breaks none of the shipped tests', async () => {
+    const dir = await copyRules();
+    const user = await readFile(join(dir, 'user.yaml'), 'utf8');
+    await writeFile(join(dir, 'user.yaml'), `${user}\n  - id: user.everywhere\n    severity: info\n    when: "true"\n    message: every login\n`);
+    await writeFile(join(dir, 'extra_test.yaml'), suite('{ action: allow, includes: [user.everywhere] }'));
+    const out = await rulesTest(dir);
+    expect(out.stdout.filter((l) => !l.startsWith('ok '))).toEqual([]);
+    expect(out.code).toBe(0);
+  });
+
+  it('refuses fired with includes or excludes, a rule both included and excluded, and unknown ids', async () => {
+    const dir = await copyRules();
+    await writeFile(
+      join(dir, 'extra_test.yaml'),
+      `${suite('{ action: allow, fired: [user.first_login], includes: [user.first_login] }')}  - name: both
+    login: { ip: 81.167.144.58 }
+    expect: { action: allow, includes: [user.first_login], excludes: [user.first_login, user.nope] }
+`,
+    );
+    const out = await rulesCheck(dir);
+    expect(out.code).toBe(1);
+    expect(out.stdout.map((l) => l.replace(/^.*extra_test\.yaml:/, ''))).toEqual([
+      '5:37: RG301 give "fired" (exactly these rules) or "includes"/"excludes", not both',
+      '8:71: RG301 rule "user.first_login" is both included and excluded',
+      '8:89: RG301 unknown rule id "user.nope"',
+    ]);
+  });
+
   it('passes on the default rules', async () => {
     const out = await rulesTest(RULES_DIR);
     expect(out.code).toBe(0);
@@ -92,7 +151,7 @@ describe('riskgate rules test', () => {
   it('fails a test whose expectation the engine does not meet, and says how', async () => {
     const dir = await copyRules();
     const file = join(dir, 'user_test.yaml');
-    await writeFile(file, (await readFile(file, 'utf8')).replace('expect: { action: allow, score: 0, fired: [user.first_login] }', 'expect: { action: challenge, score: 5, fired: [geo.new_country] }'));
+    await writeFile(file, (await readFile(file, 'utf8')).replace('expect: { action: allow, includes: [user.first_login] }', 'expect: { action: challenge, score: 5, fired: [geo.new_country] }'));
     const out = await rulesTest(dir);
     expect(out.code).toBe(1);
     const at = out.stdout.findIndex((l) => l.startsWith('FAIL'));

@@ -47,6 +47,8 @@ describe('JSON Schemas of rule files and rule-test files (schemas/)', () => {
     const test = { name: 't', login, expect: { action: 'allow', fired: [] } };
     expect(Value.Check(tests, { now: '2026-03-20T08:30:00Z', tests: [test] })).toBe(true);
     expect(Value.Check(tests, { tests: [{ ...test, expect: { action: 'deny', fired: [] } }] })).toBe(false);
+    expect(Value.Check(tests, { tests: [{ ...test, expect: { action: 'allow', includes: ['a.b'], excludes: ['c.d'] } }] })).toBe(true);
+    expect(Value.Check(tests, { tests: [{ ...test, expect: { action: 'allow', fired: [], excludes: ['c.d'] } }] })).toBe(false); // exact and some
     expect(Value.Check(tests, { tests: [{ ...test, failure: login }] })).toBe(false); // login and failure
     expect(Value.Check(tests, { tests: [{ name: 't', expect: test.expect }] })).toBe(false); // neither
     expect(Value.Check(tests, { tests: [{ ...test, history: [{ at: '-1d', login, failure: login }] }] })).toBe(false);

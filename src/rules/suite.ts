@@ -11,7 +11,8 @@ import { validateAgainst } from './validate.js';
 
 /**
  * Rule tests (`*_test.yaml` beside the rules): a pinned clock, a history of logins and
- * failures, one login or failure, and the expected action, score and fired rules. This is
+ * failures, one login or failure, and the expected action, score and rules that fire (exactly,
+ * or some that must and some that must not). This is
  * their format and its checks (`riskgate rules check`); src/ruletest runs them through the
  * engine (`riskgate rules test`).
  */
@@ -72,8 +73,13 @@ export async function readTestSuites(dir: string, rules: RuleSet | null): Promis
       });
       if (t.login?.trusted && t.login.trustToken !== undefined) diagnostics.push(src.diag(at('login', 'trusted'), 'RG301', 'give "trusted" or "trustToken", not both'));
       if (t.login?.trusted && !t.login.deviceId) diagnostics.push(src.diag(at('login', 'trusted'), 'RG301', '"trusted" needs a "deviceId": a trust token is bound to its device'));
+      const e = t.expect;
+      if (e.fired && (e.includes || e.excludes)) diagnostics.push(src.diag(at('expect', 'fired'), 'RG301', 'give "fired" (exactly these rules) or "includes"/"excludes", not both'));
+      (e.excludes ?? []).forEach((id, j) => {
+        if (e.includes?.includes(id)) diagnostics.push(src.diag(at('expect', 'excludes', j), 'RG301', `rule "${id}" is both included and excluded`));
+      });
       if (rules) {
-        for (const key of ['fired', 'shadow'] as const) {
+        for (const key of ['fired', 'includes', 'excludes', 'shadow'] as const) {
           (t.expect[key] ?? []).forEach((id, j) => {
             if (!ruleIds.has(id)) diagnostics.push(src.diag(at('expect', key, j), 'RG301', `unknown rule id "${id}"`));
           });
@@ -88,7 +94,7 @@ export async function readTestSuites(dir: string, rules: RuleSet | null): Promis
 /** RG300: every rule must be shown firing by at least one test. */
 export function coverageDiagnostics(rules: RuleSet, suites: readonly TestSuite[]): Diagnostic[] {
   const shown = new Set<string>();
-  for (const s of suites) for (const t of s.tests) for (const id of [...t.expect.fired, ...(t.expect.shadow ?? [])]) shown.add(id);
+  for (const s of suites) for (const t of s.tests) for (const id of [...(t.expect.fired ?? []), ...(t.expect.includes ?? []), ...(t.expect.shadow ?? [])]) shown.add(id);
   return rules.rules
     .filter((r) => !shown.has(r.id))
     .map((r) => ({ file: r.file, line: r.line, col: r.col, code: 'RG300' as const, message: `rule "${r.id}" has no test that shows it firing` }));

@@ -51,8 +51,10 @@ const HistoryItem = Type.Object(
 const Expect = Type.Object(
   {
     action: Type.Union([Type.Literal('allow'), Type.Literal('challenge'), Type.Literal('block')]),
-    score: Type.Optional(Type.Number()),
-    fired: Type.Array(Type.String(), { description: 'Exactly the enforcing rules that fire' }),
+    score: Type.Optional(Type.Number({ description: 'The total score (a new rule that fires here changes it: give it where it is the point)' })),
+    fired: Type.Optional(Type.Array(Type.String(), { description: 'Exactly the enforcing rules that fire (a new rule that fires here breaks the test: prefer includes/excludes)' })),
+    includes: Type.Optional(Type.Array(Type.String(), { minItems: 1, description: 'Enforcing rules that fire, among any others' })),
+    excludes: Type.Optional(Type.Array(Type.String(), { minItems: 1, description: 'Enforcing rules that do not fire' })),
     shadow: Type.Optional(Type.Array(Type.String(), { description: 'Exactly the shadow rules that fire' })),
   },
   { additionalProperties: false },

@@ -78,8 +78,14 @@ async function runTest(rules: RuleSet, suite: TestSuite, index: number): Promise
     const e = t.expect;
     if (action !== e.action) result.problems.push(`expected action ${e.action}, got ${action}`);
     if (e.score !== undefined && score !== e.score) result.problems.push(`expected score ${e.score}, got ${score}`);
-    const diff = setDiff(e.fired, fired);
-    if (diff) result.problems.push(`fired rules: ${diff}`);
+    if (e.fired) {
+      const diff = setDiff(e.fired, fired);
+      if (diff) result.problems.push(`fired rules: ${diff}`);
+    }
+    const missing = (e.includes ?? []).filter((id) => !fired.includes(id));
+    if (missing.length) result.problems.push(`includes: expected to fire but did not: ${missing.join(', ')}`);
+    const unwanted = (e.excludes ?? []).filter((id) => fired.includes(id));
+    if (unwanted.length) result.problems.push(`excludes: fired but excluded: ${unwanted.join(', ')}`);
     if (e.shadow !== undefined) {
       const sd = setDiff(e.shadow, shadow);
       if (sd) result.problems.push(`shadow rules: ${sd}`);
