@@ -6,7 +6,8 @@ import { OutboxProvider } from './challenge/providers/outbox.js';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import type { Engine } from './engine/engine.js';
-import { resolveApiKeys } from './http/auth.js';
+import { API_KEY_FILE, resolveApiKeys } from './http/auth.js';
+import { ensurePrivateDir } from './files.js';
 import { Metrics } from './observability/metrics.js';
 import { createLogger } from './log.js';
 import { RuleHolder } from './rules/holder.js';
@@ -51,6 +52,7 @@ export async function startServer(o: StartOptions): Promise<Server> {
   const announce = o.announce ?? ((line: string) => process.stderr.write(`${line}\n`));
 
   const rules = await RuleHolder.load(o.config.rulesDir);
+  ensurePrivateDir(o.config.dataDir);
   const { keys, generated } = resolveApiKeys(env, o.config.dataDir);
   const secret = resolveSecret(env, o.config.dataDir);
   const { failMode, timeoutMs, redis, postgres } = o.config.store;
@@ -114,8 +116,9 @@ export async function startServer(o: StartOptions): Promise<Server> {
   const address = await app.listen({ host: o.config.host, port: o.config.port });
   logger.info({ address, rules: rules.current().version, store: store.kind, failMode }, 'riskgate listening');
   if (generated) {
-    announce(`riskgate: no RISKGATE_API_KEYS set; generated an API key (shown once, only its hash is kept in ${join(o.config.dataDir, 'api-keys.sha256')}):`);
-    announce(`  ${generated}`);
+    announce(`riskgate: no RISKGATE_API_KEYS set; generated an API key with the scopes ${generated.scopes.join('+')} (shown once, only its hash is kept in ${join(o.config.dataDir, API_KEY_FILE)}):`);
+    announce(`  ${generated.key}`);
+    announce('  In production set RISKGATE_API_KEYS: a decide+factors key for the login service, an admin key for operators (docs/configuration.md).');
   }
 
   return {

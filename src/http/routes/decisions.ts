@@ -43,7 +43,7 @@ async function issueChallenge(challenges: DecisionRoutesOptions['challenges'], d
 export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = async (app, { engine, challenges, metrics }) => {
   app.post(
     '/decisions',
-    { schema: { tags: ['decisions'], summary: 'Allow, challenge or block a login', security, body: DecisionRequest, response: { 200: DecisionResponse, ...ERROR_RESPONSES, 429: ErrorBody } } },
+    { config: { scope: 'decide' }, schema: { tags: ['decisions'], summary: 'Allow, challenge or block a login', security, body: DecisionRequest, response: { 200: DecisionResponse, ...ERROR_RESPONSES, 429: ErrorBody } } },
     async (req) => {
       const started = process.hrtime.bigint();
       challenges.checkRequest(req.body);
@@ -56,7 +56,7 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
 
   app.post(
     '/login-failures',
-    { schema: { tags: ['decisions'], summary: 'Report a wrong password', security, body: FailureRequest, response: { 200: FailureResponse, ...ERROR_RESPONSES } } },
+    { config: { scope: 'decide' }, schema: { tags: ['decisions'], summary: 'Report a wrong password', security, body: FailureRequest, response: { 200: FailureResponse, ...ERROR_RESPONSES } } },
     async (req) => {
       const f = await engine.recordFailure(req.body);
       metrics.failure(f);
@@ -67,6 +67,7 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
   app.post(
     '/decisions/:decisionId/feedback',
     {
+      config: { scope: 'decide' },
       schema: {
         tags: ['decisions'],
         summary: 'Tell what happened after a decision',
