@@ -19,6 +19,8 @@ import { skippedTitle } from './redis-helpers.js';
  */
 const SECRET = 'ab'.repeat(32);
 const KEY = 'instances-test-key';
+/** The instances' API keys: the login service's, and an operator's that reads the audit trail. */
+const KEYS = `${KEY},instances-admin-key:admin`;
 
 async function configFile(dir: string, shared: SharedState): Promise<string> {
   const path = join(dir, 'riskgate.yaml');
@@ -38,7 +40,7 @@ const stored = (r: { status: number; body: { reasons: { rule: string }[] } }) =>
 
 /** GET /v1/audit on one instance. */
 async function audit(s: { url: string }, q: Record<string, string>): Promise<{ kind: string; ref: string | null }[]> {
-  const res = await fetch(`${s.url}/v1/audit?${new URLSearchParams(q)}`, { headers: { authorization: `Bearer ${KEY}` } });
+  const res = await fetch(`${s.url}/v1/audit?${new URLSearchParams(q)}`, { headers: { authorization: 'Bearer instances-admin-key' } });
   return ((await res.json()) as { entries: { kind: string; ref: string | null }[] }).entries;
 }
 
@@ -60,7 +62,7 @@ describe.skipIf(deployment.skip !== null)(skippedTitle(`several instances on ${d
     const dir = await mkdtemp(join(tmpdir(), 'riskgate-instance-'));
     dirs.push(dir);
     const config = loadConfig({ config: await configFile(dir, shared), data: dir, rules: RULES_DIR, port: '0' });
-    const server = await startServer({ config, env: { ...shared.env, RISKGATE_API_KEYS: KEY, RISKGATE_SECRET: SECRET }, logger: createLogger('silent'), announce: outbox, ...(clock ? { clock: clock.read } : {}) });
+    const server = await startServer({ config, env: { ...shared.env, RISKGATE_API_KEYS: KEYS, RISKGATE_SECRET: SECRET }, logger: createLogger('silent'), announce: outbox, ...(clock ? { clock: clock.read } : {}) });
     servers.push(server);
     return server;
   }
@@ -226,7 +228,7 @@ describe.skipIf(deployment.skip !== null)(skippedTitle(`several instances on ${d
       const dir = await mkdtemp(join(tmpdir(), 'riskgate-instance-'));
       dirs.push(dir);
       const child = spawn(process.execPath, [...RUN_TS, join(REPO, 'src/cli.ts'), 'serve', '--port', '0', '--data', dir, '--rules', RULES_DIR, '--config', await configFile(dir, shared)], {
-        env: instanceEnv(shared, { RISKGATE_API_KEYS: KEY, RISKGATE_SECRET: SECRET }),
+        env: instanceEnv(shared, { RISKGATE_API_KEYS: KEYS, RISKGATE_SECRET: SECRET }),
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const exited = new Promise((resolve) => child.once('exit', resolve));
