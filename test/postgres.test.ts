@@ -2,15 +2,19 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../src/errors.js';
 import { openStore, type StoreSettings } from '../src/store/open.js';
 import type { PgBackend } from '../src/store/postgres/backend.js';
 import { SCHEMA_VERSION } from '../src/store/postgres/schema.js';
-import type { AuditEntry } from '../src/store/ports.js';
+import { PgRecord, type StreamTrail } from '../src/store/postgres/record.js';
+import type { AuditEntry, DecisionRecord } from '../src/store/ports.js';
+import type { RedisBackend } from '../src/store/redis/backend.js';
 import { DAY, REPO, RULES_DIR, RUN_TS, observation } from './helpers.js';
 import { pgBackend, pgSkip, testSchema } from './postgres-helpers.js';
-import { skippedTitle } from './redis-helpers.js';
+import { REDIS_URL, redisBackend, redisSkip, skippedTitle, testPrefix } from './redis-helpers.js';
+import { deleteKeysUnder } from './redis-keys.js';
 
 /** What only the PostgreSQL store has: its schema's versions, its connection errors, its day partitions. (Its ports run the contract suite.) */
 const settings = (databaseUrl: string): StoreSettings => ({ dataDir: '/nonexistent', databaseUrl, timeoutMs: 1000, redis: { keyPrefix: 'rg:', recordDays: 90 }, postgres: { poolSize: 2 } });
@@ -111,5 +115,89 @@ describe.skipIf(pgSkip !== null)(skippedTitle('the PostgreSQL store', pgSkip), (
     expect(await s.failures.add({ userId: 'eve\u0000', ip: '5.9.0.1', deviceId: 'd\u0000' }, t)).toMatchObject({ user_30m: 1, device_1h: 1 });
     expect(await s.profiles.learn('eve\u0000', 'dec-nul', observation())).toBe(true);
     expect((await s.profiles.get('eve\u0000'))?.logins).toBe(1);
+  });
+});
+
+describe.skipIf((redisSkip ?? pgSkip) !== null)(skippedTitle('PostgreSQL beside Redis', redisSkip ?? pgSkip), () => {
+  let schema: { url: string; drop(): Promise<void> };
+  let prefix: string;
+  const handles: RedisBackend[] = [];
+  beforeEach(async () => {
+    schema = await testSchema();
+    prefix = testPrefix();
+  });
+  afterEach(async () => {
+    for (const h of handles.splice(0)) await h.close();
+    await deleteKeysUnder(REDIS_URL, prefix);
+    await schema.drop();
+  });
+  /** Another instance: its Redis connection, its pool, its consumer in the group; it drains when told. */
+  const instance = async (o: { url?: string; connect?: boolean } = {}) => {
+    const record = await PgRecord.open({ url: schema.url, poolSize: 2 });
+    const s = await redisBackend(prefix, { ...o, local: (r) => record.beside(r, { drainEveryMs: null }) });
+    handles.push(s);
+    return { s, trail: s.local as StreamTrail };
+  };
+  const rows = async (where = 'true') => {
+    const c = new pg.Client(schema.url);
+    await c.connect();
+    try {
+      return (await c.query<{ entry: string | null; ref: string | null }>(`SELECT entry, ref FROM audit WHERE ${where} ORDER BY seq`)).rows;
+    } finally {
+      await c.end();
+    }
+  };
+  const T = Date.parse('2026-03-02T08:00:00Z');
+  const decision: DecisionRecord = { id: 'dec-1', time: T, userId: 'alice', ip: '5.9.0.1', requestAction: 'login', action: 'allow', score: 0, reasons: [], shadow: [], rulesVersion: 'v1', observation: observation({ time: T }) };
+
+  it('acknowledges a decision with its record and its stream entry in one MULTI; PostgreSQL has it once drained, and feedback finds it there once Redis forgot it', async () => {
+    const { s: a, trail } = await instance();
+    const { s: b } = await instance();
+    await a.decisions.save(decision);
+    expect(await a.client.exists(`${prefix}d:dec-1`)).toBe(1);
+    expect(await a.client.xlen(`${prefix}audit`)).toBe(1);
+    expect(await rows()).toEqual([]);
+    // Read before it is drained: from the stream.
+    expect((await b.audit.query({ ref: 'dec-1' })).map((e) => e.kind)).toEqual(['decision']);
+    expect(await trail.health(1000)).toEqual({ ok: true, postgres: 'ok', auditBacklog: 1 });
+
+    expect(await trail.drain()).toBe(1);
+    expect(await a.client.xlen(`${prefix}audit`)).toBe(0);
+    expect(await rows()).toEqual([{ entry: expect.stringMatching(/^\d+-\d+$/), ref: 'dec-1' }]);
+    expect((await b.audit.query({ ref: 'dec-1' })).map((e) => e.kind)).toEqual(['decision']);
+    await a.client.del(`${prefix}d:dec-1`);
+    expect(await b.decisions.get('dec-1')).toEqual(decision);
+  });
+
+  it('writes the entries an instance read but never acknowledged (it died) once, from another instance that claims them', async () => {
+    const { s: a, trail } = await instance();
+    for (let i = 0; i < 3; i++) await a.audit.append(entry(T + i, { ref: `e${i}` }));
+    // The dead instance: it read the three, wrote them to PostgreSQL, and died before acknowledging.
+    const key = `${prefix}audit`;
+    await a.client.xgroup('CREATE', key, 'riskgate', '0');
+    const read = (await a.client.xreadgroup('GROUP', 'riskgate', 'dead', 'COUNT', 10, 'STREAMS', key, '>')) as [string, [string, string[]][]][];
+    const claimedByDead = read[0]![1];
+    expect(claimedByDead).toHaveLength(3);
+    const record = await PgRecord.open({ url: schema.url, poolSize: 1 });
+    await record.table.insert(claimedByDead.map(([id, fields]) => ({ entry: id, e: JSON.parse(fields[1]!) as AuditEntry })));
+    await record.close();
+
+    // Pending for less than the claim delay: a live instance may be writing them.
+    expect(await trail.drain()).toBe(0);
+    expect(await trail.drain(0)).toBe(3);
+    expect((await rows()).map((r) => r.ref)).toEqual(['e0', 'e1', 'e2']);
+    expect(await a.client.xlen(key)).toBe(0);
+    expect(await a.client.xpending(key, 'riskgate')).toEqual([0, null, null, null]);
+  });
+
+  it('writes an entry to PostgreSQL directly while Redis is down, so what the fail mode decides is audited', async () => {
+    const { s } = await instance({ url: 'redis://127.0.0.1:1', connect: false });
+    await s.audit.append(entry(T, { ref: 'while-down' }));
+    await s.decisions.save(decision);
+    expect((await rows()).map((r) => [r.entry, r.ref])).toEqual([
+      [null, 'while-down'],
+      [null, 'dec-1'],
+    ]);
+    expect(await s.decisions.get('dec-1').catch(() => 'Redis is down')).toBe('Redis is down');
   });
 });

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
-import { RedisBackend, type LocalTrail } from '../src/store/redis/backend.js';
+import { RedisBackend, type RedisBackendOptions } from '../src/store/redis/backend.js';
 import { SqliteBackend } from '../src/store/sqlite/backend.js';
 import { DAY } from './helpers.js';
 
@@ -60,7 +60,7 @@ export function testPrefix(): string {
 }
 
 /** A RedisBackend with its own in-memory local backend (the audit trail), connected before it is returned (unless `connect` is false). */
-export async function redisBackend(prefix: string, o: { url?: string; local?: LocalTrail; timeoutMs?: number; connect?: boolean } = {}): Promise<RedisBackend> {
+export async function redisBackend(prefix: string, o: { url?: string; local?: RedisBackendOptions['local']; timeoutMs?: number; connect?: boolean } = {}): Promise<RedisBackend> {
   const store = new RedisBackend({
     url: o.url ?? REDIS_URL,
     keyPrefix: prefix,

@@ -6,6 +6,7 @@ import type { Backend } from '../src/store/ports.js';
 import type { RedisBackend } from '../src/store/redis/backend.js';
 import { SqliteBackend, type SqliteBackendOptions } from '../src/store/sqlite/backend.js';
 import type { PgBackend } from '../src/store/postgres/backend.js';
+import { PgRecord } from '../src/store/postgres/record.js';
 import { pgBackend, pgSkip, testSchema } from './postgres-helpers.js';
 import { REDIS_URL, redisBackend, redisSkip, skippedTitle, testPrefix } from './redis-helpers.js';
 import { deleteKeysUnder } from './redis-keys.js';
@@ -86,6 +87,32 @@ async function postgresWorld(): Promise<World> {
 }
 
 /**
+ * Redis beside PostgreSQL, each handle another instance: its own Redis connection, and its own
+ * pool on one schema for the audit trail. The trails drain when a test (or retention) says so,
+ * not on a timer, so what the stream holds at each step is known.
+ */
+async function redisPostgresWorld(): Promise<World> {
+  const prefix = testPrefix();
+  const schema = await testSchema();
+  const handles: RedisBackend[] = [];
+  const open = async () => {
+    const record = await PgRecord.open({ url: schema.url, poolSize: 4 });
+    const s = await redisBackend(prefix, { local: (r) => record.beside(r, { drainEveryMs: null }) });
+    handles.push(s);
+    return s;
+  };
+  return {
+    open,
+    writeProfileDoc: async (userId, doc) => void (await (handles[0] ?? (await open())).client.hset(`${prefix}p:${userId}`, 'doc', doc, 'ver', '1')),
+    close: async () => {
+      for (const h of handles) await h.close();
+      await deleteKeysUnder(REDIS_URL, prefix);
+      await schema.drop();
+    },
+  };
+}
+
+/**
  * Every backend, for the contract suite; SERVER_STORES for the suites of the server's
  * features. A new backend is one more entry here.
  */
@@ -95,6 +122,7 @@ export const STORE_KINDS: StoreKind[] = [
   { name: 'SQLite (ephemeral)', skip: null, server: false, world: sqliteWorld({ ephemeral: true, profileCache: 2 }) },
   { name: 'Redis', skip: redisSkip, server: true, world: redisWorld },
   { name: 'PostgreSQL', skip: pgSkip, server: true, world: postgresWorld },
+  { name: 'Redis + PostgreSQL', skip: redisSkip ?? pgSkip, server: true, world: redisPostgresWorld },
 ];
 
 export const SERVER_STORES = STORE_KINDS.filter((k) => k.server);

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { PgBackend } from './postgres/backend.js';
-import { PgRecord } from './postgres/record.js';
+import { PgRecord, type StreamTrail } from './postgres/record.js';
 import type { Backend } from './ports.js';
 import { RedisBackend } from './redis/backend.js';
 import { SqliteBackend } from './sqlite/backend.js';
@@ -38,7 +38,8 @@ export interface OpenedStore {
  *  - neither URL: SQLite alone, in the data directory;
  *  - DATABASE_URL: PostgreSQL alone, the whole store;
  *  - REDIS_URL: Redis, with the audit trail in this instance's own SQLite file, or with
- *    DATABASE_URL too, in PostgreSQL, shared by every instance.
+ *    DATABASE_URL too, in PostgreSQL, shared by every instance (fed through a Redis stream:
+ *    postgres/record.ts).
  * PostgreSQL is connected and migrated here: settings that cannot work are a ConfigError
  * before anything listens.
  */
@@ -51,18 +52,18 @@ export async function openStore(s: StoreSettings): Promise<OpenedStore> {
   const sqlite = () => new SqliteBackend({ path: join(s.dataDir, 'riskgate.db') });
   if (!s.redisUrl) return { store: sqlite() };
   const record = pg ? await PgRecord.open(pg) : null;
-  const local = record ?? sqlite();
+  let trail: StreamTrail | undefined;
   const store = new RedisBackend({
     url: s.redisUrl,
     keyPrefix: s.redis.keyPrefix,
-    local,
+    local: record ? (r) => (trail = record.beside(r)) : sqlite(),
     recordTtlMs: s.redis.recordDays * DAY_MS,
     commandTimeoutMs: s.timeoutMs,
   });
   return {
     store,
     health: async () => {
-      const [r, p] = await Promise.all([store.health(s.timeoutMs), record?.health(s.timeoutMs)]);
+      const [r, p] = await Promise.all([store.health(s.timeoutMs), trail?.health(s.timeoutMs)]);
       return p ? { ...r, ...p, ok: r.ok && p.ok } : r;
     },
     ready: (timeoutMs) => store.ready(timeoutMs, { failFast: true }),

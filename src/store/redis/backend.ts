@@ -1,5 +1,5 @@
-import { Redis } from 'ioredis';
-import type { Backend, LimitCounters } from '../ports.js';
+import { Redis, type ChainableCommander } from 'ioredis';
+import type { AuditEntry, Backend, DecisionRecord, LimitCounters } from '../ports.js';
 import { RedisChallengeState } from './challenges.js';
 import { RedisDecisionLog } from './decisions.js';
 import { RedisFailures } from './failures.js';
@@ -7,16 +7,24 @@ import { redisKeys, type RedisContext } from './keys.js';
 import { redisLimits } from './limits.js';
 import { RedisProfiles } from './profiles.js';
 
-/** What stays in this instance's own backend (SQLite in its data directory): the audit trail, by choice (README). */
-export type LocalTrail = Pick<Backend, 'audit' | 'prune' | 'close'>;
+/**
+ * Where the audit trail goes, not in Redis's memory (README: the audit choice): this instance's
+ * own SQLite file, or with DATABASE_URL PostgreSQL, fed through a stream in this Redis.
+ */
+export interface LocalTrail extends Pick<Backend, 'audit' | 'prune' | 'close'> {
+  /** A trail fed through this Redis: adds a decision's entry to the MULTI that stores its record, so both are acknowledged together. */
+  addDecision?(tx: ChainableCommander, entry: AuditEntry): void;
+  /** A decision Redis no longer (or never) had, from the trail's own store. */
+  decision?(id: string): Promise<DecisionRecord | null>;
+}
 
 export interface RedisBackendOptions {
   /** redis://[user:password@]host:port[/db], or rediss:// for TLS. */
   url: string;
   /** Prepended to every key, so several deployments (or tests) can share one Redis. */
   keyPrefix?: string | undefined;
-  /** This instance's own audit trail (decisions' entries included). */
-  local: LocalTrail;
+  /** The audit trail (decisions' entries included), or what makes it on this backend's connection. */
+  local: LocalTrail | ((r: RedisContext) => LocalTrail);
   /** How long decision records, learned records and closed challenges live (the audit retention by default). */
   recordTtlMs: number;
   /** A command without an answer after this long fails (the store guard has its own deadline too). */
@@ -45,11 +53,11 @@ export class RedisBackend implements Backend {
   readonly failures: RedisFailures;
   readonly limits: LimitCounters;
   readonly challenges: RedisChallengeState;
-  private readonly local: LocalTrail;
+  /** Where the audit trail goes. */
+  readonly local: LocalTrail;
 
   constructor(opts: RedisBackendOptions) {
     this.keyPrefix = opts.keyPrefix ?? 'rg:';
-    this.local = opts.local;
     const reconnectMaxMs = opts.reconnectMaxMs ?? 1000;
     this.client = new Redis(opts.url, {
       // RESP2 works with every Redis this needs (Lua, PX); nothing here gains from RESP3.
@@ -66,9 +74,10 @@ export class RedisBackend implements Backend {
     this.client.on('error', () => undefined);
 
     const r: RedisContext = { client: this.client, prefix: this.keyPrefix, key: redisKeys(this.keyPrefix), recordTtlMs: Math.max(1, Math.round(opts.recordTtlMs)) };
+    this.local = typeof opts.local === 'function' ? opts.local(r) : opts.local;
     this.profiles = new RedisProfiles(r);
-    this.audit = opts.local.audit;
-    this.decisions = new RedisDecisionLog(r, this.audit);
+    this.audit = this.local.audit;
+    this.decisions = new RedisDecisionLog(r, this.local);
     this.failures = new RedisFailures(r);
     this.limits = redisLimits(r);
     this.challenges = new RedisChallengeState(r);
@@ -117,9 +126,10 @@ export class RedisBackend implements Backend {
   }
 
   async close(): Promise<void> {
+    // The trail first: one fed through this Redis drains what it can before the connection goes.
+    await this.local.close();
     // QUIT lets answers in flight arrive; a Redis that does not answer it is simply dropped.
     if (this.client.status === 'ready') await this.client.quit().catch(() => undefined);
     this.client.disconnect();
-    await this.local.close();
   }
 }

@@ -50,7 +50,7 @@ function pairsToObject(flat: string[]): Record<string, string> {
 }
 
 /** The results of a MULTI, throwing the first command's error. */
-function failedIn(results: [Error | null, unknown][] | null): unknown[] {
+export function failedIn(results: [Error | null, unknown][] | null): unknown[] {
   if (!results) throw new Error('Redis transaction aborted');
   for (const [err] of results) if (err) throw err;
   return results.map(([, v]) => v);
