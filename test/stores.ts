@@ -49,21 +49,32 @@ function sqliteWorld(o: Omit<SqliteBackendOptions, 'path'> = {}): () => Promise<
   };
 }
 
-async function redisWorld(): Promise<World> {
-  const prefix = testPrefix();
-  const handles: RedisBackend[] = [];
-  const open = async () => {
-    const s = await redisBackend(prefix);
-    handles.push(s);
-    return s;
-  };
-  return {
-    open,
-    writeProfileDoc: async (userId, doc) => void (await (handles[0] ?? (await open())).client.hset(`${prefix}p:${userId}`, 'doc', doc, 'ver', '1')),
-    close: async () => {
-      for (const h of handles) await h.close();
-      await deleteKeysUnder(REDIS_URL, prefix);
-    },
+/**
+ * Redis, each handle another instance with its own connection. Its audit trail: an in-memory
+ * SQLite of its own; or `withPostgres`, its own pool on one schema, fed through the stream,
+ * which drains when a test (or retention) says so, not on a timer, so what the stream holds at
+ * each step is known.
+ */
+function redisWorld(withPostgres: boolean): () => Promise<World> {
+  return async () => {
+    const prefix = testPrefix();
+    const schema = withPostgres ? await testSchema() : null;
+    const handles: RedisBackend[] = [];
+    const open = async () => {
+      const record = schema ? await PgRecord.open({ url: schema.url, poolSize: 4 }) : null;
+      const s = await redisBackend(prefix, record ? { local: (r) => record.beside(r, { drainEveryMs: null }) } : {});
+      handles.push(s);
+      return s;
+    };
+    return {
+      open,
+      writeProfileDoc: async (userId, doc) => void (await (handles[0] ?? (await open())).client.hset(`${prefix}p:${userId}`, 'doc', doc, 'ver', '1')),
+      close: async () => {
+        for (const h of handles) await h.close();
+        await deleteKeysUnder(REDIS_URL, prefix);
+        await schema?.drop();
+      },
+    };
   };
 }
 
@@ -87,32 +98,6 @@ async function postgresWorld(): Promise<World> {
 }
 
 /**
- * Redis beside PostgreSQL, each handle another instance: its own Redis connection, and its own
- * pool on one schema for the audit trail. The trails drain when a test (or retention) says so,
- * not on a timer, so what the stream holds at each step is known.
- */
-async function redisPostgresWorld(): Promise<World> {
-  const prefix = testPrefix();
-  const schema = await testSchema();
-  const handles: RedisBackend[] = [];
-  const open = async () => {
-    const record = await PgRecord.open({ url: schema.url, poolSize: 4 });
-    const s = await redisBackend(prefix, { local: (r) => record.beside(r, { drainEveryMs: null }) });
-    handles.push(s);
-    return s;
-  };
-  return {
-    open,
-    writeProfileDoc: async (userId, doc) => void (await (handles[0] ?? (await open())).client.hset(`${prefix}p:${userId}`, 'doc', doc, 'ver', '1')),
-    close: async () => {
-      for (const h of handles) await h.close();
-      await deleteKeysUnder(REDIS_URL, prefix);
-      await schema.drop();
-    },
-  };
-}
-
-/**
  * Every backend, for the contract suite; SERVER_STORES for the suites of the server's
  * features. A new backend is one more entry here.
  */
@@ -120,9 +105,9 @@ export const STORE_KINDS: StoreKind[] = [
   { name: 'SQLite', skip: null, server: true, world: sqliteWorld() },
   // Replay's and the rule tests' store: profiles written back on eviction, failures in memory.
   { name: 'SQLite (ephemeral)', skip: null, server: false, world: sqliteWorld({ ephemeral: true, profileCache: 2 }) },
-  { name: 'Redis', skip: redisSkip, server: true, world: redisWorld },
+  { name: 'Redis', skip: redisSkip, server: true, world: redisWorld(false) },
   { name: 'PostgreSQL', skip: pgSkip, server: true, world: postgresWorld },
-  { name: 'Redis + PostgreSQL', skip: redisSkip ?? pgSkip, server: true, world: redisPostgresWorld },
+  { name: 'Redis + PostgreSQL', skip: redisSkip ?? pgSkip, server: true, world: redisWorld(true) },
 ];
 
 export const SERVER_STORES = STORE_KINDS.filter((k) => k.server);
