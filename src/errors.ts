@@ -70,3 +70,9 @@ export class RefusedError extends Error {
  * line and field or the variable at fault.
  */
 export class ConfigError extends Error {}
+
+/**
+ * riskgate cannot start as asked: its port is taken, or another riskgate serves its data
+ * directory. The CLI prints the message as one line and exits 1.
+ */
+export class StartError extends Error {}

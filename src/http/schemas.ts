@@ -128,7 +128,13 @@ export const RulesResponse = Type.Object({
   lists: Type.Array(Type.Object({ name: Type.String(), match: Type.String(), size: Type.Number() })),
 });
 
-export const ReloadResponse = Type.Object({ status: Type.Literal('reloaded'), version: Type.String(), changed: Type.Boolean() });
+export const ReloadResponse = Type.Object({
+  status: Type.Literal('reloaded'),
+  version: Type.String(),
+  previous: Type.String({ description: 'The version active before' }),
+  changed: Type.Boolean({ description: 'Whether the files changed at all (comments included)' }),
+  changes: Type.Array(Type.String(), { description: 'What changed: "+ rule id" added, "- list name" removed, "~ policy" changed' }),
+});
 
 export const AuditQuery = Type.Object(
   {

@@ -207,6 +207,7 @@ export function compileRuleSet(dir: string, sources: readonly YamlSource[]): Rul
           force: (r.action as Action | undefined) ?? null,
           shadow: r.shadow ?? false,
           standalone: r.standalone ?? true,
+          when: r.when,
           condition,
           native: condition !== interpreted,
           message: compileTemplate(r.message),
@@ -219,6 +220,12 @@ export function compileRuleSet(dir: string, sources: readonly YamlSource[]): Rul
   }
 
   if (diags.length || !policy) throw new RuleSetError(diags);
+
+  const definitions: Record<string, string> = { policy: canonicalJson(policy) };
+  for (const { doc } of docs) {
+    for (const [name, def] of Object.entries(doc.lists ?? {})) definitions[`list ${name}`] = canonicalJson(def);
+    for (const { index: _, ...r } of (doc.rules ?? []) as (RuleDoc & { index: number })[]) definitions[`rule ${r.id}`] = canonicalJson(r);
+  }
 
   const hash = createHash('sha256');
   for (const s of sources) hash.update(relative(dir, s.file)).update('\0').update(s.text).update('\0');
@@ -237,6 +244,7 @@ export function compileRuleSet(dir: string, sources: readonly YamlSource[]): Rul
     lists: Object.freeze(lists),
     severities: Object.freeze({ ...severities }),
     thresholds: Object.freeze({ ...policy.thresholds }),
+    definitions: Object.freeze(definitions),
     context(signals: Signals): RuleContext {
       if (!typed) return signals as unknown as RuleContext;
       const ctx: RuleContext = {};
@@ -245,4 +253,11 @@ export function compileRuleSet(dir: string, sources: readonly YamlSource[]): Rul
       return ctx;
     },
   });
+}
+
+/** JSON with object keys sorted: the same definition written in another key order reads the same. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
 }
