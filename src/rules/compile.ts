@@ -8,6 +8,7 @@ import type { Action } from '../types.js';
 import { RuleSetError, type Diagnostic } from './diagnostics.js';
 import { ListSchema, PolicySchema, RuleFileSchema, RuleSchema, type ListDoc, type PolicyDoc, type RuleDoc, type RuleFileDoc } from './format.js';
 import type { CompiledRule, RuleContext, RuleSet } from './ruleset.js';
+import { didYouMean, unknownPath } from './suggest.js';
 import { YamlSource } from './source.js';
 import { compileNative } from './native.js';
 import { compileTemplate, placeholders } from './template.js';
@@ -181,7 +182,9 @@ export function compileRuleSet(dir: string, sources: readonly YamlSource[]): Rul
         if (!check.valid) {
           const e = check.error!;
           const code = e instanceof ParseError ? 'RG200' : 'RG201';
-          diags.push({ file: src.file, ...src.valuePosition(at('when'), e.range?.start ?? 0), code, message: `condition: ${celSummary(e)}` });
+          const typo = code === 'RG201' ? unknownPath(celSummary(e), r.when) : null;
+          const hint = typo ? didYouMean(typo, paths.keys()) : '';
+          diags.push({ file: src.file, ...src.valuePosition(at('when'), e.range?.start ?? 0), code, message: `condition: ${celSummary(e)}${hint}` });
         } else if (check.type !== 'bool') {
           diags.push(src.diag(at('when'), 'RG202', `condition must be a bool, but it is ${check.type}`));
         } else {
@@ -195,7 +198,7 @@ export function compileRuleSet(dir: string, sources: readonly YamlSource[]): Rul
       }
 
       for (const p of placeholders(r.message)) {
-        if (!paths.has(p.path)) diags.push({ file: src.file, ...src.valuePosition(at('message'), p.offset), code: 'RG210', message: `message names unknown signal "${p.path}"` });
+        if (!paths.has(p.path)) diags.push({ file: src.file, ...src.valuePosition(at('message'), p.offset), code: 'RG210', message: `message names unknown signal "${p.path}"${didYouMean(p.path, paths.keys())}` });
       }
 
       if (condition && points !== undefined) {
