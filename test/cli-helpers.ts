@@ -23,17 +23,6 @@ export async function cli(argv: string[]): Promise<CliRun> {
   return { code, stdout: out.join(''), stderr: err.join('') };
 }
 
-/** `riskgate ARGS` from the current source, in a process of its own; `input` is its stdin. */
-export function runCli(args: string[], o: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliRun> {
-  const child = spawn(process.execPath, [...RUN_TS, CLI, ...args], { cwd: o.cwd ?? REPO, env: { ...process.env, ...o.env }, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += String(c)));
-  child.stderr.on('data', (c: Buffer) => (stderr += String(c)));
-  child.stdin.end(o.input ?? '');
-  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
-}
-
 export interface Served {
   child: ChildProcess;
   url: string;
