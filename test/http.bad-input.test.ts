@@ -41,7 +41,7 @@ describe('bad input gets a 4xx with {error:{code,message}} and changes nothing',
     const res = await send();
     expect(res.statusCode).toBe(status);
     const body = res.json();
-    expect(body).toEqual({ error: { code, message: expect.any(String) } });
+    expect(body).toEqual({ error: { code, message: expect.any(String), requestId: res.headers['x-request-id'] } });
     expect(res.body).not.toMatch(/at .*\.(ts|js):\d+/); // never a stack trace
     expect(await t.store.audit.query({ limit: 1000 })).toEqual(before);
   });

@@ -9,7 +9,8 @@ import type { AuditLog } from '../store/ports.js';
 import type { RuleHolder } from '../rules/holder.js';
 import type { Clock } from '../types.js';
 import { ApiKeys } from './auth.js';
-import { BODY_LIMIT, errorHandler, sendError } from './errors.js';
+import { withRequestId } from '../log.js';
+import { BODY_LIMIT, REQUEST_ID_HEADER, errorHandler, requestIdOf, sendError } from './errors.js';
 import { auditRoutes } from './routes/audit.js';
 import { challengeRoutes } from './routes/challenges.js';
 import { decisionRoutes } from './routes/decisions.js';
@@ -48,7 +49,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger as FastifyBaseLogger } : { logger: false }),
-    logController: new LogController({ disableRequestLogging: !opts.logRequests }),
+    logController: new LogController({ disableRequestLogging: !opts.logRequests, requestIdLogLabel: 'requestId' }),
+    requestIdHeader: false,
+    genReqId: (req) => requestIdOf(req.headers[REQUEST_ID_HEADER]),
     bodyLimit: BODY_LIMIT,
     return503OnClosing: true,
     // Route schemas hold the real limits (user ids up to 256 characters); the router's default of 100 would cut them short.
@@ -65,6 +68,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
   });
   app.addSchema(ErrorBody);
+  // Every answer names its request; what the request logs (audit events too) carries the same id.
+  app.addHook('onRequest', (req, reply, done) => {
+    reply.header(REQUEST_ID_HEADER, req.id);
+    withRequestId(req.id, done);
+  });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => sendError(reply, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
 

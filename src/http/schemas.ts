@@ -9,6 +9,7 @@ export const ErrorBody = Type.Object(
       code: Type.String(),
       message: Type.String(),
       details: Type.Optional(Type.Array(Type.String())),
+      requestId: Type.String({ description: 'The request id (also the x-request-id header): the server log has it on every line of this request.' }),
     }),
   },
   { $id: 'Error', description: 'Every error answer.' },
