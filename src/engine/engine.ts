@@ -106,11 +106,51 @@ interface Assessment {
 }
 
 /** What the store knows about a login before it is decided. */
-interface History {
+export interface History {
   profile: Profile | null;
   counts: FailureCounts;
   trusted: boolean;
 }
+
+/**
+ * What the engine reads from a login itself, before any state: its address parsed, its user
+ * agent parsed, its place. Nothing here depends on history, so it can be worked out apart
+ * (replay does it in worker threads) and handed to `judge`.
+ */
+export interface LoginFacts {
+  userId: string;
+  /** What the service asks about: "login" unless it says otherwise. */
+  action: string;
+  deviceId: string | undefined;
+  net: NetworkInfo;
+  ua: UserAgentInfo;
+  geo: GeoInfo | null;
+}
+
+/** A login judged against its history: what the rules read, what they made of it, what it would teach. */
+export interface Judgement {
+  signals: Signals;
+  evaluation: Evaluation;
+  observation: Observation;
+}
+
+/** Parses and locates a login; `net` when its address is already parsed. */
+export function enrich(attempt: LoginAttempt, userAgents: UserAgentParser, geo: GeoLookup, net: NetworkInfo = parseIp(attempt.ip)): LoginFacts {
+  return { userId: attempt.userId, action: attempt.action ?? 'login', deviceId: attempt.deviceId || undefined, net, ua: userAgents.parse(attempt.userAgent), geo: geo(net.ip, !net.private) };
+}
+
+/**
+ * The decision core, pure: a login's facts set against its history, at `now`, under `rules`.
+ * `failed`: the attempt is a wrong password. Every door decides through it: the server and
+ * rule tests by way of Engine, replay directly on its own in-memory state.
+ */
+export function judge(facts: LoginFacts, history: History, now: number, rules: RuleSet, failed: boolean): Judgement {
+  const { profile, counts, trusted } = history;
+  const hour = localHour(now, homeTimeZone(profile) ?? facts.geo?.tz ?? null);
+  const signals = gatherSignals({ facts, profile, counts, trusted, hour, now, rules, failed });
+  return { signals, evaluation: evaluate(rules, signals), observation: observe(now, facts, hour) };
+}
+
 const NO_HISTORY: History = Object.freeze({ profile: null, counts: NO_FAILURES, trusted: false });
 
 /**
@@ -289,9 +329,8 @@ export class Engine {
    */
   private async assess(attempt: LoginAttempt, now: number, known?: FailureCounts | StoreUnavailableError, net: NetworkInfo = parseIp(attempt.ip)): Promise<Assessment> {
     const rules = this.opts.rules();
-    const ua = this.userAgents.parse(attempt.userAgent);
-    const geo = this.geo(net.ip, !net.private);
-    const deviceId = attempt.deviceId || undefined;
+    const facts = enrich(attempt, this.userAgents, this.geo, net);
+    const { deviceId } = facts;
     let history: History = NO_HISTORY;
     let unavailable: StoreUnavailableError | null = null;
     if (known instanceof StoreUnavailableError) unavailable = known;
@@ -309,14 +348,10 @@ export class Engine {
         unavailable = e;
       }
     }
-    const { profile, counts, trusted } = history;
-    const hour = localHour(now, homeTimeZone(profile) ?? geo?.tz ?? null);
     // Only recordFailure hands in what recording the failure gave: the attempt is a wrong password.
-    const failed = known !== undefined;
-    const signals = gatherSignals({ attempt, deviceId, net, ua, geo, profile, counts, trusted, hour, now, rules, failed });
-    const evaluation = evaluate(rules, signals);
+    const { signals, evaluation, observation } = judge(facts, history, now, rules, known !== undefined);
     const action = unavailable ? this.fallbackAction(evaluation.action) : evaluation.action;
-    return { now, rules, net, signals, observation: observe(now, deviceId, ua, net, geo, hour), evaluation, action, unavailable };
+    return { now, rules, net, signals, observation, evaluation, action, unavailable };
   }
 
   /** Runs writes whose failure must not change an answer already given; the store's guard reports the failure. */
@@ -344,11 +379,7 @@ function storeReason(e: StoreUnavailableError, what: string): Reason {
 }
 
 interface SignalInputs {
-  attempt: LoginAttempt;
-  deviceId: string | undefined;
-  net: NetworkInfo;
-  ua: UserAgentInfo;
-  geo: GeoInfo | null;
+  facts: LoginFacts;
   profile: Profile | null;
   counts: FailureCounts;
   trusted: boolean;
@@ -359,26 +390,28 @@ interface SignalInputs {
 }
 
 function gatherSignals(i: SignalInputs): Signals {
+  const { userId, deviceId, net, ua, geo } = i.facts;
   const lists: Record<string, boolean> = {};
-  const subject = { addr: i.net.addr, userId: i.attempt.userId, deviceId: i.deviceId ?? '', country: i.geo?.country ?? '' };
+  const subject = { addr: net.addr, userId, deviceId: deviceId ?? '', country: geo?.country ?? '' };
   for (const l of i.rules.lists) lists[l.name] = l.test(subject);
   return {
-    request: { action: i.attempt.action ?? 'login', ip: i.net.ip, user_id: i.attempt.userId, device_id: i.deviceId ?? '', failed: i.failed },
+    request: { action: i.facts.action, ip: net.ip, user_id: userId, device_id: deviceId ?? '', failed: i.failed },
     user: userSignals(i.profile, i.now),
-    device: deviceSignals(i.deviceId, i.ua, i.trusted, i.profile, i.now),
-    network: networkSignals(i.net, i.profile, i.now),
-    geo: geoSignals(i.geo, i.profile, i.now),
+    device: deviceSignals(deviceId, ua, i.trusted, i.profile, i.now),
+    network: networkSignals(net, i.profile, i.now),
+    geo: geoSignals(geo, i.profile, i.now),
     time: timeSignals(i.hour, i.profile),
     attempts: i.counts,
     lists,
   };
 }
 
-function observe(now: number, deviceId: string | undefined, ua: UserAgentInfo, net: NetworkInfo, geo: GeoInfo | null, hour: number): Observation {
+function observe(now: number, f: LoginFacts, hour: number): Observation {
+  const { net, geo } = f;
   return {
     time: now,
-    deviceId: deviceId ?? null,
-    family: ua.family,
+    deviceId: f.deviceId ?? null,
+    family: f.ua.family,
     subnet: net.private ? null : net.subnet,
     range: net.private ? null : net.range,
     place: geo ? { country: geo.country, region: geo.region, city: geo.city, tz: geo.tz } : null,
