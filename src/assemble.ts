@@ -76,6 +76,6 @@ export async function assemble(o: AssembleOptions): Promise<Assembled> {
     failMode: o.storeFailure?.mode,
     onConfirmedFraud: async (record) => void (await challenges.service.revokeAllTrust(record.userId, record.id)),
   });
-  const app = await buildApp({ engine, audit: store.audit, storeKind: o.store.kind, rules: o.rules, apiKeys: o.apiKeys, clock: o.clock, metrics: o.metrics, challenges: challenges.service, ...o.http });
+  const app = await buildApp({ engine, audit: store.audit, idempotency: store.idempotency, storeKind: o.store.kind, rules: o.rules, apiKeys: o.apiKeys, clock: o.clock, metrics: o.metrics, challenges: challenges.service, ...o.http });
   return { app, engine, challenges: challenges.service, providers: challenges.providers };
 }

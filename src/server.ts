@@ -173,8 +173,8 @@ export async function startServer(o: StartOptions): Promise<Server> {
 
     const retentionMs = o.config.auditRetentionDays * 24 * HOUR_MS;
     const prune = () =>
-      store.prune(clock() - retentionMs).then(
-        (n) => n && logger.info({ deleted: n }, 'audit retention applied'),
+      Promise.all([store.prune(clock() - retentionMs), store.idempotency.expire(clock())]).then(
+        ([n, keys]) => (n || keys) && logger.info({ deleted: n, idempotencyKeys: keys }, 'audit retention applied'),
         (err: unknown) => logger.error({ err }, 'audit pruning failed'),
       );
     await prune();

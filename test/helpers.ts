@@ -94,6 +94,8 @@ export interface TestAppOptions {
   file?: ConfigFile;
   /** The server secret's keys; TEST_SECRET's by default. */
   keys?: Keys;
+  /** API_KEY alone by default. */
+  apiKeys?: ApiKeys;
 }
 
 /** The server's wiring (src/assemble.ts) in memory, with an injected clock. */
@@ -109,7 +111,7 @@ export async function makeApp(o: TestAppOptions = {}): Promise<TestApp> {
     rules,
     clock: clock.read,
     keys,
-    apiKeys: new ApiKeys([API_KEY]),
+    apiKeys: o.apiKeys ?? new ApiKeys([API_KEY]),
     metrics,
     file: o.file ?? {},
     env: {},

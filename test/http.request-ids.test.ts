@@ -8,7 +8,7 @@ describe('request ids', () => {
   });
   afterEach(() => t.close());
 
-  const decide = (headers: Record<string, string>, payload: unknown = { userId: 'u1', ip: IP.homeNO }) => t.app.inject({ method: 'POST', url: '/v1/decisions', headers: { ...AUTH, ...headers }, payload });
+  const decide = (headers: Record<string, string>, payload: Record<string, string> = { userId: 'u1', ip: IP.homeNO }) => t.app.inject({ method: 'POST', url: '/v1/decisions', headers: { ...AUTH, ...headers }, payload });
 
   it('echo a well-formed x-request-id, on answers and in error bodies', async () => {
     for (const id of ['a', 'checkout-42:1', '4bf92f3577b34da6a3ce929d0e0e4736', 'x'.repeat(128), 'A.b_c-9:0']) {
@@ -24,7 +24,7 @@ describe('request ids', () => {
 
   it('make one, different each time, when the client sends none or a malformed one', async () => {
     const seen = new Set<string>();
-    for (const header of [{}, { 'x-request-id': '' }, { 'x-request-id': 'has space' }, { 'x-request-id': 'x'.repeat(129) }, { 'x-request-id': 'semi;colon' }, { 'x-request-id': 'é' }]) {
+    for (const header of [{} as Record<string, string>, { 'x-request-id': '' }, { 'x-request-id': 'has space' }, { 'x-request-id': 'x'.repeat(129) }, { 'x-request-id': 'semi;colon' }, { 'x-request-id': 'é' }]) {
       const res = await decide(header);
       const id = String(res.headers['x-request-id']);
       expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);

@@ -68,6 +68,7 @@ function flaky(onHang: () => void): { store: Backend; set(f: Failure, only?: rea
     failures: wrap(inner.failures, 'failures'),
     limits: wrap(inner.limits, 'limits'),
     challenges: wrap(inner.challenges, 'challenges'),
+    idempotency: wrap(inner.idempotency, 'idempotency'),
     // Pruning and closing always work.
     prune: (before) => inner.prune(before),
     close: () => inner.close(),

@@ -5,12 +5,13 @@ import type { Logger } from 'pino';
 import type { ChallengeService } from '../challenge/service.js';
 import type { Engine } from '../engine/engine.js';
 import { Metrics } from '../observability/metrics.js';
-import type { AuditLog } from '../store/ports.js';
+import type { AuditLog, IdempotencyKeys } from '../store/ports.js';
 import type { RuleHolder } from '../rules/holder.js';
 import type { Clock } from '../types.js';
 import { ApiKeys } from './auth.js';
 import { withRequestId } from '../log.js';
 import { BODY_LIMIT, REQUEST_ID_HEADER, errorHandler, requestIdOf, sendError } from './errors.js';
+import { idempotentRoute } from './idempotency.js';
 import { auditRoutes } from './routes/audit.js';
 import { challengeRoutes } from './routes/challenges.js';
 import { decisionRoutes } from './routes/decisions.js';
@@ -22,6 +23,8 @@ export interface AppOptions {
   engine: Engine;
   /** The audit trail /v1/audit reads, through the same guard as the engine's store. */
   audit: Pick<AuditLog, 'query'>;
+  /** Where Idempotency-Key claims and first answers are kept, through the same guard as the engine's store. */
+  idempotency: IdempotencyKeys;
   /** The store's name, for /healthz. */
   storeKind: string;
   rules: RuleHolder;
@@ -86,10 +89,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
           return sendError(reply, 'UNAUTHORIZED', key ? 'invalid API key' : 'missing API key: send Authorization: Bearer <key>');
         }
       });
-      await v1.register(decisionRoutes, { engine: opts.engine, challenges: opts.challenges, metrics });
+      const idempotent = idempotentRoute(opts.idempotency, opts.clock);
+      await v1.register(decisionRoutes, { engine: opts.engine, challenges: opts.challenges, metrics, idempotent });
       await v1.register(rulesRoutes, { rules: opts.rules, loadedAt });
       await v1.register(auditRoutes, { audit: opts.audit });
-      await v1.register(challengeRoutes, { service: opts.challenges });
+      await v1.register(challengeRoutes, { service: opts.challenges, idempotent });
       await v1.register(factorRoutes, { service: opts.challenges });
     },
     { prefix: '/v1' },

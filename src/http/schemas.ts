@@ -18,6 +18,11 @@ export const ErrorBody = Type.Object(
 /** The error answers most routes can give. */
 export const ERROR_RESPONSES = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 413: ErrorBody, 503: ErrorBody };
 
+/** The routes that act take an optional Idempotency-Key (docs/api.md#safe-retries); its format is checked by the route's hook. */
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ description: 'Makes retries safe: the same key and request within 24 h get the first answer, and nothing is done again. 1 to 255 visible ASCII characters, e.g. a UUID.' })),
+});
+
 /** Every route under /v1 takes an API key as a bearer token. */
 export const security = [{ apiKey: [] }];
 

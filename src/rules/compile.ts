@@ -9,6 +9,7 @@ import { RuleSetError, type Diagnostic } from './diagnostics.js';
 import { ListSchema, PolicySchema, RuleFileSchema, RuleSchema, type ListDoc, type PolicyDoc, type RuleDoc, type RuleFileDoc } from './format.js';
 import type { CompiledRule, RuleContext, RuleSet } from './ruleset.js';
 import { didYouMean, unknownPath } from './suggest.js';
+import { canonicalJson } from '../canonical-json.js';
 import { YamlSource } from './source.js';
 import { compileNative } from './native.js';
 import { compileTemplate, placeholders } from './template.js';
@@ -256,11 +257,4 @@ export function compileRuleSet(dir: string, sources: readonly YamlSource[]): Rul
       return ctx;
     },
   });
-}
-
-/** JSON with object keys sorted: the same definition written in another key order reads the same. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
-  );
 }

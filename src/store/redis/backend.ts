@@ -3,6 +3,7 @@ import type { Backend, LimitCounters } from '../ports.js';
 import { RedisChallengeState } from './challenges.js';
 import { RedisDecisionLog } from './decisions.js';
 import { RedisFailures } from './failures.js';
+import { RedisIdempotency } from './idempotency.js';
 import { redisKeys, type RedisContext } from './keys.js';
 import { redisLimits } from './limits.js';
 import { RedisProfiles } from './profiles.js';
@@ -45,6 +46,7 @@ export class RedisBackend implements Backend {
   readonly failures: RedisFailures;
   readonly limits: LimitCounters;
   readonly challenges: RedisChallengeState;
+  readonly idempotency: RedisIdempotency;
   private readonly local: LocalTrail;
 
   constructor(opts: RedisBackendOptions) {
@@ -72,6 +74,7 @@ export class RedisBackend implements Backend {
     this.failures = new RedisFailures(r);
     this.limits = redisLimits(r);
     this.challenges = new RedisChallengeState(r);
+    this.idempotency = new RedisIdempotency(r);
   }
 
   /**
