@@ -39,7 +39,7 @@ async function measure(kind: Kind): Promise<Map<string, number>> {
   // Limits out of the way: this measures the path, not the abuse limits.
   const big = 1e9;
   const file = { challenges: { limits: { perUserPerHour: big, perPhonePerHour: big, perCountryPerHour: big, verifyPerIpPerHour: big } } };
-  const { app } = await assemble({ store, rules, clock, keys: new Keys(Buffer.alloc(32, 1)), apiKeys: new ApiKeys(['k']), metrics, file, env: {}, providers: [outbox] });
+  const { app } = await assemble({ store, rules, clock, keys: new Keys(Buffer.alloc(32, 1)), apiKeys: new ApiKeys(['k:decide+factors']), metrics, file, env: {}, providers: [outbox] });
   const headers = { authorization: 'Bearer k' };
   const post = async (url: string, payload: object) => (await app.inject({ method: 'POST', url, headers, payload })).json() as Record<string, any>;
 

@@ -63,7 +63,8 @@ export const ConfigSchema = Type.Object(
     challenges: Type.Optional(
       Type.Object(
         {
-          codeLength: Type.Optional(Type.Integer({ minimum: 4, maximum: 10 })),
+          // At least 6 digits (NIST SP 800-63B): with 4, the attempt limits would leave an attacker 1 in 2,000 per challenge.
+          codeLength: Type.Optional(Type.Integer({ minimum: 6, maximum: 10 })),
           ttlSeconds: Type.Optional(Type.Integer({ minimum: 30, maximum: 3600 })),
           maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
           maxSends: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),

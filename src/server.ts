@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import type { Engine } from './engine/engine.js';
 import { API_KEY_FILE, resolveApiKeys } from './http/auth.js';
 import { StartError } from './errors.js';
+import { ensurePrivateDir } from './files.js';
 import { claimPidFile } from './lifecycle/pidfile.js';
 import { reloadReport, writeReloadReport } from './lifecycle/reload.js';
 import { Metrics } from './observability/metrics.js';
@@ -77,6 +78,7 @@ function listenError(e: unknown, host: string, port: number): unknown {
  */
 async function claim(config: Config): Promise<() => void> {
   if (config.port !== 0 && (await portTaken(config.host, config.port))) throw portInUse(config.host, config.port);
+  ensurePrivateDir(config.dataDir);
   return claimPidFile(config.dataDir);
 }
 
@@ -209,8 +211,9 @@ export async function startServer(o: StartOptions): Promise<Server> {
 
     logger.info({ address, rules: rules.current().version, store: store.kind, failMode, pid: process.pid }, 'riskgate listening');
     if (generated) {
-      announce(`riskgate: no RISKGATE_API_KEYS set; generated an API key (shown once, only its hash is kept in ${join(dataDir, API_KEY_FILE)}):`);
-      announce(`  ${generated}`);
+      announce(`riskgate: no RISKGATE_API_KEYS set; generated an API key with the scopes ${generated.scopes.join('+')} (shown once, only its hash is kept in ${join(dataDir, API_KEY_FILE)}):`);
+      announce(`  ${generated.key}`);
+      announce('  In production set RISKGATE_API_KEYS: a decide+factors key for the login service, an admin key for operators (docs/configuration.md).');
     }
 
     const drainMs = o.drainMs ?? DRAIN_MS;

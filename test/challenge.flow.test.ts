@@ -47,7 +47,9 @@ describeEachStore(SERVER_STORES, 'a challenged login over HTTP: code, verify, re
     const code = lastCode(t.outbox, PHONE);
     const wrong = code === '000000' ? '111111' : '000000';
     for (let left = 4; left >= 1; left--) expect((await verify(d.challenge.id, { code: wrong })).body).toEqual({ status: 'invalid', attemptsLeft: left });
-    expect((await verify(d.challenge.id, { code: 'not-a-code' })).body).toEqual({ status: 'locked', attemptsLeft: 0 });
+    // Something that is not a code is refused as such (400, naming the field) and costs no attempt.
+    expect(await verify(d.challenge.id, { code: 'not-a-code' })).toMatchObject({ status: 400, body: { error: { code: 'INVALID_REQUEST', message: expect.stringContaining('body field "code"') } } });
+    expect((await verify(d.challenge.id, { code: '12 34 56 78' })).body).toEqual({ status: 'locked', attemptsLeft: 0 });
     expect((await verify(d.challenge.id, { code })).body).toEqual({ status: 'locked', attemptsLeft: 0 });
     expect((await t.store.profiles.get('alice'))!.devices.map((x) => x.id)).toEqual(['d-alice-pc']);
     // A locked challenge is closed: no resend either.

@@ -86,6 +86,24 @@ describeEachStore(SERVER_STORES, 'trusted devices', challengeAppAtHome, (t) => {
     expect(await trusted({ ...NEW_PHONE, trustToken: 'garbage' })).toBe(false);
   });
 
+  it('has one spelling: upper-case hex, trailing junk or a leading zero make another token, which is refused', async () => {
+    const { token } = await trustNewPhone();
+    const [prefix, id, exp, mac] = token.split('.') as [string, string, string, string];
+    expect(await trusted({ ...NEW_PHONE, trustToken: token })).toBe(true);
+    for (const other of [
+      [prefix, id, exp, mac.toUpperCase()],
+      [prefix, id.toUpperCase(), exp, mac],
+      [prefix, id, exp, `${mac}zz`],
+      [prefix, id, exp, `${mac}00`],
+      [prefix, id, `0${exp}`, mac],
+      [prefix, id, exp, mac, ''],
+      ['RGT1', id, exp, mac],
+    ]) {
+      expect(await trusted({ ...NEW_PHONE, trustToken: other.join('.') })).toBe(false);
+    }
+    expect(await trusted({ ...NEW_PHONE, trustToken: ` ${token}` })).toBe(false);
+  });
+
   it('expires after 30 days', async () => {
     const { token } = await trustNewPhone();
     t.clock.advance(30 * DAY - 1);

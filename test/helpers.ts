@@ -94,8 +94,8 @@ export interface TestAppOptions {
   file?: ConfigFile;
   /** The server secret's keys; TEST_SECRET's by default. */
   keys?: Keys;
-  /** API_KEY alone by default. */
-  apiKeys?: ApiKeys;
+  /** API keys as RISKGATE_API_KEYS spells them; API_KEY with every scope by default. */
+  apiKeys?: string[];
 }
 
 /** The server's wiring (src/assemble.ts) in memory, with an injected clock. */
@@ -111,7 +111,7 @@ export async function makeApp(o: TestAppOptions = {}): Promise<TestApp> {
     rules,
     clock: clock.read,
     keys,
-    apiKeys: o.apiKeys ?? new ApiKeys([API_KEY]),
+    apiKeys: new ApiKeys(o.apiKeys ?? [`${API_KEY}:decide+factors+admin`]),
     metrics,
     file: o.file ?? {},
     env: {},

@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ApiKeys } from '../src/http/auth.js';
 import { API_KEY, AUTH, HOUR, IP, UA, makeApp, type TestApp } from './helpers.js';
 
 describe('Idempotency-Key', () => {
@@ -80,7 +79,7 @@ describe('Idempotency-Key', () => {
   });
 
   it('is scoped per API key, and a failed request keeps nothing', async () => {
-    const other = await makeApp({ store: t.store, clock: t.clock, apiKeys: new ApiKeys([API_KEY, 'other-key']) });
+    const other = await makeApp({ store: t.store, clock: t.clock, apiKeys: [`${API_KEY}:decide+factors+admin`, 'other-key'] });
     try {
       const mine = await other.app.inject({ method: 'POST', url: '/v1/decisions', headers: { ...AUTH, 'idempotency-key': 'shared' }, payload: { userId: 'dan', ip: IP.homeNO } });
       const theirs = await other.app.inject({ method: 'POST', url: '/v1/decisions', headers: { authorization: 'Bearer other-key', 'idempotency-key': 'shared' }, payload: { userId: 'dan', ip: IP.osloNO } });

@@ -17,6 +17,8 @@ import { ThrowawayRedis, freePort, redisServerSkip, skippedTitle } from './redis
  */
 const SECRET = 'ab'.repeat(32);
 const KEY = 'failure-test-key';
+/** The key as RISKGATE_API_KEYS gives it: every scope, since the test reads the audit trail too. */
+const KEYS = `${KEY}:decide+factors+admin`;
 const home = { userId: 'alice', ip: IP.homeNO, userAgent: UA.chromeWindows, deviceId: 'd-alice-pc' };
 
 interface Answer {
@@ -38,7 +40,7 @@ describe.skipIf(redisServerSkip !== null)(skippedTitle('when Redis goes away', r
     await writeFile(file, `store:\n  failMode: ${failMode}\n  timeoutMs: ${timeoutMs}\n`);
     server = await startServer({
       config: loadConfig({ config: file, data: dir, rules: RULES_DIR, port: '0' }),
-      env: { REDIS_URL: url, RISKGATE_API_KEYS: KEY, RISKGATE_SECRET: SECRET },
+      env: { REDIS_URL: url, RISKGATE_API_KEYS: KEYS, RISKGATE_SECRET: SECRET },
       clock: clock.read,
       logger: createLogger('silent'),
       announce: (line) => {

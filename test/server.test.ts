@@ -23,7 +23,8 @@ describe('a real listening server', () => {
       expect(key).toBeDefined();
       const stored = await readFile(join(data, 'api-keys.sha256'), 'utf8');
       expect(stored).not.toContain(key!);
-      expect(stored.trim()).toMatch(/^[0-9a-f]{64}$/);
+      expect(stored.trim()).toMatch(/^[0-9a-f]{64} decide\+factors\+admin$/);
+      expect(announced.join('\n')).toContain('scopes decide+factors+admin');
 
       const res = await fetch(`${server.url}/v1/decisions`, {
         method: 'POST',
@@ -52,11 +53,14 @@ describe('a real listening server', () => {
     expect(again).toEqual([]);
   });
 
-  it('takes keys from RISKGATE_API_KEYS', async () => {
+  it('takes keys from RISKGATE_API_KEYS, with their scopes', async () => {
     const data = await mkdtemp(join(tmpdir(), 'riskgate-data-'));
-    const server = await startServer({ config: loadConfig({ data, rules: RULES_DIR, port: '0' }), env: { RISKGATE_API_KEYS: 'k-one, k-two' }, logger: createLogger('silent'), announce: () => {} });
+    const server = await startServer({ config: loadConfig({ data, rules: RULES_DIR, port: '0' }), env: { RISKGATE_API_KEYS: 'k-one:admin, k-two:admin+decide, k-bare' }, logger: createLogger('silent'), announce: () => {} });
     try {
       for (const k of ['k-one', 'k-two']) expect((await fetch(`${server.url}/v1/rules`, { headers: { authorization: `Bearer ${k}` } })).status).toBe(200);
+      const bare = await fetch(`${server.url}/v1/rules`, { headers: { authorization: 'Bearer k-bare' } });
+      expect(bare.status).toBe(403);
+      expect(await bare.json()).toMatchObject({ error: { code: 'INSUFFICIENT_SCOPE' } });
     } finally {
       await server.close();
     }

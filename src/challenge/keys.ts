@@ -1,7 +1,8 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { narrowFile, writePrivateFile } from '../files.js';
 
 /** What each derived key is for; a key is never used for two purposes. */
 type Purpose = 'code' | 'recovery' | 'trust' | 'totp';
@@ -22,6 +23,8 @@ function deriveKeys(secret: Buffer): KeySet {
  * current one, and what was made under a previous one (a code in flight, a trust token, a
  * recovery code, a sealed TOTP secret) is still accepted.
  */
+const HEX = /^(?:[0-9a-f]{2})+$/;
+
 export class Keys {
   /** The current key set first, then the previous ones. */
   private readonly sets: KeySet[];
@@ -54,11 +57,13 @@ export class Keys {
     return h.digest('hex');
   }
 
-  /** Constant-time comparison of two hex MACs. */
+  /**
+   * Constant-time comparison of two hex MACs, each in the one spelling mac() writes: Buffer's
+   * hex decoding would take upper case and ignore trailing junk, giving a MAC many spellings.
+   */
   static same(a: string, b: string): boolean {
-    const x = Buffer.from(a, 'hex');
-    const y = Buffer.from(b, 'hex');
-    return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
+    if (a.length !== b.length || !HEX.test(a) || !HEX.test(b)) return false;
+    return timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));
   }
 
   /** AES-256-GCM under the current secret, with a random nonce; `context` (the user id) is authenticated, so a ciphertext moved to another user fails. */
@@ -123,9 +128,11 @@ export function resolveSecret(env: NodeJS.ProcessEnv, dataDir: string): { keys: 
   }
   if (previous.length) throw new ConfigError('RISKGATE_SECRET_PREVIOUS is set but RISKGATE_SECRET is not: rotation needs the new secret in RISKGATE_SECRET');
   const file = join(dataDir, SECRET_FILE);
-  if (existsSync(file)) return { keys: new Keys(parseSecret(readFileSync(file, 'utf8'))), generated: true };
+  if (existsSync(file)) {
+    narrowFile(file);
+    return { keys: new Keys(parseSecret(readFileSync(file, 'utf8'))), generated: true };
+  }
   const secret = randomBytes(32);
-  mkdirSync(dataDir, { recursive: true });
-  writeFileSync(file, `${secret.toString('hex')}\n`, { mode: 0o600 });
+  writePrivateFile(dataDir, SECRET_FILE, `${secret.toString('hex')}\n`);
   return { keys: new Keys(secret), generated: true };
 }

@@ -6,6 +6,8 @@ import type { Keys } from './keys.js';
 
 const DAY_MS = 86_400_000;
 const PREFIX = 'rgt1';
+/** rgt1.<uuid>.<expiry ms>.<HMAC-SHA256 hex>, exactly as issue() writes it. */
+const CANONICAL = /^rgt1\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([1-9][0-9]{0,14})\.([0-9a-f]{64})$/;
 
 export interface IssuedTrust {
   token: string;
@@ -35,8 +37,10 @@ export class TrustTokens implements TrustVerifier {
 
   async verify(token: string, userId: string, deviceId: string | undefined, now: number): Promise<boolean> {
     if (!deviceId) return false;
-    const [prefix, id, exp, mac, ...rest] = token.split('.');
-    if (prefix !== PREFIX || !id || !exp || !mac || rest.length || !/^\d{1,15}$/.test(exp)) return false;
+    // One spelling per token: lower-case hex, no leading zero, nothing after the MAC.
+    const m = CANONICAL.exec(token);
+    if (!m) return false;
+    const [, id, exp, mac] = m as unknown as [string, string, string, string];
     const expiresAt = Number(exp);
     if (now >= expiresAt || !this.keys.verify('trust', mac, id, userId, deviceId, String(expiresAt))) return false;
     const devices = await this.store.listTrustedDevices(userId, now);

@@ -18,6 +18,7 @@ import { decisionRoutes } from './routes/decisions.js';
 import { factorRoutes } from './routes/factors.js';
 import { rulesRoutes, trackLoadTimes } from './routes/rules.js';
 import { ErrorBody, HealthResponse } from './schemas.js';
+import { strictValidator } from './validation.js';
 
 export interface AppOptions {
   engine: Engine;
@@ -61,8 +62,10 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 320 },
     // Router errors (a path parameter past that length, a malformed URL) get the API's error shape, not Fastify's.
     frameworkErrors: (err, _req, reply) => sendError(reply, 'INVALID_REQUEST', err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : 'the URL is malformed'),
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  app.setValidatorCompiler(strictValidator);
+  // Every body is JSON: text/plain (which Fastify parses by default) is refused with 415, not read as a string.
+  app.removeContentTypeParser('text/plain');
 
   await app.register(swagger, {
     openapi: {
@@ -79,14 +82,25 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => sendError(reply, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
 
-  // Everything under /v1 needs an API key; the areas are registered inside this scope, so its hook guards them all.
+  // Everything under /v1 needs an API key with the scope its route names; the areas are
+  // registered inside this scope, so its hooks guard them all.
   app.register(
     async (v1) => {
+      v1.addHook('onRoute', (route) => {
+        // A route that names no scope would be open to every key: refuse to start instead.
+        if (!route.config?.scope) throw new Error(`route ${route.method} ${route.url} names no API key scope (config.scope)`);
+      });
       v1.addHook('onRequest', async (req, reply) => {
         const key = ApiKeys.bearer(req.headers.authorization);
-        if (!key || !opts.apiKeys.verify(key)) {
+        const scopes = key ? opts.apiKeys.verify(key) : null;
+        if (!scopes) {
           reply.header('www-authenticate', 'Bearer realm="riskgate"');
           return sendError(reply, 'UNAUTHORIZED', key ? 'invalid API key' : 'missing API key: send Authorization: Bearer <key>');
+        }
+        const needed = req.routeOptions.config.scope;
+        if (!needed || !scopes.has(needed)) {
+          reply.header('www-authenticate', `Bearer realm="riskgate", error="insufficient_scope", scope="${needed}"`);
+          return sendError(reply, 'INSUFFICIENT_SCOPE', `this API key lacks the "${needed}" scope this route needs (it has ${[...scopes].join('+')})`);
         }
       });
       const idempotent = idempotentRoute(opts.idempotency, opts.clock);

@@ -1,13 +1,18 @@
 import Type, { type Static } from 'typebox';
-import { ErrorBody } from './schemas.js';
+import { ErrorBody, UserId } from './schemas.js';
 
 /** Request and response schemas of the challenge and second-factor routes (docs/api.md). */
 
 /** The error answers the challenge and second-factor routes can give. */
-export const CHALLENGE_ERRORS = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 429: ErrorBody, 503: ErrorBody };
+export const CHALLENGE_ERRORS = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 413: ErrorBody, 415: ErrorBody, 429: ErrorBody, 503: ErrorBody };
 
 const Id = Type.String({ minLength: 1, maxLength: 64 });
-const UserId = Type.String({ minLength: 1, maxLength: 256 });
+/**
+ * A one-time code as the user typed it: digits, with the spaces and dashes people type. A JSON
+ * number is refused, not read as digits: 012345 would lose its leading zero.
+ */
+const Code = (description: string) =>
+  Type.String({ minLength: 1, maxLength: 32, pattern: '^[ -]*[0-9][0-9 -]*$', 'x-expected': 'a string of digits such as "012345" (spaces and dashes are ignored; a JSON number is refused)', description });
 const ChannelName = Type.Union([Type.Literal('sms'), Type.Literal('whatsapp'), Type.Literal('voice'), Type.Literal('email')]);
 
 export const ChallengeParams = Type.Object({ id: Id });
@@ -16,8 +21,10 @@ export const TrustedDeviceParams = Type.Object({ userId: UserId, id: Id });
 
 export const VerifyRequest = Type.Object(
   {
-    code: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'The code the user typed (or from the authenticator app).' })),
-    recoveryCode: Type.Optional(Type.String({ minLength: 1, maxLength: 32, description: 'One of the user\'s recovery codes, instead of `code`.' })),
+    code: Type.Optional(Code('The code the user typed (or from the authenticator app), as a string.')),
+    recoveryCode: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 32, pattern: '^[0-9A-Za-z -]+$', 'x-expected': 'a recovery code such as "7KQ2M-XW9PD" (letters, digits, spaces and dashes)', description: 'One of the user\'s recovery codes, instead of `code`.' }),
+    ),
     trustDevice: Type.Optional(Type.Boolean({ description: 'On success, return a trust token for the login\'s device.' })),
     ip: Type.Optional(Type.String({ minLength: 2, maxLength: 64, description: 'The end user\'s address, when it is not the login\'s; verify attempts are limited per address.' })),
   },
@@ -55,7 +62,7 @@ export const TotpEnrolResponse = Type.Object({
   qr: Type.String({ description: 'The otpauth URI as a PNG QR code (data: URL).' }),
 });
 
-export const TotpConfirmRequest = Type.Object({ code: Type.String({ minLength: 1, maxLength: 32 }) }, { additionalProperties: false });
+export const TotpConfirmRequest = Type.Object({ code: Code('The first code from the authenticator app, as a string.') }, { additionalProperties: false });
 export const TotpConfirmResponse = Type.Object({ status: Type.Union([Type.Literal('confirmed'), Type.Literal('invalid')]) });
 export const DeletedResponse = Type.Object({ status: Type.Literal('deleted') });
 

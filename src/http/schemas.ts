@@ -16,14 +16,14 @@ export const ErrorBody = Type.Object(
 );
 
 /** The error answers most routes can give. */
-export const ERROR_RESPONSES = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 413: ErrorBody, 503: ErrorBody };
+export const ERROR_RESPONSES = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 413: ErrorBody, 415: ErrorBody, 503: ErrorBody };
 
 /** The routes that act take an optional Idempotency-Key (docs/api.md#safe-retries); its format is checked by the route's hook. */
 export const IdempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(Type.String({ description: 'Makes retries safe: the same key and request within 24 h get the first answer, and nothing is done again. 1 to 255 visible ASCII characters, e.g. a UUID.' })),
 });
 
-/** Every route under /v1 takes an API key as a bearer token. */
+/** Every route under /v1 takes an API key as a bearer token, with the scope its `config.scope` names. */
 export const security = [{ apiKey: [] }];
 
 /** A preValidation hook for bodies whose fields are all optional: a bare POST (no body at all) means `{}`. */
@@ -31,10 +31,12 @@ export async function optionalBody(req: { body: unknown }): Promise<void> {
   req.body ??= {};
 }
 
-const UserId = Type.String({ minLength: 1, maxLength: INPUT_LIMITS.userId, description: 'The login service\'s id for the user.' });
+/** Identifiers are text without control characters: a newline in a user id would forge lines in logs and exports. */
+const NO_CONTROLS = { pattern: '^[^\\x00-\\x1F\\x7F]+$', 'x-expected': 'text without control characters' };
+export const UserId = Type.String({ minLength: 1, maxLength: INPUT_LIMITS.userId, ...NO_CONTROLS, description: 'The login service\'s id for the user.' });
 const Ip = Type.String({ minLength: 2, maxLength: 64, description: 'Client IPv4 or IPv6 address.' });
 const UserAgent = Type.String({ maxLength: INPUT_LIMITS.userAgent, description: 'The client\'s User-Agent header.' });
-const DeviceId = Type.String({ minLength: 1, maxLength: INPUT_LIMITS.deviceId, description: 'Stable device identifier or fingerprint hash from the client.' });
+const DeviceId = Type.String({ minLength: 1, maxLength: INPUT_LIMITS.deviceId, ...NO_CONTROLS, description: 'Stable device identifier or fingerprint hash from the client.' });
 
 export const DecisionRequest = Type.Object(
   {
@@ -44,9 +46,11 @@ export const DecisionRequest = Type.Object(
     deviceId: Type.Optional(DeviceId),
     trustToken: Type.Optional(Type.String({ minLength: 1, maxLength: 2048, description: 'From an earlier verified challenge with trustDevice.' })),
     phone: Type.Optional(Type.String({ minLength: 3, maxLength: 32, description: 'E.164, or national with `country`.' })),
-    country: Type.Optional(Type.String({ pattern: '^[A-Za-z]{2}$', description: 'ISO 3166-1 alpha-2 country of a national phone number.' })),
+    country: Type.Optional(Type.String({ pattern: '^[A-Za-z]{2}$', 'x-expected': 'two letters, the ISO 3166-1 alpha-2 code of the phone number\'s country (e.g. "NO")', description: 'ISO 3166-1 alpha-2 country of a national phone number.' })),
     email: Type.Optional(Type.String({ minLength: 3, maxLength: 254, format: 'email' })),
-    action: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_.-]{0,63}$', description: 'What is being done; "login" by default.' })),
+    action: Type.Optional(
+      Type.String({ pattern: '^[a-z][a-z0-9_.-]{0,63}$', 'x-expected': 'a lower-case name like "login" or "change_password" (a-z, 0-9, _ . -; at most 64)', description: 'What is being done; "login" by default.' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -149,7 +153,8 @@ export const AuditQuery = Type.Object(
     ref: Type.Optional(Type.String({ maxLength: 64 })),
     since: Type.Optional(Type.String({ format: 'date-time' })),
     until: Type.Optional(Type.String({ format: 'date-time' })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    // A query is text: the number is given as digits and read by the route.
+    limit: Type.Optional(Type.String({ pattern: '^(1000|[1-9][0-9]{0,2})$', 'x-expected': 'a whole number from 1 to 1000', description: 'At most this many entries (1 to 1000; 100 by default).' })),
   },
   { additionalProperties: false },
 );

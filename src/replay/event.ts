@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { ipProblem } from '../signals/network.js';
 import { INPUT_LIMITS } from '../types.js';
 
 /**
@@ -91,7 +91,8 @@ export function checkUserId(v: string): FieldCheck {
 
 export function checkIp(v: string): FieldCheck {
   if (v === '') return { field: 'ip', message: 'missing' };
-  return isIP(v) === 0 ? { field: 'ip', message: `"${v.slice(0, 64)}" is not an IPv4 or IPv6 address` } : null;
+  const problem = ipProblem(v);
+  return problem ? { field: 'ip', message: problem } : null;
 }
 
 export function checkOptional(field: 'userAgent' | 'deviceId', v: string | undefined): FieldCheck {

@@ -5,7 +5,7 @@ import { isFresh, type Profile } from '../profile/profile.js';
 import type { FamilySignals } from './schema.js';
 
 export interface NetworkInfo {
-  /** The address in canonical form; IPv4-mapped IPv6 addresses become IPv4. */
+  /** The address in canonical form; an IPv6 form carrying an IPv4 address (embeddedIPv4) becomes that IPv4 address. */
   ip: string;
   version: 4 | 6;
   /** The /24 (IPv4) or /48 (IPv6) the address is in: a household or office. */
@@ -18,11 +18,42 @@ export interface NetworkInfo {
   addr: ipaddr.IPv4 | ipaddr.IPv6;
 }
 
-/** Parses and classifies an address; throws InputError for anything that is not an IPv4 or IPv6 address. */
+/**
+ * The IPv4 address inside an IPv6 form that carries one, or null: IPv4-mapped (::ffff:0:0/96),
+ * IPv4-translated (::ffff:0:0:0/96), IPv4-compatible (::/96), NAT64 (64:ff9b::/96), 6to4
+ * (2002::/16, the router's address) and Teredo (2001::/32, the client's NAT, stored inverted).
+ * Unwrapped, such an address meets the IPv4 deny lists and counters like the plain IPv4 one.
+ */
+export function embeddedIPv4(addr: ipaddr.IPv6): ipaddr.IPv4 | null {
+  const p = addr.parts;
+  const v4 = (hi: number, lo: number) => new ipaddr.IPv4([hi >> 8, hi & 0xff, lo >> 8, lo & 0xff]);
+  const zeroUpTo = (n: number) => p.slice(0, n).every((x) => x === 0);
+  if (zeroUpTo(5) && p[5] === 0xffff) return v4(p[6]!, p[7]!);
+  if (zeroUpTo(4) && p[4] === 0xffff && p[5] === 0) return v4(p[6]!, p[7]!);
+  // ::/96 other than :: and ::1, which are the unspecified and loopback addresses.
+  if (zeroUpTo(6) && (p[6] !== 0 || p[7]! > 1)) return v4(p[6]!, p[7]!);
+  if (p[0] === 0x64 && p[1] === 0xff9b && p.slice(2, 6).every((x) => x === 0)) return v4(p[6]!, p[7]!);
+  if (p[0] === 0x2002) return v4(p[1]!, p[2]!);
+  if (p[0] === 0x2001 && p[1] === 0) return v4(p[6]! ^ 0xffff, p[7]! ^ 0xffff);
+  return null;
+}
+
+/**
+ * Why `raw` is not an address riskgate takes, or null. A zone id (`fe80::1%eth0`) is refused:
+ * it names the interface of the host that saw the address, so `%1`, `%2`... would make one
+ * address count as many.
+ */
+export function ipProblem(raw: string): string | null {
+  if (raw.includes('%')) return `"${raw.slice(0, 64)}" carries a zone id (after "%"); send the address without it`;
+  return isIP(raw) === 0 ? `"${raw.slice(0, 64)}" is not an IPv4 or IPv6 address` : null;
+}
+
+/** Parses and classifies an address; throws InputError (naming the field `ip`) when ipProblem finds one. */
 export function parseIp(raw: string): NetworkInfo {
-  const kind = isIP(raw);
-  if (kind === 0) throw new InputError('INVALID_IP', `"${raw.slice(0, 64)}" is not an IPv4 or IPv6 address`);
-  const addr = ipaddr.process(raw);
+  const problem = ipProblem(raw);
+  if (problem) throw new InputError('INVALID_IP', `ip: ${problem}`);
+  const parsed = ipaddr.parse(raw);
+  const addr = parsed.kind() === 'ipv6' ? (embeddedIPv4(parsed as ipaddr.IPv6) ?? parsed) : parsed;
   const range = addr.range();
   const isPrivate = range !== 'unicast';
   if (addr.kind() === 'ipv4') {

@@ -9,7 +9,7 @@ export interface AuditRoutesOptions {
 
 /** The audit trail, by user, kind, reference and time. */
 export const auditRoutes: FastifyPluginAsyncTypebox<AuditRoutesOptions> = async (app, { audit }) => {
-  app.get('/audit', { schema: { tags: ['audit'], summary: 'Query the audit trail', security, querystring: AuditQuery, response: { 200: AuditResponse, ...ERROR_RESPONSES } } }, async (req) => {
+  app.get('/audit', { config: { scope: 'admin' }, schema: { tags: ['audit'], summary: 'Query the audit trail', security, querystring: AuditQuery, response: { 200: AuditResponse, ...ERROR_RESPONSES } } }, async (req) => {
     const q = req.query;
     const entries = await audit.query({
       userId: q.userId,
@@ -17,7 +17,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<AuditRoutesOptions> = async 
       ref: q.ref,
       since: q.since ? Date.parse(q.since) : undefined,
       until: q.until ? Date.parse(q.until) : undefined,
-      limit: q.limit,
+      limit: q.limit === undefined ? undefined : Number(q.limit),
     });
     return { entries: entries.map((e) => ({ ...e, time: new Date(e.time).toISOString() })) };
   });

@@ -15,6 +15,7 @@ export const challengeRoutes: FastifyPluginAsyncTypebox<ChallengeRoutesOptions> 
   app.post(
     '/challenges/:id/verify',
     {
+      config: { scope: 'decide' },
       schema: {
         tags: ['challenges'],
         summary: 'Answer a challenge with a code or a recovery code',
@@ -30,6 +31,7 @@ export const challengeRoutes: FastifyPluginAsyncTypebox<ChallengeRoutesOptions> 
   app.post(
     '/challenges/:id/resend',
     {
+      config: { scope: 'decide' },
       schema: {
         tags: ['challenges'],
         summary: 'Send a new code, on the given channel or the next in the fallback order',

@@ -47,7 +47,7 @@ async function issueChallenge(challenges: DecisionRoutesOptions['challenges'], d
 export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = async (app, { engine, challenges, metrics, idempotent }) => {
   app.post(
     '/decisions',
-    { schema: { tags: ['decisions'], summary: 'Allow, challenge or block a login', security, headers: IdempotencyHeaders, body: DecisionRequest, response: { 200: DecisionResponse, ...ERROR_RESPONSES, 429: ErrorBody } }, ...idempotent },
+    { config: { scope: 'decide' }, schema: { tags: ['decisions'], summary: 'Allow, challenge or block a login', security, headers: IdempotencyHeaders, body: DecisionRequest, response: { 200: DecisionResponse, ...ERROR_RESPONSES, 429: ErrorBody } }, ...idempotent },
     async (req) => {
       const started = process.hrtime.bigint();
       challenges.checkRequest(req.body);
@@ -60,7 +60,7 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
 
   app.post(
     '/login-failures',
-    { schema: { tags: ['decisions'], summary: 'Report a wrong password', security, headers: IdempotencyHeaders, body: FailureRequest, response: { 200: FailureResponse, ...ERROR_RESPONSES } }, ...idempotent },
+    { config: { scope: 'decide' }, schema: { tags: ['decisions'], summary: 'Report a wrong password', security, headers: IdempotencyHeaders, body: FailureRequest, response: { 200: FailureResponse, ...ERROR_RESPONSES } }, ...idempotent },
     async (req) => {
       const f = await engine.recordFailure(req.body);
       metrics.failure(f);
@@ -71,6 +71,7 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
   app.post(
     '/decisions/:decisionId/feedback',
     {
+      config: { scope: 'decide' },
       schema: {
         tags: ['decisions'],
         summary: 'Tell what happened after a decision',

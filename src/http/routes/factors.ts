@@ -23,6 +23,7 @@ export const factorRoutes: FastifyPluginAsyncTypebox<FactorRoutesOptions> = asyn
   app.post(
     '/users/:userId/totp',
     {
+      config: { scope: 'factors' },
       schema: { tags: ['second factors'], summary: 'Start a TOTP enrolment (confirm it with a first code)', security, params: UserParams, body: TotpEnrolRequest, response: { 200: TotpEnrolResponse, ...CHALLENGE_ERRORS } },
       preValidation: optionalBody,
     },
@@ -31,13 +32,13 @@ export const factorRoutes: FastifyPluginAsyncTypebox<FactorRoutesOptions> = asyn
 
   app.post(
     '/users/:userId/totp/confirm',
-    { schema: { tags: ['second factors'], summary: 'Confirm a TOTP enrolment with a first code', security, params: UserParams, body: TotpConfirmRequest, response: { 200: TotpConfirmResponse, ...CHALLENGE_ERRORS } } },
+    { config: { scope: 'factors' }, schema: { tags: ['second factors'], summary: 'Confirm a TOTP enrolment with a first code', security, params: UserParams, body: TotpConfirmRequest, response: { 200: TotpConfirmResponse, ...CHALLENGE_ERRORS } } },
     async (req) => service.confirmTotp(req.params.userId, req.body.code),
   );
 
   app.delete(
     '/users/:userId/totp',
-    { schema: { tags: ['second factors'], summary: 'Remove the user\'s TOTP enrolment', security, params: UserParams, response: { 200: DeletedResponse, ...CHALLENGE_ERRORS } } },
+    { config: { scope: 'factors' }, schema: { tags: ['second factors'], summary: 'Remove the user\'s TOTP enrolment', security, params: UserParams, response: { 200: DeletedResponse, ...CHALLENGE_ERRORS } } },
     async (req) => {
       await service.deleteTotp(req.params.userId);
       return { status: 'deleted' as const };
@@ -46,13 +47,13 @@ export const factorRoutes: FastifyPluginAsyncTypebox<FactorRoutesOptions> = asyn
 
   app.post(
     '/users/:userId/recovery-codes',
-    { schema: { tags: ['second factors'], summary: 'A new set of 10 recovery codes (shown once; the old set stops working)', security, params: UserParams, response: { 200: RecoveryCodesResponse, ...CHALLENGE_ERRORS } } },
+    { config: { scope: 'factors' }, schema: { tags: ['second factors'], summary: 'A new set of 10 recovery codes (shown once; the old set stops working)', security, params: UserParams, response: { 200: RecoveryCodesResponse, ...CHALLENGE_ERRORS } } },
     async (req) => ({ codes: await service.newRecoveryCodes(req.params.userId) }),
   );
 
   app.get(
     '/users/:userId/trusted-devices',
-    { schema: { tags: ['second factors'], summary: 'The user\'s trusted devices', security, params: UserParams, response: { 200: TrustedDevicesResponse, ...CHALLENGE_ERRORS } } },
+    { config: { scope: 'factors' }, schema: { tags: ['second factors'], summary: 'The user\'s trusted devices', security, params: UserParams, response: { 200: TrustedDevicesResponse, ...CHALLENGE_ERRORS } } },
     async (req) => ({
       devices: (await service.trustedDevices(req.params.userId)).map((d) => ({
         id: d.id,
@@ -67,7 +68,7 @@ export const factorRoutes: FastifyPluginAsyncTypebox<FactorRoutesOptions> = asyn
 
   app.delete(
     '/users/:userId/trusted-devices/:id',
-    { schema: { tags: ['second factors'], summary: 'Revoke one trusted device', security, params: TrustedDeviceParams, response: { 200: DeletedResponse, ...CHALLENGE_ERRORS } } },
+    { config: { scope: 'factors' }, schema: { tags: ['second factors'], summary: 'Revoke one trusted device', security, params: TrustedDeviceParams, response: { 200: DeletedResponse, ...CHALLENGE_ERRORS } } },
     async (req) => {
       await service.revokeTrustedDevice(req.params.userId, req.params.id);
       return { status: 'deleted' as const };

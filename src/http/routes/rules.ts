@@ -27,7 +27,7 @@ export function trackLoadTimes(rules: RuleHolder, clock: Clock): (hash: string) 
 
 /** The active rule set, and the reload an operator asks for (as SIGHUP does). */
 export const rulesRoutes: FastifyPluginAsyncTypebox<RulesRoutesOptions> = async (app, { rules, loadedAt }) => {
-  app.get('/rules', { schema: { tags: ['rules'], summary: 'The active rule set', security, response: { 200: RulesResponse, 401: ErrorBody } } }, async () => {
+  app.get('/rules', { config: { scope: 'admin' }, schema: { tags: ['rules'], summary: 'The active rule set', security, response: { 200: RulesResponse, 401: ErrorBody, 403: ErrorBody } } }, async () => {
     const rs = rules.current();
     return {
       version: rs.version,
@@ -43,7 +43,7 @@ export const rulesRoutes: FastifyPluginAsyncTypebox<RulesRoutesOptions> = async 
 
   app.post(
     '/admin/rules/reload',
-    { schema: { tags: ['rules'], summary: 'Reload the rule files; a broken set is refused', security, response: { 200: ReloadResponse, 401: ErrorBody, 422: ErrorBody } } },
+    { config: { scope: 'admin' }, schema: { tags: ['rules'], summary: 'Reload the rule files; a broken set is refused', security, response: { 200: ReloadResponse, 401: ErrorBody, 403: ErrorBody, 422: ErrorBody } } },
     async (req, reply) => {
       const r = await rules.reload();
       if (!r.ok) {

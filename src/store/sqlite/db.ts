@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { PRIVATE_DIR_MODE, preparePrivateFile } from '../../files.js';
 import { migrate } from './schema.js';
 
 export type Statement = Database.Statement;
@@ -34,7 +35,12 @@ export class SqliteDb {
   private readonly afterRollback: (() => void)[] = [];
 
   constructor(opts: SqliteDbOptions) {
-    if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+    if (opts.path !== ':memory:') {
+      // A new directory is private; an existing one is the server's to narrow (it names the data directory).
+      mkdirSync(dirname(opts.path), { recursive: true, mode: PRIVATE_DIR_MODE });
+      // SQLite makes the -wal and -shm files with the database's mode.
+      preparePrivateFile(opts.path, [`${opts.path}-wal`, `${opts.path}-shm`, `${opts.path}-journal`]);
+    }
     this.db = new Database(opts.path);
     this.ephemeral = opts.ephemeral ?? false;
     if (this.ephemeral) {
