@@ -16,7 +16,8 @@ import { cli, spawnServe } from './cli-helpers.js';
 import { IP, copyRules } from './helpers.js';
 
 const KEY = 'lifecycle-key';
-const quiet = { env: { RISKGATE_API_KEYS: KEY }, logger: createLogger('silent'), announce: () => {} };
+const KEYS = `${KEY}:decide+factors+admin`;
+const quiet = { env: { RISKGATE_API_KEYS: KEYS }, logger: createLogger('silent'), announce: () => {} };
 const pidIn = async (dir: string) => (await readFile(join(dir, PID_FILE), 'utf8')).trim();
 
 let cleanups: (() => Promise<unknown> | void)[] = [];

@@ -50,7 +50,7 @@ export function claimPidFile(dataDir: string): () => void {
   for (;;) {
     try {
       // Exclusive create: of two servers starting at once, one gets the file.
-      writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+      writeFileSync(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;

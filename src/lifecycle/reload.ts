@@ -35,7 +35,7 @@ export function reloadReport(result: ReloadResult, requestedAt: number, pid = pr
 /** Writes the report beside its place and renames it, so that a reader never sees half of one. */
 export function writeReloadReport(dataDir: string, report: ReloadReport): void {
   const file = join(dataDir, RELOAD_FILE);
-  writeFileSync(`${file}.${process.pid}.partial`, `${JSON.stringify(report)}\n`);
+  writeFileSync(`${file}.${process.pid}.partial`, `${JSON.stringify(report)}\n`, { mode: 0o600 });
   renameSync(`${file}.${process.pid}.partial`, file);
 }
 
