@@ -169,7 +169,7 @@ async function main() {
     // The server's Redis state went with it: teach a fresh one the same history.
     console.error('bench: teaching the redis store again for the engine alone...');
     const state = await warmState('redis', work.history, REDIS_URL);
-    const opened = openStore(state.settings);
+    const opened = await openStore(state.settings);
     if (!(await opened.ready!(5000))) throw new Error(`no Redis at ${REDIS_URL}`);
     rows.push(engineRow('Redis', await engineAlone(opened.store, work.requests)));
     await deleteKeysUnder(REDIS_URL, state.prefix);

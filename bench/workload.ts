@@ -49,8 +49,8 @@ export async function warmState(kind: StoreKind, history: readonly GenEvent[], r
   writeFileSync(file, `store:\n  redis:\n    keyPrefix: "${prefix}"\n`);
   // The server (riskgate-server.ts) reads the same file and data directory.
   const config = loadConfig({ config: file, data: dir, rules: 'rules', port: '0' });
-  const settings: StoreSettings = { dataDir: config.dataDir, redisUrl: kind === 'redis' ? redisUrl : undefined, timeoutMs: config.store.timeoutMs, redis: config.store.redis };
-  const opened = openStore(settings);
+  const settings: StoreSettings = { dataDir: config.dataDir, redisUrl: kind === 'redis' ? redisUrl : undefined, timeoutMs: config.store.timeoutMs, redis: config.store.redis, postgres: config.store.postgres };
+  const opened = await openStore(settings);
   const { store } = opened;
   // Commands fail at once until Redis is connected (no offline queue): wait for it.
   if (opened.ready && !(await opened.ready(5000))) throw new Error(`no Redis at ${redisUrl}`);

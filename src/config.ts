@@ -33,6 +33,7 @@ export const ConfigSchema = Type.Object(
               { additionalProperties: false },
             ),
           ),
+          postgres: Type.Optional(Type.Object({ poolSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })) }, { additionalProperties: false })),
         },
         { additionalProperties: false },
       ),
@@ -111,10 +112,12 @@ export interface StoreConfig {
   failMode: StoreFailMode;
   timeoutMs: number;
   redis: { keyPrefix: string; recordDays: number };
+  /** Only with DATABASE_URL. */
+  postgres: { poolSize: number };
 }
 
 export const DEFAULTS = { host: '127.0.0.1', port: 3000, dataDir: './data', rulesDir: './rules', auditRetentionDays: 90, logLevel: 'info' } as const;
-export const STORE_DEFAULTS = { failMode: 'closed', timeoutMs: 250, keyPrefix: 'rg:' } as const;
+export const STORE_DEFAULTS = { failMode: 'closed', timeoutMs: 250, keyPrefix: 'rg:', poolSize: 10 } as const;
 
 export interface ConfigOverrides {
   config?: string | undefined;
@@ -153,6 +156,7 @@ export function loadConfig(o: ConfigOverrides): Config {
       failMode: file.store?.failMode ?? STORE_DEFAULTS.failMode,
       timeoutMs: file.store?.timeoutMs ?? STORE_DEFAULTS.timeoutMs,
       redis: { keyPrefix: file.store?.redis?.keyPrefix ?? STORE_DEFAULTS.keyPrefix, recordDays: file.store?.redis?.recordDays ?? auditRetentionDays },
+      postgres: { poolSize: file.store?.postgres?.poolSize ?? STORE_DEFAULTS.poolSize },
     },
     logLevel: file.log?.level ?? DEFAULTS.logLevel,
     logRequests: file.log?.requests ?? false,

@@ -115,14 +115,14 @@ export async function startServer(o: StartOptions): Promise<Server> {
   try {
     const { keys, generated } = resolveApiKeys(env, dataDir);
     const secret = resolveSecret(env, dataDir);
-    const { failMode, timeoutMs, redis } = o.config.store;
-    const opened = openStore({ dataDir, redisUrl: env.REDIS_URL, timeoutMs, redis });
+    const { failMode, timeoutMs, redis, postgres } = o.config.store;
+    const opened = await openStore({ dataDir, redisUrl: env.REDIS_URL, databaseUrl: env.DATABASE_URL, timeoutMs, redis, postgres });
     const { store } = opened;
     cleanups.push(() => store.close());
     logger.info(
       {
         data: resolve(dataDir),
-        store: env.REDIS_URL ? `redis ${withoutPassword(env.REDIS_URL)}` : `${store.kind} ${resolve(dataDir, 'riskgate.db')}`,
+        store: [env.REDIS_URL && `redis ${withoutPassword(env.REDIS_URL)}`, env.DATABASE_URL && `postgres ${withoutPassword(env.DATABASE_URL)}`].filter(Boolean).join(' + ') || `${store.kind} ${resolve(dataDir, 'riskgate.db')}`,
         rules: `${resolve(o.config.rulesDir)} (${rules.current().rules.length} rules, version ${rules.current().version})`,
         config: o.config.configPath ? resolve(o.config.configPath) : 'none (defaults)',
         apiKeysFrom: generated ? 'generated now (printed once on stderr)' : env.RISKGATE_API_KEYS?.trim() ? 'RISKGATE_API_KEYS' : resolve(dataDir, API_KEY_FILE),

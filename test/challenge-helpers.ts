@@ -6,6 +6,7 @@ import type { OutboxProvider } from '../src/challenge/providers/outbox.js';
 import type { Provider } from '../src/challenge/providers/provider.js';
 import type { ConfigFile } from '../src/config.js';
 import type { Backend } from '../src/store/ports.js';
+import { PgBackend } from '../src/store/postgres/backend.js';
 import { RedisBackend } from '../src/store/redis/backend.js';
 import { SqliteBackend } from '../src/store/sqlite/backend.js';
 import { AUTH, IP, UA, habit, makeApp, type TestApp } from './helpers.js';
@@ -41,6 +42,7 @@ export async function challengeAppAtHome(kind: StoreKind): Promise<TestApp> {
 export async function storedRecoveryHashes(store: Backend, userId: string): Promise<string[]> {
   if (store instanceof SqliteBackend) return (store.db.prepare('SELECT hash FROM recovery_codes WHERE user_id = ? AND used_at IS NULL').all(userId) as { hash: string }[]).map((r) => r.hash);
   if (store instanceof RedisBackend) return store.client.smembers(`${store.keyPrefix}r:${userId}`);
+  if (store instanceof PgBackend) return (await store.db.pool.query<{ hash: string }>('SELECT hash FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL', [userId])).rows.map((r) => r.hash);
   throw new Error(`no way to read the recovery codes of a ${store.kind} store`);
 }
 

@@ -1,6 +1,7 @@
 import { cp, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { assemble, type AssembleOptions } from '../src/assemble.js';
 import { Keys } from '../src/challenge/keys.js';
@@ -18,7 +19,10 @@ import type { Backend } from '../src/store/ports.js';
 
 export const API_KEY = 'test-key-0123456789';
 export const AUTH = { authorization: `Bearer ${API_KEY}` };
-export const RULES_DIR = join(import.meta.dirname, '..', 'rules');
+export const REPO = join(import.meta.dirname, '..');
+export const RULES_DIR = join(REPO, 'rules');
+/** Node flags that run the TypeScript source as vitest does (test/ts-hooks.mjs), for `riskgate` in a process of its own: no build, no stale dist/. */
+export const RUN_TS = ['--import', `data:text/javascript,import { register } from 'node:module'; register(${JSON.stringify(pathToFileURL(join(REPO, 'test/ts-hooks.mjs')).href)});`];
 
 export const UA = {
   chromeWindows: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',

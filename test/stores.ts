@@ -5,13 +5,16 @@ import { afterEach, beforeEach, describe } from 'vitest';
 import type { Backend } from '../src/store/ports.js';
 import type { RedisBackend } from '../src/store/redis/backend.js';
 import { SqliteBackend, type SqliteBackendOptions } from '../src/store/sqlite/backend.js';
+import type { PgBackend } from '../src/store/postgres/backend.js';
+import { pgBackend, pgSkip, testSchema } from './postgres-helpers.js';
 import { REDIS_URL, redisBackend, redisSkip, skippedTitle, testPrefix } from './redis-helpers.js';
 import { deleteKeysUnder } from './redis-keys.js';
 
 /**
  * One shared state for a test. `open()` gives a handle on it: on Redis another riskgate
  * instance (its own connection, its own audit trail, so audit checks use one handle); on
- * SQLite, which one process owns, the same backend again. `close()` closes every handle and
+ * PostgreSQL another instance's pool on the same schema; on SQLite, which one process owns,
+ * the same backend again. `close()` closes every handle and
  * deletes what the test left. `writeProfileDoc` stores a profile document as it is, bypassing
  * the ports (to show what reading a foreign one does).
  */
@@ -63,6 +66,25 @@ async function redisWorld(): Promise<World> {
   };
 }
 
+/** A schema of its own in the test file's database; each handle is another instance's pool on it. */
+async function postgresWorld(): Promise<World> {
+  const schema = await testSchema();
+  const handles: PgBackend[] = [];
+  const open = async () => {
+    const s = await pgBackend(schema.url);
+    handles.push(s);
+    return s;
+  };
+  return {
+    open,
+    writeProfileDoc: async (userId, doc) => void (await (handles[0] ?? (await open())).db.pool.query('INSERT INTO profiles (user_id, doc, ver) VALUES ($1, $2, 1)', [userId, doc])),
+    close: async () => {
+      for (const h of handles) await h.close();
+      await schema.drop();
+    },
+  };
+}
+
 /**
  * Every backend, for the contract suite; SERVER_STORES for the suites of the server's
  * features. A new backend is one more entry here.
@@ -72,6 +94,7 @@ export const STORE_KINDS: StoreKind[] = [
   // Replay's and the rule tests' store: profiles written back on eviction, failures in memory.
   { name: 'SQLite (ephemeral)', skip: null, server: false, world: sqliteWorld({ ephemeral: true, profileCache: 2 }) },
   { name: 'Redis', skip: redisSkip, server: true, world: redisWorld },
+  { name: 'PostgreSQL', skip: pgSkip, server: true, world: postgresWorld },
 ];
 
 export const SERVER_STORES = STORE_KINDS.filter((k) => k.server);

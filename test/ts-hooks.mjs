@@ -2,7 +2,7 @@
  * Node module hooks that run riskgate's TypeScript source as it is, for tests that need
  * `riskgate serve` in a process of its own (to kill it): each .ts file goes through the same
  * transform as under vitest (vite's, types stripped), and src's imports of "./x.js" find
- * "./x.ts". Register with module.register(); test/redis.instances.test.ts does.
+ * "./x.ts". Register with module.register(); test/instances.test.ts does.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';

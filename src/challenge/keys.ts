@@ -104,14 +104,15 @@ function parseSecret(text: string): Buffer {
 
 /**
  * RISKGATE_SECRET from the environment; without it (development), a secret generated once
- * into the data directory (mode 0600), so codes and tokens survive a restart; on Redis it is
- * required, since instances must share it. `generated`
+ * into the data directory (mode 0600), so codes and tokens survive a restart; on Redis or
+ * PostgreSQL it is required, since instances must share it. `generated`
  * tells the caller to warn: a production server should take its secret from the environment.
  */
 export function resolveSecret(env: NodeJS.ProcessEnv, dataDir: string): { keys: Keys; generated: boolean } {
-  if (env.REDIS_URL && !env.RISKGATE_SECRET) {
+  const shared = env.REDIS_URL ? 'REDIS_URL' : env.DATABASE_URL ? 'DATABASE_URL' : null;
+  if (shared && !env.RISKGATE_SECRET) {
     // Each instance would generate its own: a code sent by one, or a trust token it issued, would fail on the others.
-    throw new ConfigError('REDIS_URL is set but RISKGATE_SECRET is not: instances that share a Redis must share one secret (openssl rand -hex 32)');
+    throw new ConfigError(`${shared} is set but RISKGATE_SECRET is not: instances that share a store must share one secret (openssl rand -hex 32)`);
   }
   const previous = (env.RISKGATE_SECRET_PREVIOUS ?? '')
     .split(',')

@@ -91,6 +91,24 @@ export function decisionEntry(r: DecisionRecord): AuditEntry {
   };
 }
 
+/** The decision an audit entry of kind "decision" records: decisionEntry read back. */
+export function decisionOf(e: AuditEntry): DecisionRecord {
+  const detail = e.detail as Pick<DecisionRecord, 'requestAction' | 'reasons' | 'shadow' | 'observation'>;
+  return {
+    id: e.ref ?? '',
+    time: e.time,
+    userId: e.userId ?? '',
+    ip: e.ip ?? '',
+    requestAction: detail.requestAction,
+    action: e.action as DecisionRecord['action'],
+    score: e.score ?? 0,
+    reasons: detail.reasons,
+    shadow: detail.shadow,
+    rulesVersion: e.rulesVersion ?? '',
+    observation: detail.observation,
+  };
+}
+
 /** Failed passwords over sliding windows (src/signals/attempts.ts). */
 export interface FailureCounters {
   /** Counts a failed password for its user, address and device, atomically (several instances may count at once); the counts at `now` include it. */

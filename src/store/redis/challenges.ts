@@ -1,7 +1,7 @@
 import type { ChallengeDelivery, ChallengeRecord, TotpRecord, TrustedDevice, VerifyOutcome, VerifyResult } from '../../challenge/model.js';
 import type { ChallengeState } from '../ports.js';
 import { nextVerifyState } from '../verify-attempt.js';
-import { compareAndSet } from './cas.js';
+import { compareAndSet } from '../cas.js';
 import type { RedisContext } from './keys.js';
 import { CHALLENGE_CREATE, CHALLENGE_DELIVERY, CHALLENGE_EXPIRE, CHALLENGE_SET_STATE, TOTP_RESEAL, TOTP_STEP, TRUST_ADD } from './scripts.js';
 

@@ -1,6 +1,6 @@
 import { learnProfile, parseProfile, unlearnProfile, type LearnedRecord, type Observation, type Profile } from '../../profile/profile.js';
 import type { ProfileStore } from '../ports.js';
-import { compareAndSet } from './cas.js';
+import { compareAndSet } from '../cas.js';
 import type { RedisContext } from './keys.js';
 import { LEARN, UNLEARN } from './scripts.js';
 

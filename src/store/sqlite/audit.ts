@@ -1,5 +1,5 @@
 import type { Observation } from '../../profile/profile.js';
-import { decisionEntry, type AuditEntry, type AuditLog, type AuditQuery, type DecisionLog, type DecisionRecord } from '../ports.js';
+import { decisionEntry, decisionOf, type AuditEntry, type AuditLog, type AuditQuery, type DecisionLog, type DecisionRecord } from '../ports.js';
 import type { SqliteDb, Statement } from './db.js';
 
 /** Audit rows of a batch go in with multi-row INSERTs of up to this many rows. */
@@ -103,21 +103,7 @@ export class AuditTable {
   decision(id: string): DecisionRecord | null {
     this.flush();
     const row = this.stmt.getDecision.get(id) as AuditRow | undefined;
-    if (!row) return null;
-    const detail = JSON.parse(row.detail ?? '{}') as DecisionDetail;
-    return {
-      id,
-      time: row.time,
-      userId: row.user_id ?? '',
-      ip: row.ip ?? '',
-      requestAction: detail.requestAction,
-      action: row.action as DecisionRecord['action'],
-      score: row.score ?? 0,
-      reasons: detail.reasons,
-      shadow: detail.shadow,
-      rulesVersion: row.rules_version ?? '',
-      observation: detail.observation,
-    };
+    return row ? decisionOf(entryFrom(row)) : null;
   }
 
   query(q: AuditQuery): AuditEntry[] {

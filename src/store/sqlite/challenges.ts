@@ -1,29 +1,8 @@
 import type { ChallengeDelivery, ChallengeRecord, TotpRecord, TrustedDevice, VerifyOutcome, VerifyResult } from '../../challenge/model.js';
 import type { ChallengeState } from '../ports.js';
+import { challengeFrom, trustedFrom, type ChallengeRow, type TrustedRow } from '../sql-rows.js';
 import { nextVerifyState } from '../verify-attempt.js';
 import type { SqliteDb } from './db.js';
-
-interface ChallengeRow {
-  id: string;
-  decision_id: string;
-  user_id: string;
-  ip: string;
-  device_id: string | null;
-  channel: ChallengeRecord['channel'];
-  destination: string | null;
-  phone: string | null;
-  email: string | null;
-  provider: string | null;
-  provider_ref: string | null;
-  code_hash: string | null;
-  status: ChallengeRecord['status'];
-  attempts: number;
-  max_attempts: number;
-  sends: number;
-  created_at: number;
-  expires_at: number;
-  verified_at: number | null;
-}
 
 interface TotpRow {
   user_id: string;
@@ -31,16 +10,6 @@ interface TotpRow {
   confirmed: number;
   last_step: number;
   created_at: number;
-}
-
-interface TrustedRow {
-  id: string;
-  user_id: string;
-  device_id: string;
-  label: string;
-  ip: string;
-  created_at: number;
-  expires_at: number;
 }
 
 /**
@@ -157,7 +126,7 @@ export class SqliteChallengeState implements ChallengeState {
 
   async listTrustedDevices(userId: string, now: number): Promise<TrustedDevice[]> {
     const rows = this.stmt.listTrusted.all(userId, now) as TrustedRow[];
-    return rows.map((r) => ({ id: r.id, userId: r.user_id, deviceId: r.device_id, label: r.label, ip: r.ip, createdAt: r.created_at, expiresAt: r.expires_at }));
+    return rows.map(trustedFrom);
   }
 
   async revokeTrustedDevices(userId: string, id?: string): Promise<number> {
@@ -168,28 +137,4 @@ export class SqliteChallengeState implements ChallengeState {
   prune(before: number): number {
     return this.stmt.prune.run(before).changes + this.stmt.pruneTrusted.run(before).changes;
   }
-}
-
-function challengeFrom(r: ChallengeRow): ChallengeRecord {
-  return {
-    id: r.id,
-    decisionId: r.decision_id,
-    userId: r.user_id,
-    ip: r.ip,
-    deviceId: r.device_id,
-    channel: r.channel,
-    destination: r.destination,
-    phone: r.phone,
-    email: r.email,
-    provider: r.provider,
-    providerRef: r.provider_ref,
-    codeHash: r.code_hash,
-    status: r.status,
-    attempts: r.attempts,
-    maxAttempts: r.max_attempts,
-    sends: r.sends,
-    createdAt: r.created_at,
-    expiresAt: r.expires_at,
-    verifiedAt: r.verified_at,
-  };
 }

@@ -4,10 +4,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 const MAX_CAS_ATTEMPTS = 100;
 
 /**
- * Runs a read-compute-script round (profiles, challenge attempts) until it applies (1) or
- * finds nothing to do (-1); 0 is a conflict: another instance wrote in between. A script
- * rather than WATCH/MULTI because WATCH belongs to a connection, and ioredis multiplexes all
- * of an instance's requests over one connection: one request's EXEC would end another's WATCH.
+ * Runs a read-compute-write round (profiles, challenge attempts) until it applies (1) or
+ * finds nothing to do (-1); 0 is a conflict: another instance wrote in between. The networked
+ * stores (Redis, PostgreSQL) compute the new state in JavaScript, the same code as SQLite,
+ * and write it only if what they read is unchanged (a script on Redis, a conditional UPDATE on
+ * PostgreSQL). On Redis a script rather than WATCH/MULTI because WATCH belongs to a
+ * connection, and ioredis multiplexes all of an instance's requests over one connection: one
+ * request's EXEC would end another's WATCH.
  */
 export async function compareAndSet(round: () => Promise<unknown>): Promise<boolean> {
   for (let attempt = 1; ; attempt++) {
