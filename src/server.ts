@@ -17,6 +17,7 @@ import { createLogger } from './log.js';
 import { RuleHolder } from './rules/holder.js';
 import type { StoreEvent } from './store/guard.js';
 import { openStore } from './store/open.js';
+import { redactedUrl } from './store/postgres/db.js';
 import type { Backend } from './store/ports.js';
 import type { Clock } from './types.js';
 
@@ -82,17 +83,6 @@ async function claim(config: Config): Promise<() => void> {
   return claimPidFile(config.dataDir);
 }
 
-/** A URL without its password, for the log. */
-function withoutPassword(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(not a URL)';
-  }
-}
-
 /**
  * Wires a running server: store, rules, challenges, engine, HTTP. A broken rule set throws
  * RuleSetError, a provider without its secret ConfigError, a taken port or data directory
@@ -122,7 +112,7 @@ export async function startServer(o: StartOptions): Promise<Server> {
     logger.info(
       {
         data: resolve(dataDir),
-        store: [env.REDIS_URL && `redis ${withoutPassword(env.REDIS_URL)}`, env.DATABASE_URL && `postgres ${withoutPassword(env.DATABASE_URL)}`].filter(Boolean).join(' + ') || `${store.kind} ${resolve(dataDir, 'riskgate.db')}`,
+        store: [env.REDIS_URL && `redis ${redactedUrl(env.REDIS_URL)}`, env.DATABASE_URL && `postgres ${redactedUrl(env.DATABASE_URL)}`].filter(Boolean).join(' + ') || `${store.kind} ${resolve(dataDir, 'riskgate.db')}`,
         rules: `${resolve(o.config.rulesDir)} (${rules.current().rules.length} rules, version ${rules.current().version})`,
         config: o.config.configPath ? resolve(o.config.configPath) : 'none (defaults)',
         apiKeysFrom: generated ? 'generated now (printed once on stderr)' : env.RISKGATE_API_KEYS?.trim() ? 'RISKGATE_API_KEYS' : resolve(dataDir, API_KEY_FILE),
