@@ -7,6 +7,7 @@ import type { ConfigFile } from './config.js';
 import { Engine } from './engine/engine.js';
 import type { ApiKeys } from './http/auth.js';
 import { buildApp, type AppOptions } from './http/app.js';
+import { logAuditEvents } from './observability/audit-log.js';
 import type { Metrics } from './observability/metrics.js';
 import type { RuleHolder } from './rules/holder.js';
 import { guardPorts, type GuardOptions } from './store/guard.js';
@@ -48,11 +49,13 @@ export interface Assembled {
 
 /**
  * The one wiring of riskgate's parts, used by the server, the tests and the benches alike:
- * the store under its guard, the challenges (whose trust tokens the engine verifies), the
- * engine, and the HTTP app with the challenge routes.
+ * the store under its guard (its audit events also logged, when there is a logger), the
+ * challenges (whose trust tokens the engine verifies), the engine, and the HTTP app with the
+ * challenge routes.
  */
 export async function assemble(o: AssembleOptions): Promise<Assembled> {
-  const store = o.storeFailure ? guardPorts(o.store, o.storeFailure) : o.store;
+  const logged = o.http?.logger ? logAuditEvents(o.store, o.http.logger) : o.store;
+  const store = o.storeFailure ? guardPorts(logged, o.storeFailure) : logged;
   const challenges = setupChallenges({
     store,
     // Only called once a challenge is answered, when `engine` exists.
@@ -73,6 +76,6 @@ export async function assemble(o: AssembleOptions): Promise<Assembled> {
     failMode: o.storeFailure?.mode,
     onConfirmedFraud: async (record) => void (await challenges.service.revokeAllTrust(record.userId, record.id)),
   });
-  const app = await buildApp({ engine, audit: store.audit, storeKind: o.store.kind, rules: o.rules, apiKeys: o.apiKeys, clock: o.clock, metrics: o.metrics, challenges: challenges.service, ...o.http });
+  const app = await buildApp({ engine, audit: store.audit, idempotency: store.idempotency, storeKind: o.store.kind, rules: o.rules, apiKeys: o.apiKeys, clock: o.clock, metrics: o.metrics, challenges: challenges.service, ...o.http });
   return { app, engine, challenges: challenges.service, providers: challenges.providers };
 }

@@ -103,6 +103,8 @@ export interface Config {
   logLevel: string;
   logRequests: boolean;
   file: ConfigFile;
+  /** The config file read, or null (defaults and options only). */
+  configPath: string | null;
 }
 
 /** How the state store is reached and what happens when it is not; docs/configuration.md. */
@@ -159,5 +161,6 @@ export function loadConfig(o: ConfigOverrides): Config {
     logLevel: file.log?.level ?? DEFAULTS.logLevel,
     logRequests: file.log?.requests ?? false,
     file,
+    configPath: o.config ?? null,
   };
 }

@@ -20,6 +20,8 @@ export const ERROR_CODES = {
   TOTP_ALREADY_ENROLLED: { status: 409, doc: 'The user already has a confirmed TOTP enrolment; delete it first to enrol again.' },
   BODY_TOO_LARGE: { status: 413, doc: 'The body is larger than the limit (64 KiB).' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, doc: 'The body is not `application/json`.' },
+  IDEMPOTENCY_KEY_IN_USE: { status: 409, doc: 'A request with this `Idempotency-Key` is still running and did not finish within 10 s. Retry with the same key later.' },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, doc: 'This `Idempotency-Key` was used in the last 24 hours with another request (another path or body). Nothing was done; use a new key for a new request.' },
   RULES_INVALID: { status: 422, doc: 'A rules reload was refused: the files have problems (listed in `details`). The previous rules stay active.' },
   CHALLENGE_RATE_LIMITED: { status: 429, doc: 'Too many challenges for this user, phone number or destination country in the last hour (abuse limits), or the provider refused more sends.' },
   RESEND_LIMIT: { status: 429, doc: 'This challenge was sent as often as allowed (`challenges.maxSends`).' },
@@ -71,3 +73,9 @@ export class RefusedError extends Error {
  * line and field or the variable at fault.
  */
 export class ConfigError extends Error {}
+
+/**
+ * riskgate cannot start as asked: its port is taken, or another riskgate serves its data
+ * directory. The CLI prints the message as one line and exits 1.
+ */
+export class StartError extends Error {}

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import pino, { type Logger } from 'pino';
 
 /**
@@ -33,4 +34,19 @@ export const REDACT_PATHS = [
 
 export function createLogger(level = 'info', destination?: pino.DestinationStream): Logger {
   return pino({ level, base: { service: 'riskgate' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination);
+}
+
+const requestIds = new AsyncLocalStorage<string>();
+
+/** Runs `fn` (and all that follows from it) as part of the request `id`, for currentRequestId. */
+export function withRequestId<T>(id: string, fn: () => T): T {
+  return requestIds.run(id, fn);
+}
+
+/**
+ * The id of the HTTP request being served, for log lines written away from its logger (the
+ * audit events, src/observability/audit-log.ts); undefined outside a request (timers).
+ */
+export function currentRequestId(): string | undefined {
+  return requestIds.getStore();
 }

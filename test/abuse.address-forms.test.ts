@@ -38,7 +38,7 @@ describe('address forms over HTTP', () => {
     for (const url of ['/v1/decisions', '/v1/login-failures']) {
       const res = await t.app.inject({ method: 'POST', url, headers: AUTH, payload: { userId: 'u', ip } });
       expect(res.statusCode).toBe(400);
-      expect(res.json()).toEqual({ error: { code: 'INVALID_IP', message: expect.stringMatching(/^ip: .* zone id/) } });
+      expect(res.json()).toEqual({ error: { code: 'INVALID_IP', message: expect.stringMatching(/^ip: .* zone id/), requestId: expect.any(String) } });
     }
   });
 

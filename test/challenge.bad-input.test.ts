@@ -64,7 +64,7 @@ describe('bad input to the challenge routes: a 4xx with {error:{code,message}}, 
     const before = await snapshot();
     const res = await send();
     expect(res.statusCode).toBe(status);
-    expect(res.json()).toEqual({ error: { code, message: expect.any(String) } });
+    expect(res.json()).toEqual({ error: { code, message: expect.any(String), requestId: res.headers['x-request-id'] } });
     expect(res.body).not.toMatch(/at .*\.(ts|js):\d+/);
     expect(await snapshot()).toEqual(before);
   });

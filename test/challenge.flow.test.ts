@@ -124,7 +124,7 @@ describeEachStore(SERVER_STORES, 'a challenged login over HTTP: code, verify, re
 
   it('answers 404 for an unknown challenge, whatever the id looks like', async () => {
     for (const id of ['00000000-0000-4000-8000-000000000000', 'alice', 'x'.repeat(64)]) {
-      expect(await verify(id, { code: '123456' })).toEqual({ status: 404, body: { error: { code: 'CHALLENGE_NOT_FOUND', message: 'no challenge with this id' } }, raw: expect.any(String) });
+      expect(await verify(id, { code: '123456' })).toEqual({ status: 404, body: { error: { code: 'CHALLENGE_NOT_FOUND', message: 'no challenge with this id', requestId: expect.any(String) } }, raw: expect.any(String) });
       expect((await post(t, `/v1/challenges/${id}/resend`, {})).body.error.code).toBe('CHALLENGE_NOT_FOUND');
     }
   });

@@ -22,15 +22,17 @@ describe('codes, secrets, recovery codes and tokens stay out of the log and out 
     const outbox: string[] = [];
     let now = Date.parse('2026-03-02T08:00:00Z');
     const server = await startServer({ config, env: { RISKGATE_API_KEYS: KEY, RISKGATE_SECRET: 'ab'.repeat(32) }, logger, clock: () => now, announce: (l) => outbox.push(l) });
+    let requests = 0;
     const call = async (method: string, path: string, body?: unknown) => {
       const res = await fetch(`${server.url}${path}`, {
         method,
-        headers: { authorization: `Bearer ${KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: { authorization: `Bearer ${KEY}`, 'x-request-id': `req-${++requests}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       return (await res.json()) as Record<string, unknown> & { challenge?: { id: string } };
     };
     const secrets: string[] = [];
+    let stored: string[] = [];
     try {
       const home = { userId: 'erin', ip: IP.homeNO, userAgent: UA.chromeWindows, deviceId: 'd-erin' };
       for (let i = 0; i < 20; i++) {
@@ -59,9 +61,19 @@ describe('codes, secrets, recovery codes and tokens stay out of the log and out 
       now += 3_600_000;
       const d2 = await call('POST', '/v1/decisions', { userId: 'erin', ip: IP.japan, userAgent: UA.firefoxLinux, deviceId: 'd-x' });
       expect((await call('POST', `/v1/challenges/${d2.challenge!.id}/verify`, { recoveryCode: codes[0] })).status).toBe('verified');
+      stored = (await server.store.audit.query({ limit: 1000 })).map((e) => e.kind);
     } finally {
       await server.close();
     }
+
+    // Every audit event is one log line too (for a SIEM), with the id of the request that caused it.
+    const lines = logLines.map((l) => JSON.parse(l) as { msg: string; event?: string; requestId?: string });
+    const events = lines.filter((l) => l.msg === 'audit event');
+    expect(events.map((e) => e.event).sort()).toEqual([...stored].sort());
+    expect(new Set(events.map((e) => e.event))).toEqual(new Set(['decision', 'challenge.created', 'challenge.sent', 'challenge.failed', 'challenge.verified', 'trust.issued', 'totp.enrolled', 'totp.confirmed', 'recovery.generated', 'recovery.used']));
+    for (const e of events) expect(e.requestId, e.event).toMatch(/^req-\d+$/);
+    // And every line a request logs carries its id: request logging, audit events.
+    for (const l of lines.filter((x) => x.msg === 'incoming request' || x.msg === 'request completed')) expect(l.requestId, JSON.stringify(l)).toMatch(/^req-\d+$/);
 
     const log = logLines.join('');
     expect(log).toContain('/verify'); // request logging was on: the requests themselves are in the log

@@ -41,7 +41,7 @@ describe('bad input gets a 4xx with {error:{code,message}} naming the field, and
     const res = await send();
     expect(res.statusCode).toBe(status);
     const body = res.json();
-    expect(body).toEqual({ error: { code, message: expect.any(String) } });
+    expect(body).toEqual({ error: { code, message: expect.any(String), requestId: res.headers['x-request-id'] } });
     expect(res.body).not.toMatch(/at .*\.(ts|js):\d+/); // never a stack trace
     expect(await t.store.audit.query({ limit: 1000 })).toEqual(before);
   });
@@ -79,7 +79,7 @@ describe('bad input gets a 4xx with {error:{code,message}} naming the field, and
     const before = await t.store.audit.query({ limit: 1000 });
     const res = await post(url, body);
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toEqual({ error: { code: 'INVALID_REQUEST', message: expect.stringContaining(`body field "${field}"`) } });
+    expect(res.json()).toEqual({ error: { code: 'INVALID_REQUEST', message: expect.stringContaining(`body field "${field}"`), requestId: expect.any(String) } });
     expect(await t.store.audit.query({ limit: 1000 })).toEqual(before);
   });
 
@@ -142,7 +142,7 @@ describe('bad input gets a 4xx with {error:{code,message}} naming the field, and
     ])('%s', async (q, message) => {
       const res = await get(`/v1/audit?${q}`);
       expect(res.statusCode).toBe(400);
-      expect(res.json()).toEqual({ error: { code: 'INVALID_REQUEST', message } });
+      expect(res.json()).toEqual({ error: { code: 'INVALID_REQUEST', message, requestId: expect.any(String) } });
     });
     it('limit=5 is five', async () => {
       for (let i = 0; i < 6; i++) await post('/v1/decisions', { ...login, userId: `q${i}` });

@@ -144,7 +144,7 @@ describe('POST /v1/decisions/{id}/feedback', () => {
   it('answers 404 for an unknown decision, and records feedback in the audit trail', async () => {
     const missing = await feedback('00000000-0000-4000-8000-000000000000', 'confirmed_fraud');
     expect(missing.statusCode).toBe(404);
-    expect(missing.json()).toEqual({ error: { code: 'DECISION_NOT_FOUND', message: expect.any(String) } });
+    expect(missing.json()).toEqual({ error: { code: 'DECISION_NOT_FOUND', message: expect.any(String), requestId: expect.any(String) } });
 
     const d = await decide(t, phone);
     await feedback(d.body.decisionId, 'confirmed_legit');

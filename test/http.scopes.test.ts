@@ -32,7 +32,7 @@ describe('API keys carry scopes: decide, factors, admin', () => {
       for (const scope of ['decide', 'factors', 'admin'] as const) {
         const res = await call(method, url, KEYS[scope]);
         if (res.statusCode === 403) {
-          expect(res.json()).toEqual({ error: { code: 'INSUFFICIENT_SCOPE', message: expect.stringContaining('scope') } });
+          expect(res.json()).toEqual({ error: { code: 'INSUFFICIENT_SCOPE', message: expect.stringContaining('scope'), requestId: expect.any(String) } });
           expect(res.headers['www-authenticate']).toMatch(/error="insufficient_scope"/);
         } else passed.push(scope);
       }

@@ -81,7 +81,7 @@ describe.skipIf(pgSkip !== null)(skippedTitle('the PostgreSQL store', pgSkip), (
     const code = await new Promise((resolve) => child.once('exit', resolve));
     await rm(dir, { recursive: true, force: true });
     expect(code).toBe(2);
-    expect(stderr).toBe('riskgate: PostgreSQL at postgres://riskgate:***@127.0.0.1:1/riskgate: connect ECONNREFUSED 127.0.0.1:1\n');
+    expect(stderr).toBe('riskgate serve: PostgreSQL at postgres://riskgate:***@127.0.0.1:1/riskgate: connect ECONNREFUSED 127.0.0.1:1\n');
   });
 
   it('keeps the audit trail and learned marks by day: retention drops whole partitions, and the coming days are made ahead', async () => {

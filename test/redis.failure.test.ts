@@ -147,7 +147,7 @@ describe.skipIf(redisServerSkip !== null)(skippedTitle('when Redis goes away', r
     // A challenge cannot be answered without its state: 503 within the timeout, and nothing is counted.
     const stuck = await post(`/v1/challenges/${id}/verify`, { code: lastCode });
     expect(stuck.status).toBe(503);
-    expect(stuck.body).toEqual({ error: { code: 'UNAVAILABLE', message: expect.stringContaining('did not answer within 150 ms') } });
+    expect(stuck.body).toEqual({ error: { code: 'UNAVAILABLE', message: expect.stringContaining('did not answer within 150 ms'), requestId: expect.any(String) } });
 
     await redis.resume();
     await recovered();

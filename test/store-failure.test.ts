@@ -68,6 +68,7 @@ function flaky(onHang: () => void): { store: Backend; set(f: Failure, only?: rea
     failures: wrap(inner.failures, 'failures'),
     limits: wrap(inner.limits, 'limits'),
     challenges: wrap(inner.challenges, 'challenges'),
+    idempotency: wrap(inner.idempotency, 'idempotency'),
     // Pruning and closing always work.
     prune: (before) => inner.prune(before),
     close: () => inner.close(),
@@ -174,7 +175,7 @@ describe('when the store fails', () => {
     store.set('error');
     const res = await t.app.inject({ method: 'POST', url: `/v1/decisions/${d.body.decisionId}/feedback`, headers: AUTH, payload: { outcome: 'passed_challenge' } });
     expect(res.statusCode).toBe(503);
-    expect(res.json()).toEqual({ error: { code: 'UNAVAILABLE', message: 'state store unreachable or failing; try again' } });
+    expect(res.json()).toEqual({ error: { code: 'UNAVAILABLE', message: 'state store unreachable or failing; try again', requestId: expect.any(String) } });
     store.set('up');
     const again = await t.app.inject({ method: 'POST', url: `/v1/decisions/${d.body.decisionId}/feedback`, headers: AUTH, payload: { outcome: 'passed_challenge' } });
     expect(again.json()).toMatchObject({ learned: true });

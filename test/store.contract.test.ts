@@ -203,6 +203,47 @@ describeEachStore(STORE_KINDS, 'store contract', twoHandles, (w) => {
     });
   });
 
+  describe('idempotency keys', () => {
+    const answer = { status: 200, body: '{"decisionId":"d-1"}' };
+    it('claims a key once, even when two handles race; a retry then sees it running, then its answer', async () => {
+      const claims = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).idempotency.claim('scope:k1', 'fp', T0, MINUTE)));
+      expect(claims.filter((c) => c.state === 'claimed')).toHaveLength(1);
+      expect(claims.filter((c) => c.state === 'running').every((c) => c.state === 'running' && c.fingerprint === 'fp')).toBe(true);
+      await a.idempotency.complete('scope:k1', 'fp', answer, T0 + 1000, DAY);
+      expect(await b.idempotency.claim('scope:k1', 'fp', T0 + HOUR, MINUTE)).toEqual({ state: 'done', fingerprint: 'fp', answer });
+      // Another request with the key learns whose it is, so it can be refused.
+      expect(await b.idempotency.claim('scope:k1', 'other', T0 + HOUR, MINUTE)).toMatchObject({ state: 'done', fingerprint: 'fp' });
+      // Keys of other scopes are apart.
+      expect(await b.idempotency.claim('other-scope:k1', 'other', T0, MINUTE)).toEqual({ state: 'claimed' });
+    });
+
+    it('keeps an answer until its time on the injected clock, a claim until its own', async () => {
+      await a.idempotency.claim('scope:k2', 'fp', T0, MINUTE);
+      await a.idempotency.complete('scope:k2', 'fp', answer, T0, DAY);
+      expect((await b.idempotency.claim('scope:k2', 'fp', T0 + DAY - 1, MINUTE)).state).toBe('done');
+      expect(await b.idempotency.claim('scope:k2', 'new', T0 + DAY, MINUTE)).toEqual({ state: 'claimed' });
+      // A claim whose holder died lapses: the retry runs.
+      await a.idempotency.claim('scope:k3', 'fp', T0, MINUTE);
+      expect((await b.idempotency.claim('scope:k3', 'fp', T0 + MINUTE - 1, MINUTE)).state).toBe('running');
+      expect(await b.idempotency.claim('scope:k3', 'fp', T0 + MINUTE, MINUTE)).toEqual({ state: 'claimed' });
+    });
+
+    it('release drops only a claim without an answer, and only its own', async () => {
+      await a.idempotency.claim('scope:k4', 'fp', T0, MINUTE);
+      await b.idempotency.release('scope:k4', 'other');
+      expect((await b.idempotency.claim('scope:k4', 'fp', T0, MINUTE)).state).toBe('running');
+      await b.idempotency.release('scope:k4', 'fp');
+      expect(await b.idempotency.claim('scope:k4', 'fp', T0, MINUTE)).toEqual({ state: 'claimed' });
+      await a.idempotency.complete('scope:k4', 'fp', answer, T0, DAY);
+      await a.idempotency.release('scope:k4', 'fp');
+      expect((await b.idempotency.claim('scope:k4', 'fp', T0, MINUTE)).state).toBe('done');
+      // What expired goes (where the backend does not expire keys by itself).
+      const gone = await a.idempotency.expire(T0 + 2 * DAY);
+      expect(gone === 0 || gone >= 1).toBe(true);
+      expect(await b.idempotency.claim('scope:k4', 'fp', T0 + 2 * DAY, MINUTE)).toEqual({ state: 'claimed' });
+    });
+  });
+
   describe('failure counters', () => {
     it('counts failures over sliding windows and distinct users per address, shared by handles', async () => {
       const who = { userId: 'u1', ip: '5.9.0.1', deviceId: 'dev' };
@@ -384,6 +425,9 @@ describe.skipIf(redisSkip !== null)(skippedTitle('Redis keys', redisSkip), () =>
       await s.challenges.putTotp({ userId: 'alice', secretEnc: 'v1.x', confirmed: true, lastStep: 1, createdAt: T0 });
       await s.challenges.replaceRecoveryCodes('alice', ['h1'], T0);
       await s.challenges.addTrustedDevice({ id: 't1', userId: 'alice', deviceId: 'd1', label: '', ip: IP.homeNO, createdAt: T0, expiresAt: T0 + 30 * DAY });
+      await s.idempotency.claim('scope:k', 'fp', T0, MINUTE);
+      await s.idempotency.claim('scope:k2', 'fp', T0, MINUTE);
+      await s.idempotency.complete('scope:k2', 'fp', { status: 200, body: '{}' }, T0, DAY);
       const keys: Record<string, number> = {};
       for (const k of await keysUnder(s.client, prefix)) keys[k.slice(prefix.length)] = await s.client.pttl(k);
       const ttlDays = (k: string) => Math.round(keys[k]! / DAY);
@@ -398,7 +442,10 @@ describe.skipIf(redisSkip !== null)(skippedTitle('Redis keys', redisSkip), () =>
       expect(ttlDays('c:c-1')).toBe(91);
       expect(ttlDays('td:alice')).toBe(30);
       expect([keys['t:alice'], keys['r:alice'], keys.cx]).toEqual([-1, -1, -1]);
-      expect(Object.keys(keys).every((k) => /^(p|d|l|f|fu|rl|c|t|r|td):/.test(k) || k === 'cx')).toBe(true);
+      // An idempotency claim lives as long as the claim, an answer a day.
+      expect(Math.round(keys['i:scope:k']! / MINUTE)).toBe(1);
+      expect(ttlDays('i:scope:k2')).toBe(1);
+      expect(Object.keys(keys).every((k) => /^(p|d|l|f|fu|rl|c|t|r|td|i):/.test(k) || k === 'cx')).toBe(true);
     } finally {
       await s.close();
       await deleteKeysUnder(REDIS_URL, prefix);

@@ -81,6 +81,7 @@ export interface FailureResult {
   rulesVersion: string;
   /** The fail mode that decided, when the failure could not be counted; null normally. */
   fallback: StoreFailMode | null;
+  signals: Signals;
 }
 
 export interface FeedbackResult {
@@ -261,7 +262,7 @@ export class Engine {
       );
     }
     const decisive = blocked ? decisiveRules(a.evaluation, a.rules.thresholds) : [];
-    return { blocked, action: a.action, score: a.evaluation.score, reasons, decisive, counts, rulesVersion: a.rules.version, fallback: a.unavailable ? this.failMode : null };
+    return { blocked, action: a.action, score: a.evaluation.score, reasons, decisive, counts, rulesVersion: a.rules.version, fallback: a.unavailable ? this.failMode : null, signals: a.signals };
   }
 
   /** What happened after a decision, from the login service (or an analyst). */

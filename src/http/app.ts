@@ -5,11 +5,13 @@ import type { Logger } from 'pino';
 import type { ChallengeService } from '../challenge/service.js';
 import type { Engine } from '../engine/engine.js';
 import { Metrics } from '../observability/metrics.js';
-import type { AuditLog } from '../store/ports.js';
+import type { AuditLog, IdempotencyKeys } from '../store/ports.js';
 import type { RuleHolder } from '../rules/holder.js';
 import type { Clock } from '../types.js';
 import { ApiKeys } from './auth.js';
-import { BODY_LIMIT, errorHandler, sendError } from './errors.js';
+import { withRequestId } from '../log.js';
+import { BODY_LIMIT, REQUEST_ID_HEADER, errorHandler, requestIdOf, sendError } from './errors.js';
+import { idempotentRoute } from './idempotency.js';
 import { auditRoutes } from './routes/audit.js';
 import { challengeRoutes } from './routes/challenges.js';
 import { decisionRoutes } from './routes/decisions.js';
@@ -22,6 +24,8 @@ export interface AppOptions {
   engine: Engine;
   /** The audit trail /v1/audit reads, through the same guard as the engine's store. */
   audit: Pick<AuditLog, 'query'>;
+  /** Where Idempotency-Key claims and first answers are kept, through the same guard as the engine's store. */
+  idempotency: IdempotencyKeys;
   /** The store's name, for /healthz. */
   storeKind: string;
   rules: RuleHolder;
@@ -49,7 +53,9 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
 
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger as FastifyBaseLogger } : { logger: false }),
-    logController: new LogController({ disableRequestLogging: !opts.logRequests }),
+    logController: new LogController({ disableRequestLogging: !opts.logRequests, requestIdLogLabel: 'requestId' }),
+    requestIdHeader: false,
+    genReqId: (req) => requestIdOf(req.headers[REQUEST_ID_HEADER]),
     bodyLimit: BODY_LIMIT,
     return503OnClosing: true,
     // Route schemas hold the real limits (user ids up to 256 characters); the router's default of 100 would cut them short.
@@ -68,6 +74,15 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
     },
   });
   app.addSchema(ErrorBody);
+  // Every answer names its request; what the request logs (audit events too) carries the same id.
+  app.addHook('onRequest', (req, reply, done) => {
+    reply.header(REQUEST_ID_HEADER, req.id);
+    withRequestId(req.id, done);
+  });
+  app.addHook('onResponse', (req, reply, done) => {
+    metrics.request(req.method, req.routeOptions.url, reply.statusCode, reply.elapsedTime / 1000);
+    done();
+  });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => sendError(reply, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
 
@@ -92,10 +107,11 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
           return sendError(reply, 'INSUFFICIENT_SCOPE', `this API key lacks the "${needed}" scope this route needs (it has ${[...scopes].join('+')})`);
         }
       });
-      await v1.register(decisionRoutes, { engine: opts.engine, challenges: opts.challenges, metrics });
+      const idempotent = idempotentRoute(opts.idempotency, opts.clock);
+      await v1.register(decisionRoutes, { engine: opts.engine, challenges: opts.challenges, metrics, idempotent });
       await v1.register(rulesRoutes, { rules: opts.rules, loadedAt });
       await v1.register(auditRoutes, { audit: opts.audit });
-      await v1.register(challengeRoutes, { service: opts.challenges });
+      await v1.register(challengeRoutes, { service: opts.challenges, idempotent });
       await v1.register(factorRoutes, { service: opts.challenges });
     },
     { prefix: '/v1' },

@@ -1,12 +1,29 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { StoreUnavailableError } from '../store/guard.js';
 import { InputError, RefusedError, statusOf, type ErrorCode } from '../errors.js';
 
 export const BODY_LIMIT = 64 * 1024;
 
-/** The API's one error shape, `{error:{code,message}}`, with the status of its code. */
+export const REQUEST_ID_HEADER = 'x-request-id';
+/** A request id a client may choose: 1 to 128 of these characters (a UUID, a trace id, "checkout-42:1"). */
+const WELL_FORMED_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The client's x-request-id when well formed (so its logs and ours share it), else a new UUID. */
+export function requestIdOf(header: string | string[] | undefined): string {
+  return typeof header === 'string' && WELL_FORMED_ID.test(header) ? header : randomUUID();
+}
+
+/**
+ * The API's one error shape, `{error:{code,message,requestId}}`, with the status of its code.
+ * The header is set here too: router errors are answered before any hook runs.
+ */
 export function sendError(reply: FastifyReply, code: ErrorCode, message: string, details?: string[]) {
-  return reply.code(statusOf(code)).send({ error: { code, message, ...(details ? { details } : {}) } });
+  const requestId = reply.request.id;
+  return reply
+    .code(statusOf(code))
+    .header(REQUEST_ID_HEADER, requestId)
+    .send({ error: { code, message, ...(details ? { details } : {}), requestId } });
 }
 
 /** Fastify's own errors and ours in the API's shape: a 4xx for the caller's mistakes, never a stack trace. */
@@ -26,5 +43,5 @@ export function errorHandler(err: FastifyError, req: FastifyRequest, reply: Fast
   if (err instanceof SyntaxError || (err.statusCode === 400 && /JSON/i.test(err.message))) return sendError(reply, 'INVALID_JSON', 'the body is not valid JSON');
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) return sendError(reply, 'INVALID_REQUEST', err.message);
   req.log.error({ err }, 'request failed');
-  return sendError(reply, 'INTERNAL', 'internal error; see the server log');
+  return sendError(reply, 'INTERNAL', `internal error; the server log has the details under requestId ${req.id}`);
 }

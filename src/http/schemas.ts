@@ -9,6 +9,7 @@ export const ErrorBody = Type.Object(
       code: Type.String(),
       message: Type.String(),
       details: Type.Optional(Type.Array(Type.String())),
+      requestId: Type.String({ description: 'The request id (also the x-request-id header): the server log has it on every line of this request.' }),
     }),
   },
   { $id: 'Error', description: 'Every error answer.' },
@@ -16,6 +17,11 @@ export const ErrorBody = Type.Object(
 
 /** The error answers most routes can give. */
 export const ERROR_RESPONSES = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 413: ErrorBody, 415: ErrorBody, 503: ErrorBody };
+
+/** The routes that act take an optional Idempotency-Key (docs/api.md#safe-retries); its format is checked by the route's hook. */
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ description: 'Makes retries safe: the same key and request within 24 h get the first answer, and nothing is done again. 1 to 255 visible ASCII characters, e.g. a UUID.' })),
+});
 
 /** Every route under /v1 takes an API key as a bearer token, with the scope its `config.scope` names. */
 export const security = [{ apiKey: [] }];
@@ -132,7 +138,13 @@ export const RulesResponse = Type.Object({
   lists: Type.Array(Type.Object({ name: Type.String(), match: Type.String(), size: Type.Number() })),
 });
 
-export const ReloadResponse = Type.Object({ status: Type.Literal('reloaded'), version: Type.String(), changed: Type.Boolean() });
+export const ReloadResponse = Type.Object({
+  status: Type.Literal('reloaded'),
+  version: Type.String(),
+  previous: Type.String({ description: 'The version active before' }),
+  changed: Type.Boolean({ description: 'Whether the files changed at all (comments included)' }),
+  changes: Type.Array(Type.String(), { description: 'What changed: "+ rule id" added, "- list name" removed, "~ policy" changed' }),
+});
 
 export const AuditQuery = Type.Object(
   {

@@ -64,6 +64,15 @@ export class Metrics {
     registers: [this.registry],
   });
   private readonly verifyCounts = { verified: 0, all: 0 };
+  readonly http = new Histogram({
+    name: 'riskgate_http_request_duration_seconds',
+    help: 'HTTP requests by method, route (its pattern; "unmatched" for no route) and status, and their time from request to answer. Its _count is the request count.',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  /** The histogram's child per method, route and status, found once: a request then costs one map lookup and an observe. */
+  private readonly httpChildren = new Map<string, { observe(v: number): void }>();
 
   constructor(defaultMetrics = true) {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry });
@@ -82,6 +91,14 @@ export class Metrics {
   failure(f: FailureResult): void {
     this.failures.inc({ blocked: String(f.blocked) });
     if (f.fallback) this.storeFallbacks.inc({ endpoint: 'login-failures', mode: f.fallback });
+  }
+
+  /** One answered HTTP request; `route` is the route's pattern (undefined: no route matched). */
+  request(method: string, route: string | undefined, status: number, seconds: number): void {
+    const key = `${method} ${route} ${status}`;
+    let child = this.httpChildren.get(key);
+    if (!child) this.httpChildren.set(key, (child = this.http.labels(method, route ?? 'unmatched', String(status))));
+    child.observe(seconds);
   }
 
   store(e: StoreEvent): void {

@@ -16,7 +16,7 @@ import { formatSummary, summaryJson } from './summary.js';
 
 class Interrupted extends Error {}
 
-const USAGE =
+export const USAGE =
   'usage: riskgate replay FILE... [--rules DIR] [--out decisions.jsonl] [--out-fields time,label,ip,messages] [--json] [--compare DIR] [--report report.html] [--warmup 14d] [--geo geoip|csv] [--skip-bad] [--challenged-attacks-pass]';
 const GEO_SOURCES: readonly GeoSource[] = ['geoip', 'csv'];
 

@@ -8,6 +8,8 @@ import type { Action } from '../types.js';
 import { RuleSetError, type Diagnostic } from './diagnostics.js';
 import { ListSchema, PolicySchema, RuleFileSchema, RuleSchema, type ListDoc, type PolicyDoc, type RuleDoc, type RuleFileDoc } from './format.js';
 import type { CompiledRule, RuleContext, RuleSet } from './ruleset.js';
+import { didYouMean, unknownPath } from './suggest.js';
+import { canonicalJson } from '../canonical-json.js';
 import { YamlSource } from './source.js';
 import { compileNative } from './native.js';
 import { compileTemplate, placeholders } from './template.js';
@@ -181,7 +183,9 @@ export function compileRuleSet(dir: string, sources: readonly YamlSource[]): Rul
         if (!check.valid) {
           const e = check.error!;
           const code = e instanceof ParseError ? 'RG200' : 'RG201';
-          diags.push({ file: src.file, ...src.valuePosition(at('when'), e.range?.start ?? 0), code, message: `condition: ${celSummary(e)}` });
+          const typo = code === 'RG201' ? unknownPath(celSummary(e), r.when) : null;
+          const hint = typo ? didYouMean(typo, paths.keys()) : '';
+          diags.push({ file: src.file, ...src.valuePosition(at('when'), e.range?.start ?? 0), code, message: `condition: ${celSummary(e)}${hint}` });
         } else if (check.type !== 'bool') {
           diags.push(src.diag(at('when'), 'RG202', `condition must be a bool, but it is ${check.type}`));
         } else {
@@ -195,7 +199,7 @@ export function compileRuleSet(dir: string, sources: readonly YamlSource[]): Rul
       }
 
       for (const p of placeholders(r.message)) {
-        if (!paths.has(p.path)) diags.push({ file: src.file, ...src.valuePosition(at('message'), p.offset), code: 'RG210', message: `message names unknown signal "${p.path}"` });
+        if (!paths.has(p.path)) diags.push({ file: src.file, ...src.valuePosition(at('message'), p.offset), code: 'RG210', message: `message names unknown signal "${p.path}"${didYouMean(p.path, paths.keys())}` });
       }
 
       if (condition && points !== undefined) {
@@ -207,6 +211,7 @@ export function compileRuleSet(dir: string, sources: readonly YamlSource[]): Rul
           force: (r.action as Action | undefined) ?? null,
           shadow: r.shadow ?? false,
           standalone: r.standalone ?? true,
+          when: r.when,
           condition,
           native: condition !== interpreted,
           message: compileTemplate(r.message),
@@ -219,6 +224,12 @@ export function compileRuleSet(dir: string, sources: readonly YamlSource[]): Rul
   }
 
   if (diags.length || !policy) throw new RuleSetError(diags);
+
+  const definitions: Record<string, string> = { policy: canonicalJson(policy) };
+  for (const { doc } of docs) {
+    for (const [name, def] of Object.entries(doc.lists ?? {})) definitions[`list ${name}`] = canonicalJson(def);
+    for (const { index: _, ...r } of (doc.rules ?? []) as (RuleDoc & { index: number })[]) definitions[`rule ${r.id}`] = canonicalJson(r);
+  }
 
   const hash = createHash('sha256');
   for (const s of sources) hash.update(relative(dir, s.file)).update('\0').update(s.text).update('\0');
@@ -237,6 +248,7 @@ export function compileRuleSet(dir: string, sources: readonly YamlSource[]): Rul
     lists: Object.freeze(lists),
     severities: Object.freeze({ ...severities }),
     thresholds: Object.freeze({ ...policy.thresholds }),
+    definitions: Object.freeze(definitions),
     context(signals: Signals): RuleContext {
       if (!typed) return signals as unknown as RuleContext;
       const ctx: RuleContext = {};

@@ -1,8 +1,15 @@
 import { loadRuleSet } from './compile.js';
 import { RuleSetError, type Diagnostic } from './diagnostics.js';
+import { ruleSetChanges } from './diff.js';
 import type { RuleSet } from './ruleset.js';
 
-export type ReloadResult = { ok: true; version: string; changed: boolean } | { ok: false; diagnostics: Diagnostic[]; message: string };
+/**
+ * A reload's outcome. Accepted: the new version, whether the files changed at all, and what
+ * changed in the rules, lists and policy (ruleSetChanges). Refused: every problem.
+ */
+export type ReloadResult =
+  | { ok: true; version: string; previous: string; changed: boolean; changes: string[] }
+  | { ok: false; version: string; diagnostics: Diagnostic[]; message: string };
 
 /**
  * The active rule set of a running server. A reload compiles the directory anew and swaps it
@@ -37,12 +44,12 @@ export class RuleHolder {
     let result: ReloadResult;
     try {
       const next = await loadRuleSet(this.active.dir);
-      const changed = next.hash !== this.active.hash;
+      const previous = this.active;
       this.active = next;
-      result = { ok: true, version: next.version, changed };
+      result = { ok: true, version: next.version, previous: previous.version, changed: next.hash !== previous.hash, changes: ruleSetChanges(previous, next) };
     } catch (e) {
       if (!(e instanceof RuleSetError)) throw e;
-      result = { ok: false, diagnostics: e.diagnostics, message: e.message };
+      result = { ok: false, version: this.active.version, diagnostics: e.diagnostics, message: e.message };
     }
     for (const fn of this.listeners) fn(result);
     return result;

@@ -15,6 +15,8 @@ export interface CompiledRule {
   readonly shadow: boolean;
   /** false: its points count only when a standalone rule with points fired too. */
   readonly standalone: boolean;
+  /** The condition as written (CEL), for explanations. */
+  readonly when: string;
   readonly condition: (ctx: RuleContext) => unknown;
   /** The condition runs as a JavaScript closure (src/rules/native.ts), not in the CEL interpreter. */
   readonly native: boolean;
@@ -43,6 +45,8 @@ export interface RuleSet {
   readonly lists: readonly CompiledList[];
   readonly severities: Readonly<Record<string, number>>;
   readonly thresholds: Thresholds;
+  /** Each rule ("rule <id>"), list ("list <name>") and the policy ("policy") as written, in a canonical text: what a reload compares. */
+  readonly definitions: Readonly<Record<string, string>>;
   /** Wraps the signal families in the types the conditions were checked against. */
   context(signals: Signals): RuleContext;
 }

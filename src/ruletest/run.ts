@@ -2,6 +2,7 @@ import { parseDuration } from '../duration.js';
 import { offlineEngine } from '../offline.js';
 import type { RuleSet } from '../rules/ruleset.js';
 import { parseTime, type FailureDoc, type LoginDoc, type TestSuite } from '../rules/suite.js';
+import type { Signals } from '../signals/schema.js';
 import type { Action, LoginAttempt, LoginFailure } from '../types.js';
 
 export interface TestResult {
@@ -12,6 +13,10 @@ export interface TestResult {
   passed: boolean;
   /** Why it failed. */
   problems: string[];
+  /** The signals the tested login or failure was judged on (null when the test broke before). */
+  signals: Signals | null;
+  /** How long the test took. */
+  ms: number;
 }
 
 /**
@@ -29,7 +34,8 @@ export async function runSuites(rules: RuleSet, suites: readonly TestSuite[]): P
 async function runTest(rules: RuleSet, suite: TestSuite, index: number): Promise<TestResult> {
   const t = suite.tests[index]!;
   const pos = suite.source.position(['tests', index, 'name']);
-  const result: TestResult = { file: suite.source.file, ...pos, name: t.name, passed: false, problems: [] };
+  const started = performance.now();
+  const result: TestResult = { file: suite.source.file, ...pos, name: t.name, passed: false, problems: [], signals: null, ms: 0 };
   const now = parseTime(t.now ?? suite.now ?? '', null)!;
   let clock = now;
   const offline = offlineEngine({ rules, clock: () => clock });
@@ -68,12 +74,14 @@ async function runTest(rules: RuleSet, suite: TestSuite, index: number): Promise
       ({ action, score } = d);
       fired = d.reasons.map((r) => r.rule);
       shadow = d.shadow.map((r) => r.rule);
+      result.signals = d.signals;
     } else {
       const f = await engine.recordFailure(failure(t.failure!));
       action = f.blocked ? 'block' : 'allow';
       score = f.score;
       fired = f.reasons.map((r) => r.rule);
       shadow = [];
+      result.signals = f.signals;
     }
     const e = t.expect;
     if (action !== e.action) result.problems.push(`expected action ${e.action}, got ${action}`);
@@ -96,6 +104,7 @@ async function runTest(rules: RuleSet, suite: TestSuite, index: number): Promise
     result.problems.push(`error: ${(err as Error).message}`);
   } finally {
     await offline.close();
+    result.ms = performance.now() - started;
   }
   return result;
 }

@@ -125,5 +125,6 @@ export function guardPorts(ports: StorePorts, o: GuardOptions): StorePorts {
     failures: guarded(ports.failures, guard),
     limits: guarded(ports.limits, guard),
     challenges: guarded(ports.challenges, guard),
+    idempotency: guarded(ports.idempotency, guard),
   };
 }

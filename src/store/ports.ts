@@ -177,6 +177,40 @@ export interface TrustedDevices {
 /** What the challenge module keeps: challenges and the user's second factors. */
 export interface ChallengeState extends ChallengeRecords, TotpEnrolments, RecoveryCodes, TrustedDevices {}
 
+/** The first answer to a request sent with an Idempotency-Key, kept to answer its retries. */
+export interface IdempotentAnswer {
+  status: number;
+  /** The body as sent (JSON text). */
+  body: string;
+}
+
+export type IdempotencyClaim =
+  /** The caller runs the request, then completes or releases the key. */
+  | { state: 'claimed' }
+  /** A request with this key runs now (on this instance or another). */
+  | { state: 'running'; fingerprint: string }
+  | { state: 'done'; fingerprint: string; answer: IdempotentAnswer };
+
+/**
+ * Idempotency keys (src/http/idempotency.ts): which request holds a key, and its answer.
+ * Expiry is judged on the caller's clock, so every backend agrees; each backend also drops
+ * expired keys by itself (a TTL, or `expire`).
+ */
+export interface IdempotencyKeys {
+  /**
+   * Atomically (several instances may race): when `key` holds no claim or answer live at
+   * `now`, claims it for the request `fingerprint` until `now + claimMs` ("claimed"); else
+   * says what it holds. The fingerprint tells a retry from another request with the same key.
+   */
+  claim(key: string, fingerprint: string, now: number, claimMs: number): Promise<IdempotencyClaim>;
+  /** Keeps the claimed request's answer until `now + keepMs`. */
+  complete(key: string, fingerprint: string, answer: IdempotentAnswer, now: number, keepMs: number): Promise<void>;
+  /** Drops the claim of a request that failed, so that a retry runs again; an answer stays. */
+  release(key: string, fingerprint: string): Promise<void>;
+  /** Deletes what expired before `now`; how many. A backend whose keys expire by themselves answers 0. */
+  expire(now: number): Promise<number>;
+}
+
 /** Every port of one backend. */
 export interface StorePorts {
   profiles: ProfileStore;
@@ -185,6 +219,7 @@ export interface StorePorts {
   failures: FailureCounters;
   limits: LimitCounters;
   challenges: ChallengeState;
+  idempotency: IdempotencyKeys;
 }
 
 /** A backend as the server opens it: its ports, and what only the server does with it. */

@@ -14,14 +14,18 @@ import {
   FailureResponse,
   FeedbackRequest,
   FeedbackResponse,
+  IdempotencyHeaders,
   security,
 } from '../schemas.js';
+import type { IdempotentRoute } from '../idempotency.js';
 
 export interface DecisionRoutesOptions {
   engine: Engine;
   /** Refuses a request it could not serve (an invalid phone number) before anything is decided, and issues the challenge of a "challenge" decision. */
   challenges: Pick<ChallengeService, 'checkRequest' | 'issue'>;
   metrics: Metrics;
+  /** Idempotency-Key handling for the routes that act (src/http/idempotency.ts). */
+  idempotent: IdempotentRoute;
 }
 
 /**
@@ -40,10 +44,10 @@ async function issueChallenge(challenges: DecisionRoutesOptions['challenges'], d
 }
 
 /** Decisions, failed passwords and feedback on decisions: the login service's calls. */
-export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = async (app, { engine, challenges, metrics }) => {
+export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = async (app, { engine, challenges, metrics, idempotent }) => {
   app.post(
     '/decisions',
-    { config: { scope: 'decide' }, schema: { tags: ['decisions'], summary: 'Allow, challenge or block a login', security, body: DecisionRequest, response: { 200: DecisionResponse, ...ERROR_RESPONSES, 429: ErrorBody } } },
+    { config: { scope: 'decide' }, schema: { tags: ['decisions'], summary: 'Allow, challenge or block a login', security, headers: IdempotencyHeaders, body: DecisionRequest, response: { 200: DecisionResponse, ...ERROR_RESPONSES, 429: ErrorBody } }, ...idempotent },
     async (req) => {
       const started = process.hrtime.bigint();
       challenges.checkRequest(req.body);
@@ -56,7 +60,7 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
 
   app.post(
     '/login-failures',
-    { config: { scope: 'decide' }, schema: { tags: ['decisions'], summary: 'Report a wrong password', security, body: FailureRequest, response: { 200: FailureResponse, ...ERROR_RESPONSES } } },
+    { config: { scope: 'decide' }, schema: { tags: ['decisions'], summary: 'Report a wrong password', security, headers: IdempotencyHeaders, body: FailureRequest, response: { 200: FailureResponse, ...ERROR_RESPONSES } }, ...idempotent },
     async (req) => {
       const f = await engine.recordFailure(req.body);
       metrics.failure(f);

@@ -50,8 +50,8 @@ export const rulesRoutes: FastifyPluginAsyncTypebox<RulesRoutesOptions> = async 
         req.log.warn({ problems: r.diagnostics.length }, 'rules reload refused; previous rules stay active');
         return sendError(reply, 'RULES_INVALID', `rules refused, ${r.diagnostics.length} problem(s); version ${rules.current().version} stays active`, r.message.split('\n').slice(1));
       }
-      req.log.info({ version: r.version, changed: r.changed }, 'rules reloaded');
-      return { status: 'reloaded' as const, version: r.version, changed: r.changed };
+      req.log.info({ version: r.version, changes: r.changes }, 'rules reloaded');
+      return { status: 'reloaded' as const, version: r.version, previous: r.previous, changed: r.changed, changes: r.changes };
     },
   );
 };

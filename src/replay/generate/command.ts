@@ -6,7 +6,7 @@ import { parseIsoTime } from '../timestamps.js';
 import { DEFAULT_STREAM, generate } from './generate.js';
 import { eventLine } from './stream.js';
 
-const USAGE = 'usage: riskgate generate [--seed 1] [--users 2000] [--days 42] [--start 2026-03-02] [--device-keys 0.3] [--out FILE]';
+export const USAGE = 'usage: riskgate generate [--seed 1] [--users 2000] [--days 42] [--start 2026-03-02] [--device-keys 0.3] [--out FILE]';
 
 function positiveInt(name: string, v: string): number | string {
   const n = Number(v);

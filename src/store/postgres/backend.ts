@@ -3,6 +3,7 @@ import { PgAuditLog, PgAuditTable, PgDecisionLog } from './audit.js';
 import { PgChallengeState } from './challenges.js';
 import { PgDb, type PgDbOptions } from './db.js';
 import { PgFailures } from './failures.js';
+import { PgIdempotency } from './idempotency.js';
 import { pgLimits } from './limits.js';
 import { DayPartitions } from './partitions.js';
 import { PgProfiles } from './profiles.js';
@@ -21,6 +22,7 @@ export class PgBackend implements Backend {
   readonly failures: PgFailures;
   readonly limits: LimitCounters;
   readonly challenges: PgChallengeState;
+  readonly idempotency: PgIdempotency;
   private readonly table: PgAuditTable;
 
   private constructor(
@@ -34,6 +36,7 @@ export class PgBackend implements Backend {
     this.failures = new PgFailures(db);
     this.limits = pgLimits(db);
     this.challenges = new PgChallengeState(db);
+    this.idempotency = new PgIdempotency(db);
   }
 
   /** Connects and migrates; a setting that cannot work is a ConfigError with one line (db.ts). */

@@ -120,6 +120,9 @@ const MIGRATIONS: readonly string[] = [
        ON CONFLICT (ip, user_id) DO UPDATE SET last = greatest(failure_users.last, excluded.last);
      SELECT * INTO subjects, buckets, counts, users_1h, users_24h FROM riskgate_failure_counts(p_subjects, p_oldest, p_ip, p_cut1h, p_cut24h);
    END $$;`,
+  // Idempotency keys: a claim (status NULL) or the first answer, until expires (riskgate's clock).
+  `CREATE TABLE idempotency (key text PRIMARY KEY, fingerprint text NOT NULL, status integer, body text, expires bigint NOT NULL);
+   CREATE INDEX idempotency_expires ON idempotency (expires);`,
 ];
 
 /** The schema version this riskgate writes. */

@@ -3,6 +3,7 @@ import type { AuditEntry, Backend, DecisionRecord, LimitCounters } from '../port
 import { RedisChallengeState } from './challenges.js';
 import { RedisDecisionLog } from './decisions.js';
 import { RedisFailures } from './failures.js';
+import { RedisIdempotency } from './idempotency.js';
 import { redisKeys, type RedisContext } from './keys.js';
 import { redisLimits } from './limits.js';
 import { RedisProfiles } from './profiles.js';
@@ -53,6 +54,7 @@ export class RedisBackend implements Backend {
   readonly failures: RedisFailures;
   readonly limits: LimitCounters;
   readonly challenges: RedisChallengeState;
+  readonly idempotency: RedisIdempotency;
   /** Where the audit trail goes. */
   readonly local: LocalTrail;
 
@@ -81,6 +83,7 @@ export class RedisBackend implements Backend {
     this.failures = new RedisFailures(r);
     this.limits = redisLimits(r);
     this.challenges = new RedisChallengeState(r);
+    this.idempotency = new RedisIdempotency(r);
   }
 
   /**

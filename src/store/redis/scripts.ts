@@ -150,3 +150,27 @@ for i = 1, #all, 2 do
 end
 redis.call('PEXPIRE', KEYS[1], string.format('%d', latest - tonumber(ARGV[4])))
 return 1`);
+
+// Idempotency keys (idempotency.ts): the value is JSON {fingerprint, expires, answer?}.
+
+/** KEYS: the key. ARGV: the claim, now, its TTL (ms). Nil when claimed; else what the key holds, live at now. */
+export const IDEMPOTENCY_CLAIM = new Script(`
+local held = redis.call('GET', KEYS[1])
+if held and cjson.decode(held).expires > tonumber(ARGV[2]) then return held end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+return false`);
+
+/** KEYS: the key. ARGV: fingerprint, the answer held, its TTL (ms). Only the claim's holder completes it. */
+export const IDEMPOTENCY_COMPLETE = new Script(`
+local held = redis.call('GET', KEYS[1])
+if held and cjson.decode(held).fingerprint == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+return 1`);
+
+/** KEYS: the key. ARGV: fingerprint. Drops the claim if it is still that request's, without an answer. */
+export const IDEMPOTENCY_RELEASE = new Script(`
+local held = redis.call('GET', KEYS[1])
+if held then
+  local h = cjson.decode(held)
+  if h.fingerprint == ARGV[1] and h.answer == nil then redis.call('DEL', KEYS[1]) end
+end
+return 1`);

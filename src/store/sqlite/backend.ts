@@ -3,6 +3,7 @@ import { AuditTable, SqliteAuditLog, SqliteDecisionLog } from './audit.js';
 import { SqliteChallengeState } from './challenges.js';
 import { SqliteDb, type SqliteDbOptions } from './db.js';
 import { SqliteFailures } from './failures.js';
+import { SqliteIdempotency } from './idempotency.js';
 import { sqliteLimits } from './limits.js';
 import { SqliteProfiles } from './profiles.js';
 
@@ -24,6 +25,7 @@ export class SqliteBackend implements Backend {
   readonly failures: SqliteFailures;
   readonly limits: LimitCounters;
   readonly challenges: SqliteChallengeState;
+  readonly idempotency: SqliteIdempotency;
   private readonly sql: SqliteDb;
   private readonly table: AuditTable;
 
@@ -36,6 +38,7 @@ export class SqliteBackend implements Backend {
     this.failures = new SqliteFailures(this.sql);
     this.limits = sqliteLimits(this.sql);
     this.challenges = new SqliteChallengeState(this.sql);
+    this.idempotency = new SqliteIdempotency(this.sql);
   }
 
   /** The database itself, for tests that look at what is stored. */

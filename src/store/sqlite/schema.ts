@@ -36,6 +36,9 @@ const MIGRATIONS: readonly string[] = [
    CREATE TABLE failure_users (ip TEXT NOT NULL, user_id TEXT NOT NULL, last INTEGER NOT NULL, PRIMARY KEY (ip, user_id)) WITHOUT ROWID;
    CREATE INDEX failure_users_last ON failure_users(last);
    CREATE INDEX failure_users_ip_last ON failure_users(ip, last);`,
+  // Idempotency keys: a claim (status NULL) or the first answer, until `expires` (injected clock).
+  `CREATE TABLE idempotency (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, status INTEGER, body TEXT, expires INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE INDEX idempotency_expires ON idempotency(expires);`,
 ];
 
 /** Brings the file to the current schema in one transaction; refuses a newer one. */
