@@ -9,11 +9,12 @@ import { SqliteBackend } from '../src/store/sqlite/backend.js';
 import { DAY } from './helpers.js';
 
 /**
- * Redis for the tests: the one on this machine (REDIS_URL, else 127.0.0.1:6379). Without it
+ * Redis for the tests: the one on this machine (REDIS_URL, which test/setup-env.ts hands over as
+ * RISKGATE_TEST_REDIS_URL, else 127.0.0.1:6379). Without it
  * the Redis tests are skipped with a message, so a newcomer's `npm test` stays green; with
  * RISKGATE_REQUIRE_REDIS=1 (set by .ci/run) a missing Redis fails the run instead.
  */
-export const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+export const REDIS_URL = process.env.RISKGATE_TEST_REDIS_URL || 'redis://127.0.0.1:6379';
 const REQUIRED = process.env.RISKGATE_REQUIRE_REDIS === '1';
 
 async function probe(url: string): Promise<string | null> {
