@@ -129,12 +129,17 @@ async function main() {
   const work = workload(USERS, 50_000);
   console.error(`bench: ${CONNECTIONS} connections, ${DURATION} s per HTTP run; ${fmt(USERS)} generated users, ${fmt(work.history.length)} events of history, ${fmt(work.requests.length)} requests`);
   const rows: string[][] = [];
+  // Each row is printed as soon as it is measured, so a run that fails later still tells what it measured.
+  const push = (row: string[]) => {
+    rows.push(row);
+    console.error(`bench: ${row.filter(Boolean).join(' | ')}`);
+  };
 
   const bare = await startChild('bare-fastify.js');
   await load(bare, work.requests.slice(0, 1000)); // JIT warm-up
   const base = await load(bare, work.requests);
   await stop(bare);
-  rows.push(['HTTP: bare Fastify, one POST JSON route', `${fmt(base.rps)} req/s`, `p50 ${base.p50} ms, p99 ${base.p99} ms`, 'baseline', `${fmt(base.rss)} MB`]);
+  push(['HTTP: bare Fastify, one POST JSON route', `${fmt(base.rps)} req/s`, `p50 ${base.p50} ms, p99 ${base.p99} ms`, 'baseline', `${fmt(base.rss)} MB`]);
 
   let engineDir = '';
   for (const kind of (flags.redis ? ['sqlite', 'redis'] : ['sqlite']) as StoreKind[]) {
@@ -153,7 +158,7 @@ async function main() {
     const fallbacks = /^riskgate_store_fallbacks_total\{[^}]*\} (\d+)/m.exec(metrics);
     if (fallbacks) console.error(`warning: riskgate (${kind}) answered ${fallbacks[1]} requests in its store fail mode`);
     if (r.non2xx) console.error(`warning: riskgate (${kind}) gave ${r.non2xx} non-2xx answers`);
-    rows.push([
+    push([
       `HTTP: riskgate POST /v1/decisions (${kind === 'sqlite' ? 'SQLite' : 'Redis'})`,
       `${fmt(r.rps)} req/s`,
       `p50 ${r.p50} ms, p99 ${r.p99} ms`,
@@ -163,7 +168,7 @@ async function main() {
   }
 
   const engineRow = (kind: string, rate: number) => [`engine alone, in-process (${kind})`, `${fmt(rate)} decisions/s`, `${fmt(1e6 / rate, 1)} µs/decision`, `${fmt((rate / base.rps) * 100, 1)}% of bare Fastify`, ''];
-  rows.push(engineRow('SQLite', await engineAlone(new SqliteBackend({ path: join(engineDir, 'riskgate.db') }), work.requests)));
+  push(engineRow('SQLite', await engineAlone(new SqliteBackend({ path: join(engineDir, 'riskgate.db') }), work.requests)));
   rmSync(engineDir, { recursive: true, force: true });
   if (flags.redis) {
     // The server's Redis state went with it: teach a fresh one the same history.
@@ -171,7 +176,7 @@ async function main() {
     const state = await warmState('redis', work.history, REDIS_URL);
     const opened = await openStore(state.settings);
     if (!(await opened.ready!(5000))) throw new Error(`no Redis at ${REDIS_URL}`);
-    rows.push(engineRow('Redis', await engineAlone(opened.store, work.requests)));
+    push(engineRow('Redis', await engineAlone(opened.store, work.requests)));
     await deleteKeysUnder(REDIS_URL, state.prefix);
     rmSync(state.dir, { recursive: true, force: true });
   }
@@ -179,7 +184,7 @@ async function main() {
   if (REPLAY_USERS > 0) {
     console.error(`bench: generating and replaying a stream of ${fmt(REPLAY_USERS)} users over 42 days...`);
     const r = replayRun(REPLAY_USERS);
-    rows.push([`replay: ${fmt(r.events)} generated events`, `${fmt(r.rate)} events/s`, '', `${fmt(r.rate / 100_000 * 100, 1)}% of the 100,000 events/s target`, `${fmt(r.rss)} MB`]);
+    push([`replay: ${fmt(r.events)} generated events`, `${fmt(r.rate)} events/s`, '', `${fmt(r.rate / 100_000 * 100, 1)}% of the 100,000 events/s target`, `${fmt(r.rss)} MB`]);
   }
 
   const header = ['measure', 'throughput', 'latency', 'ratio', 'peak RSS'];

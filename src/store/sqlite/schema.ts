@@ -39,6 +39,9 @@ const MIGRATIONS: readonly string[] = [
   // Idempotency keys: a claim (status NULL) or the first answer, until `expires` (injected clock).
   `CREATE TABLE idempotency (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, status INTEGER, body TEXT, expires INTEGER NOT NULL) WITHOUT ROWID;
    CREATE INDEX idempotency_expires ON idempotency(expires);`,
+  // The last journal turn the tables hold (db.ts: the turns after it are run again at start).
+  `CREATE TABLE journal_state (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
+   INSERT INTO journal_state (id, seq) VALUES (1, 0);`,
 ];
 
 /** Brings the file to the current schema in one transaction; refuses a newer one. */
