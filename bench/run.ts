@@ -142,10 +142,13 @@ async function main() {
   push(['HTTP: bare Fastify, one POST JSON route', `${fmt(base.rps)} req/s`, `p50 ${base.p50} ms, p99 ${base.p99} ms`, 'baseline', `${fmt(base.rss)} MB`]);
 
   let engineDir = '';
-  for (const kind of (flags.redis ? ['sqlite', 'redis'] : ['sqlite']) as StoreKind[]) {
+  // SQLite twice: as installed, and with store.fsync (power loss: an fdatasync per turn of writes).
+  const runs: { kind: StoreKind; fsync: boolean }[] = [{ kind: 'sqlite', fsync: false }, { kind: 'sqlite', fsync: true }, ...(flags.redis ? [{ kind: 'redis' as const, fsync: false }] : [])];
+  for (const { kind, fsync } of runs) {
     console.error(`bench: teaching the ${kind} store two weeks of history...`);
     const state = await warmState(kind, work.history, REDIS_URL);
-    if (kind === 'sqlite') {
+    if (fsync) writeFileSync(join(state.dir, 'riskgate.yaml'), 'store:\n  fsync: true\n');
+    if (kind === 'sqlite' && !engineDir) {
       engineDir = mkdtempSync(join(tmpdir(), 'riskgate-bench-engine-'));
       cpSync(state.dir, engineDir, { recursive: true });
     }
@@ -159,7 +162,7 @@ async function main() {
     if (fallbacks) console.error(`warning: riskgate (${kind}) answered ${fallbacks[1]} requests in its store fail mode`);
     if (r.non2xx) console.error(`warning: riskgate (${kind}) gave ${r.non2xx} non-2xx answers`);
     push([
-      `HTTP: riskgate POST /v1/decisions (${kind === 'sqlite' ? 'SQLite' : 'Redis'})`,
+      `HTTP: riskgate POST /v1/decisions (${kind === 'sqlite' ? (fsync ? 'SQLite, store.fsync' : 'SQLite') : 'Redis'})`,
       `${fmt(r.rps)} req/s`,
       `p50 ${r.p50} ms, p99 ${r.p99} ms`,
       `${fmt((r.rps / base.rps) * 100, 1)}% of bare Fastify`,

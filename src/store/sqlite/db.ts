@@ -165,6 +165,12 @@ export class SqliteDb {
     }
   }
 
+  /** Commits the tables now, after which the journal is empty (it happens every COMMIT_EVERY_MS anyway). */
+  checkpoint(): void {
+    this.commit();
+    this.journal?.commitTables();
+  }
+
   /** Commits what is pending and closes the file. */
   close(): void {
     this.commit();
@@ -322,7 +328,7 @@ class Journal {
   }
 
   /** Commits the tables' transaction with the last turn it holds, after which the journal is not needed. */
-  private commitTables(): void {
+  commitTables(): void {
     if (this.commitTimer) clearTimeout(this.commitTimer);
     this.commitTimer = null;
     if (this.turnOpen) {
