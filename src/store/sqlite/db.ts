@@ -27,6 +27,12 @@ export interface SqliteDbOptions {
    * followed by fdatasync, and SQLite commits with synchronous=FULL. Slower (docs/configuration.md).
    */
   fsync?: boolean | undefined;
+  /**
+   * Read only (`riskgate explain --data`, beside a running server): nothing is written, the
+   * journal is neither run nor emptied, and what the tables hold is what the server committed
+   * (at most COMMIT_EVERY_MS old). Writes throw.
+   */
+  readonly?: boolean | undefined;
 }
 
 /** One turn's journal line: its sequence number, statements first used in it, and what ran. */
@@ -70,15 +76,17 @@ export class SqliteDb {
   private readonly journal: Journal | null = null;
 
   constructor(opts: SqliteDbOptions) {
-    if (opts.path !== ':memory:') {
+    if (opts.path !== ':memory:' && !opts.readonly) {
       // A new directory is private; an existing one is the server's to narrow (it names the data directory).
       mkdirSync(dirname(opts.path), { recursive: true, mode: PRIVATE_DIR_MODE });
       // SQLite makes the -wal and -shm files with the database's mode.
       preparePrivateFile(opts.path, [`${opts.path}-wal`, `${opts.path}-shm`, `${opts.path}-journal`, `${opts.path}-journal.jsonl`]);
     }
-    this.db = new Database(opts.path);
+    this.db = new Database(opts.path, opts.readonly ? { readonly: true, fileMustExist: true } : {});
     this.ephemeral = opts.ephemeral ?? false;
-    if (this.ephemeral) {
+    if (opts.readonly) {
+      // The journal mode and the schema are the owner's to set.
+    } else if (this.ephemeral) {
       this.db.pragma('journal_mode = MEMORY');
       this.db.pragma('synchronous = OFF');
       this.db.pragma('locking_mode = EXCLUSIVE');
@@ -89,7 +97,7 @@ export class SqliteDb {
     this.db.pragma('cache_size = -65536'); // 64 MiB: profiles and the recent audit pages stay in memory
     this.db.pragma('busy_timeout = 5000');
     migrate(this.db);
-    if (!this.ephemeral && opts.path !== ':memory:') {
+    if (!this.ephemeral && !opts.readonly && opts.path !== ':memory:') {
       this.journal = new Journal(this.db, `${opts.path}-journal.jsonl`, opts.fsync ?? false);
       this.journal.recover();
       this.journal.instrument(() => this.batch !== null);

@@ -48,6 +48,7 @@ const MIGRATIONS: readonly string[] = [
 export function migrate(db: Database.Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > MIGRATIONS.length) throw new Error(`database schema version ${version} is newer than this riskgate (${MIGRATIONS.length})`);
+  if (version === MIGRATIONS.length) return;
   db.transaction(() => {
     for (const step of MIGRATIONS.slice(version)) db.exec(step);
     db.pragma(`user_version = ${MIGRATIONS.length}`);
