@@ -446,7 +446,7 @@ describe.skipIf(redisSkip !== null)(skippedTitle('Redis keys', redisSkip), () =>
       expect(ttlDays('d:dec-1')).toBe(90);
       expect(ttlDays('l:dec-1')).toBe(90);
       const counters = Object.keys(keys).filter((k) => /^(f|fu|rl):/.test(k));
-      expect(counters.sort()).toEqual(['f:i:' + IP.germany, 'f:u:alice', 'fu:' + IP.germany, 'rl:per_user:alice']);
+      expect(counters.sort()).toEqual(['f:i:' + IP.germany, 'f:n:5.9.0.0/24', 'f:u:alice', 'fu:5.9.0.0/24', 'fu:' + IP.germany, 'rl:per_user:alice']);
       for (const k of counters) expect(keys[k]).toBeGreaterThan(0);
       // A challenge lives the audit retention past its expiry, which a resend moved a day on; trust as long as the token.
       expect(ttlDays('c:c-1')).toBe(91);
