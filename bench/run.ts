@@ -67,6 +67,12 @@ async function stop(c: Child): Promise<void> {
   await new Promise((r) => c.proc.once('exit', r));
 }
 
+/** CPU time (user + system) a process has used so far, in µs: what a request costs it, whatever else runs on the machine. */
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
 /** Peak resident set of a process so far (VmHWM), in MB. */
 function peakRssMb(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -81,16 +87,20 @@ interface LoadResult {
   errors: number;
   non2xx: number;
   rss: number;
+  /** The server's CPU time per answered request, in µs. */
+  cpuPerRequest: number;
 }
 
 async function load(c: Child, bodies: LoginAttempt[]): Promise<LoadResult> {
+  const cpuBefore = cpuMicros(c.proc.pid!);
   const r = await autocannon({
     url: `${c.url}/v1/decisions`,
     connections: CONNECTIONS,
     duration: DURATION,
     requests: bodies.map((b) => ({ method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: JSON.stringify(b) })),
   });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx, rss: peakRssMb(c.proc.pid!) };
+  const cpuPerRequest = (cpuMicros(c.proc.pid!) - cpuBefore) / Math.max(1, r.requests.total);
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx, rss: peakRssMb(c.proc.pid!), cpuPerRequest };
 }
 
 /** Decisions/s in-process on the same requests, as many at once as the HTTP load has connections. */
@@ -139,7 +149,7 @@ async function main() {
   await load(bare, work.requests.slice(0, 1000)); // JIT warm-up
   const base = await load(bare, work.requests);
   await stop(bare);
-  push(['HTTP: bare Fastify, one POST JSON route', `${fmt(base.rps)} req/s`, `p50 ${base.p50} ms, p99 ${base.p99} ms`, 'baseline', `${fmt(base.rss)} MB`]);
+  push(['HTTP: bare Fastify, one POST JSON route', `${fmt(base.rps)} req/s`, `p50 ${base.p50} ms, p99 ${base.p99} ms`, 'baseline', `${fmt(base.cpuPerRequest)} µs`, `${fmt(base.rss)} MB`]);
 
   let engineDir = '';
   // SQLite twice: as installed, and with store.fsync (power loss: an fdatasync per turn of writes).
@@ -166,11 +176,12 @@ async function main() {
       `${fmt(r.rps)} req/s`,
       `p50 ${r.p50} ms, p99 ${r.p99} ms`,
       `${fmt((r.rps / base.rps) * 100, 1)}% of bare Fastify`,
+      `${fmt(r.cpuPerRequest)} µs (${fmt((base.cpuPerRequest / r.cpuPerRequest) * 100, 1)}% of bare Fastify's rate)`,
       `${fmt(r.rss)} MB`,
     ]);
   }
 
-  const engineRow = (kind: string, rate: number) => [`engine alone, in-process (${kind})`, `${fmt(rate)} decisions/s`, `${fmt(1e6 / rate, 1)} µs/decision`, `${fmt((rate / base.rps) * 100, 1)}% of bare Fastify`, ''];
+  const engineRow = (kind: string, rate: number) => [`engine alone, in-process (${kind})`, `${fmt(rate)} decisions/s`, `${fmt(1e6 / rate, 1)} µs/decision`, `${fmt((rate / base.rps) * 100, 1)}% of bare Fastify`, '', ''];
   push(engineRow('SQLite', await engineAlone(new SqliteBackend({ path: join(engineDir, 'riskgate.db') }), work.requests)));
   rmSync(engineDir, { recursive: true, force: true });
   if (flags.redis) {
@@ -187,10 +198,10 @@ async function main() {
   if (REPLAY_USERS > 0) {
     console.error(`bench: generating and replaying a stream of ${fmt(REPLAY_USERS)} users over 42 days...`);
     const r = replayRun(REPLAY_USERS);
-    push([`replay: ${fmt(r.events)} generated events`, `${fmt(r.rate)} events/s`, '', `${fmt(r.rate / 100_000 * 100, 1)}% of the 100,000 events/s target`, `${fmt(r.rss)} MB`]);
+    push([`replay: ${fmt(r.events)} generated events`, `${fmt(r.rate)} events/s`, '', `${fmt(r.rate / 100_000 * 100, 1)}% of the 100,000 events/s target`, '', `${fmt(r.rss)} MB`]);
   }
 
-  const header = ['measure', 'throughput', 'latency', 'ratio', 'peak RSS'];
+  const header = ['measure', 'throughput', 'latency', 'ratio', 'server CPU per request', 'peak RSS'];
   const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
   console.log(table);
   const cpu = cpus();
@@ -199,7 +210,9 @@ async function main() {
     join(root, 'bench', 'RESULTS.md'),
     `# Benchmark results\n\nMeasured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}, ${machine}.\n` +
       `HTTP load: autocannon, ${CONNECTIONS} connections, ${DURATION} s per server, the same ${fmt(work.requests.length)} requests: the third week of a generated stream of ${fmt(USERS)} users ` +
-      `(bench/workload.ts), after the store learned the first two weeks (${fmt(work.history.length)} events).\n\n${table}\n`,
+      `(bench/workload.ts), after the store learned the first two weeks (${fmt(work.history.length)} events).\n` +
+      `Server CPU per request: the server process's user + system time over the run, divided by the requests it answered; on a shared machine it is the steadier ratio ` +
+      `(bare Fastify's µs ÷ riskgate's µs is the share of bare Fastify's rate riskgate would reach with a core to itself).\n\n${table}\n`,
   );
 }
 
