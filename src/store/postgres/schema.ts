@@ -123,6 +123,13 @@ const MIGRATIONS: readonly string[] = [
   // Idempotency keys: a claim (status NULL) or the first answer, until expires (riskgate's clock).
   `CREATE TABLE idempotency (key text PRIMARY KEY, fingerprint text NOT NULL, status integer, body text, expires bigint NOT NULL);
    CREATE INDEX idempotency_expires ON idempotency (expires);`,
+  // Passkeys (public keys only) and the registration challenges handed to browsers, until they expire.
+  `CREATE TABLE passkeys (
+     id text PRIMARY KEY, user_id text NOT NULL, credential_id text NOT NULL UNIQUE, public_key text NOT NULL,
+     counter bigint NOT NULL, transports text NOT NULL, label text NOT NULL, created_at bigint NOT NULL, last_used_at bigint);
+   CREATE INDEX passkeys_user ON passkeys (user_id, created_at);
+   CREATE TABLE passkey_registrations (user_id text NOT NULL, challenge text NOT NULL, expires_at bigint NOT NULL, PRIMARY KEY (user_id, challenge));
+   CREATE INDEX passkey_registrations_expires ON passkey_registrations (expires_at);`,
 ];
 
 /** The schema version this riskgate writes. */
