@@ -41,6 +41,7 @@ const IPV4 = /^\d+(?:\.\d+){3}$/;
 /** Why `rpId` cannot be a relying party id (WebAuthn: a valid domain, not an address), or null. */
 export function rpIdProblem(rpId: string): string | null {
   if (rpId !== rpId.toLowerCase()) return `rpId "${rpId}" must be lower case`;
+  if (rpId.includes('/')) return `rpId "${rpId}" is not a domain name: write the host alone (e.g. "example.com"), without scheme or path`;
   if (IPV4.test(rpId) || rpId.includes(':')) return `rpId "${rpId}" is an address or has a port; WebAuthn needs a domain name (the site's host, e.g. "example.com", or "localhost")`;
   if (!DOMAIN.test(rpId) || rpId.length > 253) return `rpId "${rpId}" is not a domain name (e.g. "example.com", without scheme, port or path)`;
   return null;
