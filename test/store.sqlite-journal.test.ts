@@ -82,6 +82,23 @@ describe('SQLite journal', () => {
     await after.close();
   });
 
+  it('keeps what was bound as it was: undefined named parameters as NULL, bytes as bytes, arrays of positional values', async () => {
+    const dir = tempDir();
+    const store = new SqliteBackend({ path: join(dir, 'riskgate.db') });
+    store.db.exec('CREATE TABLE scratch (a, b, c)');
+    await store.decisions.save(record('d-3', 3000)); // opens the tables' transaction: the rows below join it and the journal
+    store.db.prepare('INSERT INTO scratch VALUES (@a, @b, @c)').run({ a: 1, b: undefined, c: Buffer.from([1, 2, 3]) });
+    store.db.prepare('INSERT INTO scratch VALUES (?, ?, ?)').run([2, undefined, Buffer.from([4])]);
+    const copy = crashCopy(dir);
+    await store.close();
+    const after = new SqliteBackend({ path: join(copy, 'riskgate.db') });
+    expect(after.db.prepare('SELECT * FROM scratch ORDER BY a').all()).toEqual([
+      { a: 1, b: null, c: Buffer.from([1, 2, 3]) },
+      { a: 2, b: null, c: Buffer.from([4]) },
+    ]);
+    await after.close();
+  });
+
   it('a failed turn is undone alone: earlier acknowledged turns stay, in the tables and after a crash', async () => {
     const dir = tempDir();
     const store = new SqliteBackend({ path: join(dir, 'riskgate.db') });

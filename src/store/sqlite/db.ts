@@ -234,7 +234,7 @@ class Journal {
         for (const [id, args] of turn.r) {
           const st = sql.get(id);
           if (!st) throw new Error(`${this.path}: statement ${id} used before it is defined`);
-          st.run(...args);
+          st.run(...args.map(fromJournal));
         }
         last = turn.s;
       }
@@ -323,7 +323,7 @@ class Journal {
       this.ids.set(source, id);
       (this.newIds ??= {})[id] = source;
     }
-    this.runs.push([id, args]);
+    this.runs.push([id, args.map(toJournal)]);
   }
 
   private flushLine(): void {
@@ -367,4 +367,28 @@ class Journal {
     this.commitTables();
     closeSync(this.fd);
   }
+}
+
+/**
+ * A bound argument as JSON keeps it: bytes as {"$b": base64}; undefined (bound as NULL) as
+ * null, which JSON would drop from named parameters. An argument is a value, an array of
+ * values (positional) or an object of them (named).
+ */
+function toJournal(v: unknown): unknown {
+  if (v instanceof Uint8Array) return { $b: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') };
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.some((x) => x === undefined || x instanceof Uint8Array) ? v.map((x) => (x === undefined ? null : toJournal(x))) : v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = x === undefined ? null : x instanceof Uint8Array ? toJournal(x) : x;
+  return out;
+}
+
+function fromJournal(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  const bytes = (x: unknown) => (x !== null && typeof x === 'object' && typeof (x as { $b?: unknown }).$b === 'string' ? Buffer.from((x as { $b: string }).$b, 'base64') : x);
+  if ('$b' in v) return bytes(v);
+  if (Array.isArray(v)) return v.map(bytes);
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = bytes(x);
+  return out;
 }
