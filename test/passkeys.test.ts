@@ -1,7 +1,9 @@
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ConfigFile } from '../src/config.js';
 import { HOME, NEW_PHONE, post, send } from './challenge-helpers.js';
-import { MINUTE, TestClock, decide, habit, makeApp, type TestApp } from './helpers.js';
+import { MINUTE, TestClock, copyRules, decide, habit, makeApp, type TestApp } from './helpers.js';
 import { SoftAuthenticator } from './soft-authenticator.js';
 import { SERVER_STORES, describeEachStore, type StoreKind } from './stores.js';
 
@@ -238,6 +240,53 @@ describe('passkeys: checks and settings', () => {
       expect((await post(t, `/v1/challenges/${c.id}/verify`, { code: t.outbox.last()!.code })).body.status).toBe('verified');
     } finally {
       await t.close();
+    }
+  });
+
+  it('policy.enroll: an allowed login of a user with no strong factor suggests a passkey, until the user has one', async () => {
+    const t = await app();
+    const off = await app({});
+    try {
+      const home = await decide(t, HOME);
+      expect(home.body).toMatchObject({ action: 'allow', enroll: { suggest: 'passkey' } });
+      // Only where passkeys can be registered, and only on the actions the policy names (allow).
+      expect((await decide(off, HOME)).body.enroll).toBeUndefined();
+      const risky = await decide(t, { ...NEW_PHONE, deviceId: 'd-x', ip: '81.167.200.9', phone: '+4791234567' });
+      expect(risky.body.action).toBe('challenge');
+      expect(risky.body.enroll).toBeUndefined();
+      // TOTP is a strong factor too; a passkey ends the nudge for good.
+      await t.store.challenges.putTotp({ userId: 'alice', secretEnc: 'sealed', confirmed: true, lastStep: 0, createdAt: t.clock.now });
+      expect((await decide(t, HOME)).body.enroll).toBeUndefined();
+      await t.store.challenges.deleteTotp('alice');
+      await register(t, new SoftAuthenticator({ origin: ORIGIN }));
+      expect((await decide(t, HOME)).body.enroll).toBeUndefined();
+    } finally {
+      await t.close();
+      await off.close();
+    }
+  });
+
+  it('policy.enroll.on names the decisions that carry it; a policy without enroll never suggests', async () => {
+    const dir = await copyRules();
+    const policy = join(dir, 'policy.yaml');
+    await writeFile(policy, (await readFile(policy, 'utf8')).replace('on: [allow]', 'on: [challenge]'));
+    const t = await makeApp({ file: { passkeys: PASSKEYS }, rulesDir: dir });
+    const none = await copyRules();
+    const text = await readFile(join(none, 'policy.yaml'), 'utf8');
+    await writeFile(join(none, 'policy.yaml'), text.slice(0, text.indexOf('  enroll:')));
+    const without = await makeApp({ file: { passkeys: PASSKEYS }, rulesDir: none });
+    try {
+      await habit(t, HOME);
+      expect((await decide(t, HOME)).body.enroll).toBeUndefined();
+      const d = await decide(t, { ...NEW_PHONE, deviceId: 'd-x', ip: '81.167.200.9', phone: '+4791234567' });
+      expect(d.body).toMatchObject({ action: 'challenge', challenge: { channel: 'sms' }, enroll: { suggest: 'passkey' } });
+      await habit(without, HOME);
+      expect((await decide(without, HOME)).body.enroll).toBeUndefined();
+    } finally {
+      await t.close();
+      await without.close();
+      await rm(dir, { recursive: true, force: true });
+      await rm(none, { recursive: true, force: true });
     }
   });
 });
