@@ -251,7 +251,7 @@ describeEachStore(STORE_KINDS, 'store contract', twoHandles, (w) => {
       for (let i = 0; i < 3; i++) await a.failures.add(who, T0 + i * MINUTE);
       expect(await b.failures.add({ userId: 'u2', ip: '5.9.0.1' }, T0 + 4 * MINUTE)).toMatchObject({ ip_1h: 4, ip_users_1h: 2, user_30m: 1 });
       const now = T0 + 5 * MINUTE;
-      const expected = { user_30m: 3, user_24h: 3, ip_1h: 4, ip_24h: 4, network_1h: 4, network_24h: 4, device_1h: 3, ip_users_1h: 2, ip_users_24h: 2, network_users_1h: 2, network_users_24h: 2 };
+      const expected = { failed_challenges_24h: 0, user_30m: 3, user_24h: 3, ip_1h: 4, ip_24h: 4, network_1h: 4, network_24h: 4, device_1h: 3, ip_users_1h: 2, ip_users_24h: 2, network_users_1h: 2, network_users_24h: 2 };
       expect(await a.failures.counts(who, now)).toEqual(expected);
       expect(await b.failures.counts(who, now)).toEqual(expected);
       // 40 minutes on (5-minute buckets), the 30-minute window has let them go; the hour has not.
@@ -269,6 +269,16 @@ describeEachStore(STORE_KINDS, 'store contract', twoHandles, (w) => {
       for (let i = 0; i < 4; i++) await b.failures.add({ userId: `v4-${i % 2}`, ip: `5.9.7.${10 + i}` }, T0 + i * MINUTE);
       expect(await a.failures.add({ userId: 'v4-9', ip: '5.9.7.200' }, T0 + 70 * MINUTE)).toMatchObject({ ip_1h: 1, ip_users_24h: 1, network_1h: 1, network_24h: 5, network_users_1h: 1, network_users_24h: 3 });
       expect(await a.failures.counts({ userId: 'x', ip: '5.9.8.1' }, T0 + 70 * MINUTE)).toEqual(NO_FAILURES);
+    });
+
+    it("counts the user's wrong codes apart from failed passwords, read with a login's counts", async () => {
+      await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? a : b).failures.addWrongCode('coded', T0 + i * MINUTE)));
+      await a.failures.add({ userId: 'coded', ip: '5.9.0.3' }, T0 + 20 * MINUTE);
+      expect(await b.failures.counts({ userId: 'coded', ip: '8.8.8.8' }, T0 + HOUR)).toMatchObject({ failed_challenges_24h: 12, user_24h: 1, ip_1h: 0 });
+      expect(await a.failures.add({ userId: 'coded', ip: '5.9.0.3' }, T0 + HOUR)).toMatchObject({ failed_challenges_24h: 12, user_24h: 2 });
+      expect(await a.failures.counts({ userId: 'someone-else', ip: '5.9.0.3' }, T0 + HOUR)).toMatchObject({ failed_challenges_24h: 0 });
+      // A day on, the wrong codes are forgotten.
+      expect(await b.failures.counts({ userId: 'coded', ip: '8.8.8.8' }, T0 + 26 * HOUR)).toEqual(NO_FAILURES);
     });
 
     it('never loses a failure counted through two handles at once', async () => {
@@ -469,11 +479,12 @@ describe('SQLite failure counts', () => {
     const path = join(dir, 'riskgate.db');
     const first = new SqliteBackend({ path });
     for (let i = 0; i < 4; i++) await first.failures.add({ userId: `u${i % 2}`, ip: '5.9.0.1', deviceId: 'dev' }, T0 + i * MINUTE);
+    for (let i = 0; i < 3; i++) await first.failures.addWrongCode('u0', T0 + i * MINUTE);
     const before = await first.failures.counts({ userId: 'u0', ip: '5.9.0.1', deviceId: 'dev' }, T0 + 5 * MINUTE);
     await first.close();
     const second = new SqliteBackend({ path });
     expect(await second.failures.counts({ userId: 'u0', ip: '5.9.0.1', deviceId: 'dev' }, T0 + 5 * MINUTE)).toEqual(before);
-    expect(before).toMatchObject({ user_30m: 2, ip_1h: 4, device_1h: 4, ip_users_1h: 2 });
+    expect(before).toMatchObject({ user_30m: 2, ip_1h: 4, device_1h: 4, ip_users_1h: 2, network_users_1h: 2, failed_challenges_24h: 3 });
     await second.close();
     await rm(dir, { recursive: true, force: true });
   });

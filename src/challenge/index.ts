@@ -10,6 +10,7 @@ import { ALL_CHANNELS, makeProvider } from './providers/index.js';
 import type { Provider } from './providers/provider.js';
 import { ChallengeService, type ChallengeSettings } from './service.js';
 import { TrustTokens } from './trust.js';
+import { DEFAULT_WRONG_CODE_LIMITS, WrongCodeLimits } from './wrong-codes.js';
 
 const CHALLENGE_DEFAULTS = {
   codeLength: 6,
@@ -38,7 +39,7 @@ function settingsFrom(file: ConfigFile): ChallengeSettings & { trustDays: number
 
 export interface ChallengeSetup {
   /** Guarded by the caller when it has a fail mode (src/store/guard.ts): a failing store answers 503, not 500. */
-  store: Pick<StorePorts, 'challenges' | 'decisions' | 'audit' | 'limits'>;
+  store: Pick<StorePorts, 'challenges' | 'decisions' | 'audit' | 'limits' | 'failures'>;
   /** A challenge of this decision was passed: the login teaches the profile (the engine's passChallenge). */
   onPassed: (decisionId: string) => Promise<unknown>;
   keys: Keys;
@@ -69,7 +70,12 @@ export function setupChallenges(s: ChallengeSetup): { trust: TrustTokens; provid
     codeLength: settings.codeLength,
     ttlSeconds: settings.ttlSeconds,
   });
-  const limits = new AbuseLimits(s.store.limits, { ...DEFAULT_LIMITS, ...s.file.challenges?.limits });
-  const service = new ChallengeService({ store: s.store.challenges, decisions: s.store.decisions, audit: s.store.audit, onPassed: s.onPassed, keys: s.keys, delivery, trust, limits, onEvent: s.onEvent, clock: s.clock, settings });
+  const { wrongCodesPerUserPerHour, wrongCodesPerUser, ...abuse } = s.file.challenges?.limits ?? {};
+  const limits = new AbuseLimits(s.store.limits, { ...DEFAULT_LIMITS, ...abuse });
+  const wrongCodes = new WrongCodeLimits(s.store.limits, {
+    wrongCodesPerUserPerHour: wrongCodesPerUserPerHour ?? DEFAULT_WRONG_CODE_LIMITS.wrongCodesPerUserPerHour,
+    wrongCodesPerUser: wrongCodesPerUser ?? DEFAULT_WRONG_CODE_LIMITS.wrongCodesPerUser,
+  });
+  const service = new ChallengeService({ store: s.store.challenges, decisions: s.store.decisions, audit: s.store.audit, onPassed: s.onPassed, keys: s.keys, delivery, trust, limits, wrongCodes, failures: s.store.failures, onEvent: s.onEvent, clock: s.clock, settings });
   return { trust, providers, service };
 }
