@@ -305,12 +305,12 @@ describeEachStore(STORE_KINDS, 'store contract', twoHandles, (w) => {
       expect(await b.challenges.getChallenge('c-1')).toEqual(c);
       expect(await b.challenges.getChallenge('c-none')).toBeNull();
       expect(await b.challenges.recordVerifyAttempt('c-none', 'invalid', T0)).toBeNull();
-      expect(await b.challenges.recordVerifyAttempt('c-1', 'invalid', T0 + 1)).toEqual({ status: 'invalid', attempts: 1, maxAttempts: 5 });
+      expect(await b.challenges.recordVerifyAttempt('c-1', 'invalid', T0 + 1)).toEqual({ status: 'invalid', attempts: 1, maxAttempts: 5, changed: true });
       const resent = { channel: 'email' as const, destination: 'alice@example.com', provider: 'mail', providerRef: null, codeHash: 'ab12', expiresAt: T0 + 10 * MINUTE };
       expect(await a.challenges.recordDelivery('c-1', resent)).toBe(true);
       expect(await b.challenges.getChallenge('c-1')).toEqual({ ...c, ...resent, attempts: 1, sends: 2 });
-      expect(await a.challenges.recordVerifyAttempt('c-1', 'verified', T0 + 6 * MINUTE)).toEqual({ status: 'verified', attempts: 1, maxAttempts: 5 });
-      expect(await b.challenges.recordVerifyAttempt('c-1', 'verified', T0 + 6 * MINUTE)).toEqual({ status: 'used', attempts: 1, maxAttempts: 5 });
+      expect(await a.challenges.recordVerifyAttempt('c-1', 'verified', T0 + 6 * MINUTE)).toEqual({ status: 'verified', attempts: 1, maxAttempts: 5, changed: true });
+      expect(await b.challenges.recordVerifyAttempt('c-1', 'verified', T0 + 6 * MINUTE)).toEqual({ status: 'used', attempts: 1, maxAttempts: 5, changed: false });
       expect(await b.challenges.getChallenge('c-1')).toMatchObject({ status: 'verified', verifiedAt: T0 + 6 * MINUTE });
       expect(await b.challenges.recordDelivery('c-1', resent)).toBe(false);
       expect(await a.challenges.recordDelivery('c-none', resent)).toBe(false);
@@ -321,11 +321,14 @@ describeEachStore(STORE_KINDS, 'store contract', twoHandles, (w) => {
       const wrong = await all(30, (s) => s.challenges.recordVerifyAttempt('c-wrong', 'invalid', T0 + 1));
       expect(wrong.filter((o) => o!.status === 'invalid')).toHaveLength(4);
       expect(wrong.filter((o) => o!.status === 'locked')).toHaveLength(26);
+      // Five answers were counted (the fifth locked it); the other 25 only read the lock.
+      expect(wrong.filter((o) => o!.changed)).toHaveLength(5);
       expect(await b.challenges.getChallenge('c-wrong')).toMatchObject({ status: 'locked', attempts: 5 });
 
       await a.challenges.createChallenge(challenge('c-right'));
       const right = await all(10, (s) => s.challenges.recordVerifyAttempt('c-right', 'verified', T0 + 1));
       expect(right.map((o) => o!.status).sort()).toEqual(['used', 'used', 'used', 'used', 'used', 'used', 'used', 'used', 'used', 'verified']);
+      expect(right.filter((o) => o!.changed).map((o) => o!.status)).toEqual(['verified']);
     });
 
     it('expires a late answer, and sweeps each due pending challenge once, whoever sweeps', async () => {

@@ -197,16 +197,20 @@ export class ChallengeService {
         if (code) await this.o.wrongCodes.giveBack(c.userId, now);
         throw e;
       }
-      // Only a wrong code keeps its place; every wrong answer counts for user.failed_challenges_24h.
-      if (code && result !== 'invalid') await this.o.wrongCodes.giveBack(c.userId, now);
-      if (result === 'invalid') await this.o.failures.addWrongCode(c.userId, now);
     }
     const out = (await store.recordVerifyAttempt(id, result, now))!;
-    if (out.status === 'verified' && open) await this.o.wrongCodes.passed(c.userId);
+    if (open) {
+      // Only a wrong code the challenge counted keeps its place (a concurrent answer that found
+      // the challenge already locked learnt nothing); each counts for user.failed_challenges_24h.
+      const wrong = result === 'invalid' && out.changed;
+      if (code && !wrong) await this.o.wrongCodes.giveBack(c.userId, now);
+      if (wrong) await this.o.failures.addWrongCode(c.userId, now);
+      if (out.status === 'verified' && out.changed) await this.o.wrongCodes.passed(c.userId);
+    }
 
     const answer: VerifyAnswer = { status: out.status, attemptsLeft: Math.max(0, out.maxAttempts - out.attempts) };
     const method = input.recoveryCode !== undefined ? 'recovery_code' : c.channel;
-    await this.emit({ type: 'answered', challenge: c, outcome: out, ip: from, method, settled: open && out.status !== 'invalid' });
+    await this.emit({ type: 'answered', challenge: c, outcome: out, ip: from, method, settled: open && out.changed && out.status !== 'invalid' });
 
     if (out.status === 'verified') {
       await this.o.onPassed(c.decisionId);
