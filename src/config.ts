@@ -83,6 +83,9 @@ export const ConfigSchema = Type.Object(
                 perPhonePerHour: Type.Optional(Type.Integer({ minimum: 1 })),
                 perCountryPerHour: Type.Optional(Type.Integer({ minimum: 1 })),
                 verifyPerIpPerHour: Type.Optional(Type.Integer({ minimum: 1 })),
+                wrongCodesPerUserPerHour: Type.Optional(Type.Integer({ minimum: 1 })),
+                // NIST SP 800-63B rev. 4 §3.2.2: at most 100 failed attempts on one account.
+                wrongCodesPerUser: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
               },
               { additionalProperties: false },
             ),

@@ -20,6 +20,8 @@ export interface OfflineEngine {
   engine: Engine;
   /** Issues trust tokens that this engine, and no other, accepts: keys of its own, made for it. */
   trust: TrustTokens;
+  /** Counts a wrong code given to one of the user's challenges (a rule test's history). */
+  wrongCode(userId: string, now: number): Promise<void>;
   /** Closes the state; what it held is gone. */
   close(): Promise<void>;
 }
@@ -37,5 +39,5 @@ export function offlineEngine(o: OfflineEngineOptions): OfflineEngine {
   const store = new SqliteBackend({ path: o.path ?? ':memory:', ephemeral: true });
   const trust = new TrustTokens(store.challenges, new Keys(randomBytes(32)), TRUST_DAYS);
   const engine = new Engine({ store, rules: () => o.rules, clock: o.clock, trust, audit: false, ...(o.geo ? { geo: o.geo } : {}) });
-  return { engine, trust, close: () => store.close() };
+  return { engine, trust, wrongCode: (userId, now) => store.failures.addWrongCode(userId, now), close: () => store.close() };
 }

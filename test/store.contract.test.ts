@@ -252,7 +252,7 @@ describeEachStore(STORE_KINDS, 'store contract', twoHandles, (w) => {
       for (let i = 0; i < 3; i++) await a.failures.add(who, T0 + i * MINUTE);
       expect(await b.failures.add({ userId: 'u2', ip: '5.9.0.1' }, T0 + 4 * MINUTE)).toMatchObject({ ip_1h: 4, ip_users_1h: 2, user_30m: 1 });
       const now = T0 + 5 * MINUTE;
-      const expected = { user_30m: 3, user_24h: 3, ip_1h: 4, ip_24h: 4, network_1h: 4, network_24h: 4, device_1h: 3, ip_users_1h: 2, ip_users_24h: 2, network_users_1h: 2, network_users_24h: 2 };
+      const expected = { failed_challenges_24h: 0, user_30m: 3, user_24h: 3, ip_1h: 4, ip_24h: 4, network_1h: 4, network_24h: 4, device_1h: 3, ip_users_1h: 2, ip_users_24h: 2, network_users_1h: 2, network_users_24h: 2 };
       expect(await a.failures.counts(who, now)).toEqual(expected);
       expect(await b.failures.counts(who, now)).toEqual(expected);
       // 40 minutes on (5-minute buckets), the 30-minute window has let them go; the hour has not.
@@ -270,6 +270,16 @@ describeEachStore(STORE_KINDS, 'store contract', twoHandles, (w) => {
       for (let i = 0; i < 4; i++) await b.failures.add({ userId: `v4-${i % 2}`, ip: `5.9.7.${10 + i}` }, T0 + i * MINUTE);
       expect(await a.failures.add({ userId: 'v4-9', ip: '5.9.7.200' }, T0 + 70 * MINUTE)).toMatchObject({ ip_1h: 1, ip_users_24h: 1, network_1h: 1, network_24h: 5, network_users_1h: 1, network_users_24h: 3 });
       expect(await a.failures.counts({ userId: 'x', ip: '5.9.8.1' }, T0 + 70 * MINUTE)).toEqual(NO_FAILURES);
+    });
+
+    it("counts the user's wrong codes apart from failed passwords, read with a login's counts", async () => {
+      await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? a : b).failures.addWrongCode('coded', T0 + i * MINUTE)));
+      await a.failures.add({ userId: 'coded', ip: '5.9.0.3' }, T0 + 20 * MINUTE);
+      expect(await b.failures.counts({ userId: 'coded', ip: '8.8.8.8' }, T0 + HOUR)).toMatchObject({ failed_challenges_24h: 12, user_24h: 1, ip_1h: 0 });
+      expect(await a.failures.add({ userId: 'coded', ip: '5.9.0.3' }, T0 + HOUR)).toMatchObject({ failed_challenges_24h: 12, user_24h: 2 });
+      expect(await a.failures.counts({ userId: 'someone-else', ip: '5.9.0.3' }, T0 + HOUR)).toMatchObject({ failed_challenges_24h: 0 });
+      // A day on, the wrong codes are forgotten.
+      expect(await b.failures.counts({ userId: 'coded', ip: '8.8.8.8' }, T0 + 26 * HOUR)).toEqual(NO_FAILURES);
     });
 
     it('never loses a failure counted through two handles at once', async () => {
@@ -296,12 +306,12 @@ describeEachStore(STORE_KINDS, 'store contract', twoHandles, (w) => {
       expect(await b.challenges.getChallenge('c-1')).toEqual(c);
       expect(await b.challenges.getChallenge('c-none')).toBeNull();
       expect(await b.challenges.recordVerifyAttempt('c-none', 'invalid', T0)).toBeNull();
-      expect(await b.challenges.recordVerifyAttempt('c-1', 'invalid', T0 + 1)).toEqual({ status: 'invalid', attempts: 1, maxAttempts: 5 });
+      expect(await b.challenges.recordVerifyAttempt('c-1', 'invalid', T0 + 1)).toEqual({ status: 'invalid', attempts: 1, maxAttempts: 5, changed: true });
       const resent = { channel: 'email' as const, destination: 'alice@example.com', provider: 'mail', providerRef: null, codeHash: 'ab12', expiresAt: T0 + 10 * MINUTE };
       expect(await a.challenges.recordDelivery('c-1', resent)).toBe(true);
       expect(await b.challenges.getChallenge('c-1')).toEqual({ ...c, ...resent, attempts: 1, sends: 2 });
-      expect(await a.challenges.recordVerifyAttempt('c-1', 'verified', T0 + 6 * MINUTE)).toEqual({ status: 'verified', attempts: 1, maxAttempts: 5 });
-      expect(await b.challenges.recordVerifyAttempt('c-1', 'verified', T0 + 6 * MINUTE)).toEqual({ status: 'used', attempts: 1, maxAttempts: 5 });
+      expect(await a.challenges.recordVerifyAttempt('c-1', 'verified', T0 + 6 * MINUTE)).toEqual({ status: 'verified', attempts: 1, maxAttempts: 5, changed: true });
+      expect(await b.challenges.recordVerifyAttempt('c-1', 'verified', T0 + 6 * MINUTE)).toEqual({ status: 'used', attempts: 1, maxAttempts: 5, changed: false });
       expect(await b.challenges.getChallenge('c-1')).toMatchObject({ status: 'verified', verifiedAt: T0 + 6 * MINUTE });
       expect(await b.challenges.recordDelivery('c-1', resent)).toBe(false);
       expect(await a.challenges.recordDelivery('c-none', resent)).toBe(false);
@@ -312,11 +322,14 @@ describeEachStore(STORE_KINDS, 'store contract', twoHandles, (w) => {
       const wrong = await all(30, (s) => s.challenges.recordVerifyAttempt('c-wrong', 'invalid', T0 + 1));
       expect(wrong.filter((o) => o!.status === 'invalid')).toHaveLength(4);
       expect(wrong.filter((o) => o!.status === 'locked')).toHaveLength(26);
+      // Five answers were counted (the fifth locked it); the other 25 only read the lock.
+      expect(wrong.filter((o) => o!.changed)).toHaveLength(5);
       expect(await b.challenges.getChallenge('c-wrong')).toMatchObject({ status: 'locked', attempts: 5 });
 
       await a.challenges.createChallenge(challenge('c-right'));
       const right = await all(10, (s) => s.challenges.recordVerifyAttempt('c-right', 'verified', T0 + 1));
       expect(right.map((o) => o!.status).sort()).toEqual(['used', 'used', 'used', 'used', 'used', 'used', 'used', 'used', 'used', 'verified']);
+      expect(right.filter((o) => o!.changed).map((o) => o!.status)).toEqual(['verified']);
     });
 
     it('applies nextVerifyState, the rules every store shares, in every state: what it answers and what it keeps', async () => {
@@ -554,11 +567,12 @@ describe('SQLite failure counts', () => {
     const path = join(dir, 'riskgate.db');
     const first = new SqliteBackend({ path });
     for (let i = 0; i < 4; i++) await first.failures.add({ userId: `u${i % 2}`, ip: '5.9.0.1', deviceId: 'dev' }, T0 + i * MINUTE);
+    for (let i = 0; i < 3; i++) await first.failures.addWrongCode('u0', T0 + i * MINUTE);
     const before = await first.failures.counts({ userId: 'u0', ip: '5.9.0.1', deviceId: 'dev' }, T0 + 5 * MINUTE);
     await first.close();
     const second = new SqliteBackend({ path });
     expect(await second.failures.counts({ userId: 'u0', ip: '5.9.0.1', deviceId: 'dev' }, T0 + 5 * MINUTE)).toEqual(before);
-    expect(before).toMatchObject({ user_30m: 2, ip_1h: 4, device_1h: 4, ip_users_1h: 2 });
+    expect(before).toMatchObject({ user_30m: 2, ip_1h: 4, device_1h: 4, ip_users_1h: 2, network_users_1h: 2, failed_challenges_24h: 3 });
     await second.close();
     await rm(dir, { recursive: true, force: true });
   });

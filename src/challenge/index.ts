@@ -11,6 +11,7 @@ import { ALL_CHANNELS, makeProvider } from './providers/index.js';
 import type { Provider } from './providers/provider.js';
 import { ChallengeService, type ChallengeSettings } from './service.js';
 import { TrustTokens } from './trust.js';
+import { DEFAULT_WRONG_CODE_LIMITS, WrongCodeLimits } from './wrong-codes.js';
 
 const CHALLENGE_DEFAULTS = {
   prefer: ['passkey', 'totp'],
@@ -41,7 +42,7 @@ function settingsFrom(file: ConfigFile): ChallengeSettings & { trustDays: number
 
 export interface ChallengeSetup {
   /** Guarded by the caller when it has a fail mode (src/store/guard.ts): a failing store answers 503, not 500. */
-  store: Pick<StorePorts, 'challenges' | 'passkeys' | 'decisions' | 'audit' | 'limits'>;
+  store: Pick<StorePorts, 'challenges' | 'passkeys' | 'decisions' | 'audit' | 'limits' | 'failures'>;
   /** A challenge of this decision was passed: the login teaches the profile (the engine's passChallenge). */
   onPassed: (decisionId: string) => Promise<unknown>;
   keys: Keys;
@@ -72,8 +73,13 @@ export function setupChallenges(s: ChallengeSetup): { trust: TrustTokens; provid
     codeLength: settings.codeLength,
     ttlSeconds: settings.ttlSeconds,
   });
-  const limits = new AbuseLimits(s.store.limits, { ...DEFAULT_LIMITS, ...s.file.challenges?.limits });
+  const { wrongCodesPerUserPerHour, wrongCodesPerUser, ...abuse } = s.file.challenges?.limits ?? {};
+  const limits = new AbuseLimits(s.store.limits, { ...DEFAULT_LIMITS, ...abuse });
+  const wrongCodes = new WrongCodeLimits(s.store.limits, {
+    wrongCodesPerUserPerHour: wrongCodesPerUserPerHour ?? DEFAULT_WRONG_CODE_LIMITS.wrongCodesPerUserPerHour,
+    wrongCodesPerUser: wrongCodesPerUser ?? DEFAULT_WRONG_CODE_LIMITS.wrongCodesPerUser,
+  });
   const passkeys = s.file.passkeys ? { store: s.store.passkeys, settings: { ...PASSKEY_DEFAULTS, ...s.file.passkeys } } : null;
-  const service = new ChallengeService({ store: s.store.challenges, decisions: s.store.decisions, audit: s.store.audit, onPassed: s.onPassed, keys: s.keys, delivery, trust, limits, onEvent: s.onEvent, clock: s.clock, settings, passkeys });
+  const service = new ChallengeService({ store: s.store.challenges, decisions: s.store.decisions, audit: s.store.audit, onPassed: s.onPassed, keys: s.keys, delivery, trust, limits, wrongCodes, failures: s.store.failures, onEvent: s.onEvent, clock: s.clock, settings, passkeys });
   return { trust, providers, service };
 }

@@ -61,6 +61,11 @@ export interface VerifyOutcome {
   status: 'verified' | 'invalid' | 'locked' | 'expired' | 'used';
   attempts: number;
   maxAttempts: number;
+  /**
+   * This attempt changed the challenge: it counted a wrong answer, or closed the challenge.
+   * False when it only read a state another attempt had set (a concurrent answer that lost).
+   */
+  changed: boolean;
 }
 
 /** A user's TOTP enrolment. The secret is encrypted (AES-256-GCM) before it reaches the store. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { InputError, RefusedError } from '../errors.js';
 import { parseIp } from '../signals/network.js';
 import type { VerifyResult, Channel, ChallengeChannel, ChallengeRecord, TrustedDevice } from './model.js';
-import type { AuditLog, ChallengeState, DecisionLog, Passkeys } from '../store/ports.js';
+import type { AuditLog, ChallengeState, DecisionLog, FailureCounters, Passkeys } from '../store/ports.js';
 import type { Clock } from '../types.js';
 import { makeRecoveryCode, normalizeCode, normalizeRecoveryCode, withoutCode } from './codes.js';
 import type { Delivery, DeliveryOutcome, Destinations, SendGate } from './delivery.js';
@@ -14,6 +14,7 @@ import { PasskeyFactor, type AuthenticationResponseJSON, type PasskeyView, type 
 import { maskDestination, normalizePhone } from './phone.js';
 import { matchingStep, newEnrolment, type TotpEnrolment } from './totp.js';
 import type { TrustTokens } from './trust.js';
+import type { WrongCodeLimit, WrongCodeLimits } from './wrong-codes.js';
 
 const RECOVERY_CODES = 10;
 
@@ -50,6 +51,11 @@ export type ChallengeView = {
   attemptsLeft: number;
   /** The channels /resend can move to, in fallback order. */
   channels: Channel[];
+  /**
+   * Present (true) when the account's wrong-code limit is reached (docs/abuse.md): no code was
+   * sent and none is checked; the challenge takes a recovery code (a stronger factor) only.
+   */
+  codesRefused?: true;
   /** For a passkey challenge: what the page hands to navigator.credentials.get(). */
   options?: PublicKeyCredentialRequestOptionsJSON;
 };
@@ -81,6 +87,10 @@ export interface ChallengeServiceOptions {
   delivery: Delivery;
   trust: TrustTokens;
   limits: AbuseLimits;
+  /** The account-level limit on wrong codes. */
+  wrongCodes: WrongCodeLimits;
+  /** Where wrong answers are counted for `user.failed_challenges_24h`. */
+  failures: Pick<FailureCounters, 'addWrongCode'>;
   /** Hears every event once it is in the audit trail (the metrics). */
   onEvent: (e: ChallengeEvent) => void;
   clock: Clock;
@@ -144,6 +154,12 @@ export class ChallengeService {
       throw new RefusedError('CHALLENGE_RATE_LIMITED', 'too many challenges for this user in the last hour; try again later');
     }
 
+    // Someone holding the password has guessed too many codes: no code is sent or checked for
+    // the account now, so the challenge takes a stronger factor only (a passkey when the user
+    // has one, else a recovery code).
+    const refused = factor === 'passkey' ? null : await this.o.wrongCodes.reached(r.userId, now);
+    if (refused) await this.emit({ type: 'rate_limited', ref: decisionId, ...base, limit: refused });
+
     const id = randomUUID();
     const c: ChallengeRecord = {
       id,
@@ -167,7 +183,11 @@ export class ChallengeService {
       verifiedAt: null,
     };
     let delivered = true;
-    if (factor === null) {
+    if (refused) {
+      delivered = false;
+      c.channel = factor ?? channels[0]!;
+      await store.createChallenge(c);
+    } else if (factor === null) {
       const out = await delivery.deliver(id, channels, dest, this.gate(now, dest));
       if (!out.ok && out.attempts.every((a) => a.result === 'limit')) {
         // riskgate's own limits refused every channel (SMS pumping, a flood to one number): nothing to verify later.
@@ -183,6 +203,7 @@ export class ChallengeService {
       await store.createChallenge(c);
     }
     await this.emit({ type: 'issued', challenge: c, delivered });
+    if (refused) return { ...this.view(c, false, []), codesRefused: true };
     return this.view(c, delivered, channels, factor === 'passkey' ? await this.passkeys!.requestOptions(c) : undefined);
   }
 
@@ -195,23 +216,43 @@ export class ChallengeService {
     const ip = input.ip === undefined ? undefined : parseIp(input.ip).ip;
     const c = await this.challenge(id);
     const now = this.o.clock();
-    if (!(await this.o.limits.take('verifyPerIpPerHour', ip ?? c.ip, now))) {
-      await this.emit({ type: 'rate_limited', ref: id, userId: c.userId, ip: ip ?? c.ip, limit: 'verifyPerIpPerHour' });
-      throw new RefusedError('VERIFY_RATE_LIMITED', 'too many verify attempts from this address in the last hour');
-    }
-    // A challenge that is no longer open answers its state; no code is looked at, no recovery code spent.
+    const from = ip ?? c.ip;
+    // A challenge that is no longer open answers its state: no code is looked at, no recovery
+    // code spent, and no limit is used up (answers to a locked challenge cost nobody anything).
     const open = c.status === 'pending' && now < c.expiresAt && c.attempts < c.maxAttempts;
+    const code = input.code !== undefined;
     let result: VerifyResult = 'expired';
     if (open) {
-      if (input.recoveryCode !== undefined) result = await this.useRecoveryCode(c.userId, input.recoveryCode, now);
-      else if (input.passkey !== undefined) result = await this.passkeyFactor().check(c, input.passkey, now);
-      else result = await this.checkCode(c, input.code!, now);
+      // The account's limit first: a code refused by it is not an attempt from the address.
+      if (code) await this.takeWrongCodePlace(c, from, now);
+      // Per address and user: one noisy user behind an address does not use up the next one's answers.
+      if (!(await this.o.limits.take('verifyPerIpPerHour', `${from}|${c.userId}`, now))) {
+        if (code) await this.o.wrongCodes.giveBack(c.userId, now);
+        await this.emit({ type: 'rate_limited', ref: id, userId: c.userId, ip: from, limit: 'verifyPerIpPerHour' });
+        throw new RefusedError('VERIFY_RATE_LIMITED', 'too many verify attempts for this user from this address in the last hour');
+      }
+      try {
+        if (input.recoveryCode !== undefined) result = await this.useRecoveryCode(c.userId, input.recoveryCode, now);
+        else if (input.passkey !== undefined) result = await this.passkeyFactor().check(c, input.passkey, now);
+        else result = await this.checkCode(c, input.code!, now);
+      } catch (e) {
+        if (code) await this.o.wrongCodes.giveBack(c.userId, now);
+        throw e;
+      }
     }
     const out = (await store.recordVerifyAttempt(id, result, now))!;
+    if (open) {
+      // Only a wrong code the challenge counted keeps its place (a concurrent answer that found
+      // the challenge already locked learnt nothing); each counts for user.failed_challenges_24h.
+      const wrong = result === 'invalid' && out.changed;
+      if (code && !wrong) await this.o.wrongCodes.giveBack(c.userId, now);
+      if (wrong) await this.o.failures.addWrongCode(c.userId, now);
+      if (out.status === 'verified' && out.changed) await this.o.wrongCodes.passed(c.userId);
+    }
 
     const answer: VerifyAnswer = { status: out.status, attemptsLeft: Math.max(0, out.maxAttempts - out.attempts) };
     const method = input.recoveryCode !== undefined ? 'recovery_code' : input.passkey !== undefined ? 'passkey' : c.channel;
-    await this.emit({ type: 'answered', challenge: c, outcome: out, ip: ip ?? c.ip, method, settled: open && out.status !== 'invalid' });
+    await this.emit({ type: 'answered', challenge: c, outcome: out, ip: from, method, settled: open && out.changed && out.status !== 'invalid' });
 
     if (out.status === 'verified') {
       await this.o.onPassed(c.decisionId);
@@ -230,6 +271,11 @@ export class ChallengeService {
       throw new RefusedError('CHALLENGE_CLOSED', `the challenge is ${state}; nothing to resend`);
     }
     if (c.sends >= settings.maxSends) throw new RefusedError('RESEND_LIMIT', `this challenge was already sent ${c.sends} times`);
+    const refused = await this.o.wrongCodes.reached(c.userId, now);
+    if (refused) {
+      await this.emit({ type: 'rate_limited', ref: id, userId: c.userId, ip: c.ip, limit: refused });
+      throw new RefusedError('WRONG_CODE_LIMIT', wrongCodeMessage(refused, this.o.wrongCodes.settings[refused]));
+    }
     const dest: Destinations = { phone: c.phone ? normalizePhone(c.phone) : null, email: c.email };
     const channels = delivery.channels(dest);
     if (channel !== undefined && !channels.includes(channel)) throw new RefusedError('CHANNEL_UNAVAILABLE', `this challenge cannot be sent by ${channel}`);
@@ -340,6 +386,14 @@ export class ChallengeService {
     const n = await this.o.trust.revoke(userId);
     await this.emit({ type: 'trust_revoked_all', userId, decisionId, count: n });
     return n;
+  }
+
+  /** Takes the account's place to check one code, or refuses (429 WRONG_CODE_LIMIT, audited). */
+  private async takeWrongCodePlace(c: ChallengeRecord, ip: string, now: number): Promise<void> {
+    const limit = await this.o.wrongCodes.take(c.userId, now);
+    if (!limit) return;
+    await this.emit({ type: 'rate_limited', ref: c.id, userId: c.userId, ip, limit });
+    throw new RefusedError('WRONG_CODE_LIMIT', wrongCodeMessage(limit, this.o.wrongCodes.settings[limit]));
   }
 
   private async challenge(id: string): Promise<ChallengeRecord> {
@@ -462,4 +516,9 @@ export class ChallengeService {
     for (const entry of auditEntries(e)) await this.o.audit.append({ time, ...entry, action: null, score: null, rules: [], rulesVersion: null });
     this.o.onEvent(e);
   }
+}
+
+function wrongCodeMessage(limit: WrongCodeLimit, n: number): string {
+  const when = limit === 'wrongCodesPerUserPerHour' ? 'in the last hour' : 'since its last passed challenge';
+  return `${n} wrong codes for this account ${when}: no code is sent or checked for it now; a recovery code still is`;
 }

@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { homeTimeZone, type Observation, type Profile } from '../profile/profile.js';
 import { decisiveRules, evaluate, reasonsOf, type Evaluation } from '../rules/evaluate.js';
 import type { EnrollPolicy, RuleSet } from '../rules/ruleset.js';
-import { NO_FAILURES, type FailureCounts } from '../signals/attempts.js';
+import { NO_FAILURES, type AttemptCounts, type FailureCounts } from '../signals/attempts.js';
 import { deviceSignals } from '../signals/device.js';
 import { geoSignals } from '../signals/geo.js';
 import { geoipLite, type GeoInfo, type GeoLookup } from '../signals/geoip.js';
@@ -80,7 +80,7 @@ export interface FailureResult {
   reasons: Reason[];
   /** Rules without which the attempt would not have been blocked. */
   decisive: string[];
-  counts: FailureCounts;
+  counts: AttemptCounts;
   rulesVersion: string;
   /** The fail mode that decided, when the failure could not be counted; null normally. */
   fallback: StoreFailMode | null;
@@ -420,14 +420,15 @@ function gatherSignals(i: SignalInputs): Signals {
   const lists: Record<string, boolean> = {};
   const subject = { addr: net.addr, userId, deviceId: deviceId ?? '', country: geo?.country ?? '' };
   for (const l of i.rules.lists) lists[l.name] = l.test(subject);
+  const { failed_challenges_24h, ...attempts } = i.counts;
   return {
     request: { action: i.facts.action, ip: net.ip, user_id: userId, device_id: deviceId ?? '', failed: i.failed },
-    user: userSignals(i.profile, i.now),
+    user: userSignals(i.profile, i.now, failed_challenges_24h),
     device: deviceSignals(deviceId, ua, i.trusted, i.profile, i.now),
     network: networkSignals(net, i.profile, i.now),
     geo: geoSignals(geo, i.profile, i.now),
     time: timeSignals(i.hour, i.profile),
-    attempts: i.counts,
+    attempts,
     lists,
   };
 }

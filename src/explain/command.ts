@@ -66,7 +66,7 @@ function readOnly(store: SqliteBackend): EngineStore {
     profiles: { get: (u) => store.profiles.get(u), learn: async () => false, unlearn: async () => false },
     decisions: { get: (id) => store.decisions.get(id), save: async () => undefined },
     audit: { query: (q) => store.audit.query(q), append: async () => undefined },
-    failures: { counts: (s, now) => store.failures.counts(s, now), add: (s, now) => store.failures.counts(s, now) },
+    failures: { counts: (s, now) => store.failures.counts(s, now), add: (s, now) => store.failures.counts(s, now), addWrongCode: async () => undefined },
   };
 }
 

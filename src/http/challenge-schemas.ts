@@ -133,6 +133,9 @@ export const ChallengeResponse = Type.Object({
   destination: Type.Union([Type.String(), Type.Null()]),
   attemptsLeft: Type.Integer(),
   channels: Type.Array(Type.String()),
+  codesRefused: Type.Optional(
+    Type.Literal(true, { description: "The account's wrong-code limit is reached (docs/abuse.md): no code was sent and none is checked; the challenge takes a recovery code only." }),
+  ),
   options: Type.Optional(RequestOptions),
 });
 

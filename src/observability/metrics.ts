@@ -52,6 +52,12 @@ export class Metrics {
     labelNames: ['channel'],
     registers: [this.registry],
   });
+  readonly challengeLimited = new Counter({
+    name: 'riskgate_challenge_rate_limited_total',
+    help: 'Challenges, verify attempts and resends an abuse limit refused, by limit (wrongCodesPerUserPerHour, wrongCodesPerUser, verifyPerIpPerHour, perUserPerHour...).',
+    labelNames: ['limit'],
+    registers: [this.registry],
+  });
   readonly challengeVerifications = new Counter({
     name: 'riskgate_challenge_verifications_total',
     help: 'Answers to verify attempts, by status.',
@@ -127,6 +133,9 @@ export class Metrics {
         break;
       case 'expired':
         this.challenges.inc({ channel: e.challenge.channel, outcome: 'expired' });
+        break;
+      case 'rate_limited':
+        this.challengeLimited.inc({ limit: e.limit });
         break;
     }
   }

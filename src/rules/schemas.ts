@@ -15,6 +15,8 @@ const DRAFT = 'http://json-schema.org/draft-07/schema#';
 
 /** One of `login` or `failure`, as the runner requires (it reports the problem as RG301). */
 const ONE_ATTEMPT = { oneOf: [{ required: ['login'] }, { required: ['failure'] }] };
+/** A history item is one of a login, a failure or a wrong code. */
+const ONE_EVENT = { oneOf: [{ required: ['login'] }, { required: ['failure'] }, { required: ['wrongCode'] }] };
 
 /** `fired` (exactly these rules) or `includes`/`excludes` (some that must, some that must not), not both. */
 const EXACT_OR_SOME = { not: { anyOf: [{ required: ['fired', 'includes'] }, { required: ['fired', 'excludes'] }] } };
@@ -32,11 +34,11 @@ function ruleFile(): object {
 }
 
 function ruleTestFile(): object {
-  // What the runner checks beyond the loader's schema, told to editors too: one of login or failure; repeat needs every.
+  // What the runner checks beyond the loader's schema, told to editors too: one of login or failure (or, in history, a wrong code); repeat needs every.
   const test = structuredClone(TestCaseSchema);
   Object.assign(test, ONE_ATTEMPT);
   Object.assign(test.properties.expect, EXACT_OR_SOME);
-  Object.assign(test.properties.history.items, ONE_ATTEMPT, { dependencies: { repeat: ['every'] } });
+  Object.assign(test.properties.history.items, ONE_EVENT, { dependencies: { repeat: ['every'] } });
   const file = { ...TestFileOutline, properties: { ...TestFileOutline.properties, tests: Type.Array(test) } };
   return { $schema: DRAFT, title: 'riskgate rule tests', description: 'rules/*_test.yaml: tests of the rules beside them (docs/rules.md)', ...file };
 }

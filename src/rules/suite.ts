@@ -63,7 +63,7 @@ export async function readTestSuites(dir: string, rules: RuleSet | null): Promis
       if (now === null && t.now === undefined && doc.now === undefined) diagnostics.push(src.diag(at('name'), 'RG301', `test "${t.name}" has no "now" (set it on the test or the file)`));
       if ((t.login ? 1 : 0) + (t.failure ? 1 : 0) !== 1) diagnostics.push(src.diag(at('name'), 'RG301', `test "${t.name}" needs exactly one of "login" or "failure"`));
       (t.history ?? []).forEach((h, j) => {
-        if ((h.login ? 1 : 0) + (h.failure ? 1 : 0) !== 1) diagnostics.push(src.diag(at('history', j), 'RG301', 'a history item needs exactly one of "login" or "failure"'));
+        if ((h.login ? 1 : 0) + (h.failure ? 1 : 0) + (h.wrongCode ? 1 : 0) !== 1) diagnostics.push(src.diag(at('history', j), 'RG301', 'a history item needs exactly one of "login", "failure" or "wrongCode"'));
         if (parseTime(h.at, 0) === null) diagnostics.push(src.diag(at('history', j, 'at'), 'RG301', `"${h.at}" is neither an ISO time nor a duration like -30d`));
         if (h.every !== undefined && parseDuration(h.every) === null) diagnostics.push(src.diag(at('history', j, 'every'), 'RG301', `"${h.every}" is not a duration like 1d`));
         if ((h.repeat ?? 1) > 1 && h.every === undefined) diagnostics.push(src.diag(at('history', j), 'RG301', '"repeat" needs "every"'));

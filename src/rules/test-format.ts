@@ -37,10 +37,14 @@ const Failure = Type.Object(
   { additionalProperties: false },
 );
 
+/** A wrong code given to one of the user's step-up challenges (`user.failed_challenges_24h`). */
+const WrongCode = Type.Object({ userId: Type.Optional(Type.String({ minLength: 1, description: "Default: the test's user" })) }, { additionalProperties: false });
+
 const HistoryItem = Type.Object(
   {
     login: Type.Optional(Login),
     failure: Type.Optional(Failure),
+    wrongCode: Type.Optional(WrongCode),
     at: At,
     repeat: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'How many times, `every` apart' })),
     every: Type.Optional(Type.String({ minLength: 1, description: 'A duration, e.g. 1d' })),

@@ -55,7 +55,11 @@ async function runTest(rules: RuleSet, suite: TestSuite, index: number): Promise
       const step = h.every ? parseDuration(h.every)! : 0;
       for (let k = 0; k < (h.repeat ?? 1); k++) {
         const time = start + k * step;
-        const run = h.login ? async () => engine.teach(await login(h.login!)) : () => engine.recordFailure(failure(h.failure!));
+        const run = h.login
+          ? async () => engine.teach(await login(h.login!))
+          : h.wrongCode
+            ? () => offline.wrongCode(h.wrongCode!.userId ?? user, time)
+            : () => engine.recordFailure(failure(h.failure!));
         events.push({ time, order: j, run });
       }
     });

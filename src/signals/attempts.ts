@@ -22,12 +22,22 @@ import type { FamilySignals } from './schema.js';
  */
 
 /** Failed passwords, as rules read them (`attempts.*`); not a challenge's verify attempts. */
-export type FailureCounts = FamilySignals<'attempts'>;
+export type AttemptCounts = FamilySignals<'attempts'>;
+
+/**
+ * What a store reads for a login: its failed-password counts, and the wrong codes given to
+ * the user's challenges in the last 24 hours (`user.failed_challenges_24h`), kept the same way
+ * (5-minute buckets of a subject of its own).
+ */
+export type FailureCounts = AttemptCounts & { failed_challenges_24h: number };
+
+/** The wrong-code window of `user.failed_challenges_24h`. */
+export const WRONG_CODE_WINDOW_MS = 24 * 60 * 60_000;
 
 export const FAILURE_BUCKET_MS = 5 * 60_000;
 const MINUTE_MS = 60_000;
 
-export type FailureSubject = 'user' | 'ip' | 'network' | 'device';
+export type FailureSubject = 'user' | 'ip' | 'network' | 'device' | 'codes';
 
 /** The windows of the `attempts.*` signals: which subject, how long. */
 export const FAILURE_WINDOWS = {
@@ -63,6 +73,7 @@ export interface FailureSubjects {
 }
 
 export const NO_FAILURES: FailureCounts = Object.freeze({
+  failed_challenges_24h: 0,
   user_30m: 0,
   user_24h: 0,
   ip_1h: 0,
@@ -95,6 +106,8 @@ export interface SubjectKeys {
   ip: string;
   network: string;
   device: string | null;
+  /** The user's wrong answers to challenges: read with the failures, counted apart. */
+  codes: string;
   /**
    * The places whose distinct failing users are counted: the address itself, then its
    * network as a prefix ("5.9.0.0/24", "2a01:4f8:1:2::/64"), which no address spells.
@@ -105,7 +118,12 @@ export interface SubjectKeys {
 /** Storage keys of a login's subjects: the same strings in every store. */
 export function subjectKeys(s: FailureSubjects): SubjectKeys {
   const network = failureNetwork(s.ip);
-  return { user: `u:${s.userId}`, ip: `i:${s.ip}`, network: `n:${network}`, device: s.deviceId ? `d:${s.deviceId}` : null, places: [s.ip, network] };
+  return { user: `u:${s.userId}`, ip: `i:${s.ip}`, network: `n:${network}`, device: s.deviceId ? `d:${s.deviceId}` : null, codes: codesKey(s.userId), places: [s.ip, network] };
+}
+
+/** The storage key of a user's wrong answers to challenges. */
+export function codesKey(userId: string): string {
+  return `c:${userId}`;
 }
 
 /**
@@ -119,6 +137,7 @@ export function countsFrom(
   now: number,
 ): FailureCounts {
   const out: Record<string, number> = {
+    failed_challenges_24h: 0,
     ip_users_1h: distinct.ip.users_1h,
     ip_users_24h: distinct.ip.users_24h,
     network_users_1h: distinct.network.users_1h,
@@ -131,5 +150,7 @@ export function countsFrom(
     for (const [b, c] of buckets[w.subject]) if (b >= from && b <= to) n += c;
     out[name] = n;
   }
+  const from = firstBucket(now, WRONG_CODE_WINDOW_MS);
+  for (const [b, c] of buckets.codes) if (b >= from && b <= failureBucket(now)) out.failed_challenges_24h! += c;
   return out as FailureCounts;
 }

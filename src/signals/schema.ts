@@ -26,6 +26,7 @@ export const SIGNAL_SCHEMA = {
     logins: { type: 'double', doc: 'Learned logins.' },
     age_days: { type: 'double', doc: 'Days since the first learned login; -1 for a new user.' },
     days_since_last: { type: 'double', doc: 'Days since the last learned login; -1 for a new user.' },
+    failed_challenges_24h: { type: 'double', doc: 'Wrong codes given to this user\'s step-up challenges in the last 24 hours, on any challenge: someone holding the password is guessing the second factor.' },
   },
   device: {
     id_present: { type: 'bool', doc: 'The request carried a device id.' },

@@ -109,12 +109,14 @@ export function decisionOf(e: AuditEntry): DecisionRecord {
   };
 }
 
-/** Failed passwords over sliding windows (src/signals/attempts.ts). */
+/** Failed passwords, and wrong answers to challenges, over sliding windows (src/signals/attempts.ts). */
 export interface FailureCounters {
   /** Counts a failed password for its user, address and device, atomically (several instances may count at once); the counts at `now` include it. */
   add(subjects: FailureSubjects, now: number): Promise<FailureCounts>;
   /** The counts a login at `now` is judged with, read in one step. */
   counts(subjects: FailureSubjects, now: number): Promise<FailureCounts>;
+  /** Counts a wrong answer to one of the user's challenges (`user.failed_challenges_24h`), atomically. */
+  addWrongCode(userId: string, now: number): Promise<void>;
 }
 
 /** Counters that expire (the challenge abuse limits), shared by every instance. */

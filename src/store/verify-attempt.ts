@@ -18,13 +18,13 @@ export function nextVerifyState(c: ChallengeRecord, result: VerifyResult, now: n
     status: c.status,
     attempts: c.attempts,
     verifiedAt: c.verifiedAt,
-    outcome: { status, attempts: c.attempts, maxAttempts: c.maxAttempts },
+    outcome: { status, attempts: c.attempts, maxAttempts: c.maxAttempts, changed: false },
   });
   const to = (status: ChallengeRecord['status'], attempts: number, answer: VerifyOutcome['status']): NextVerifyState => ({
     status,
     attempts,
     verifiedAt: status === 'verified' ? now : c.verifiedAt,
-    outcome: { status: answer, attempts, maxAttempts: c.maxAttempts },
+    outcome: { status: answer, attempts, maxAttempts: c.maxAttempts, changed: true },
   });
 
   if (c.status === 'verified') return same('used');

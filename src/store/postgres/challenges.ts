@@ -98,12 +98,12 @@ export class PgChallengeState implements ChallengeState {
   async recordVerifyAttempt(id: string, result: VerifyResult, now: number): Promise<VerifyOutcome | null> {
     const changed = (await this.stmt.attempt<AttemptRow>(id, result, now)).rows[0];
     // A pending challenge always changes (status or attempts); 'pending' afterwards means one more wrong answer.
-    if (changed) return { status: changed.status === 'pending' ? 'invalid' : changed.status, attempts: changed.attempts, maxAttempts: changed.max_attempts };
+    if (changed) return { status: changed.status === 'pending' ? 'invalid' : changed.status, attempts: changed.attempts, maxAttempts: changed.max_attempts, changed: true };
     // Not pending (or gone): a closed challenge never changes again, so a read is its answer.
     const closed = (await this.stmt.state<AttemptRow>(id)).rows[0];
     if (!closed) return null;
     if (closed.status === 'pending') throw new Error(`challenge ${id} is pending, yet its verify attempt changed nothing`);
-    return { status: closed.status === 'verified' ? 'used' : closed.status, attempts: closed.attempts, maxAttempts: closed.max_attempts };
+    return { status: closed.status === 'verified' ? 'used' : closed.status, attempts: closed.attempts, maxAttempts: closed.max_attempts, changed: false };
   }
 
   async recordDelivery(id: string, d: ChallengeDelivery): Promise<boolean> {

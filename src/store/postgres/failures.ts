@@ -1,4 +1,5 @@
 import {
+  codesKey,
   countsFrom,
   DISTINCT_USER_WINDOWS,
   failureBucket,
@@ -36,7 +37,8 @@ export class PgFailures implements FailureCounters {
 
   constructor(db: PgDb) {
     this.stmt = db.prepare('failures', {
-      add: 'SELECT * FROM riskgate_failure_add2($1, $2, $3, $4, $5, $6, $7, $8)',
+      add: 'SELECT * FROM riskgate_failure_add2($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+      addCode: 'INSERT INTO failures (subject, bucket, count) VALUES ($1, $2, 1) ON CONFLICT (subject, bucket) DO UPDATE SET count = failures.count + 1',
       counts: 'SELECT * FROM riskgate_failure_counts2($1, $2, $3, $4, $5)',
       prune: 'DELETE FROM failures WHERE bucket < $1',
       pruneUsers: 'DELETE FROM failure_users WHERE last < $1',
@@ -44,23 +46,27 @@ export class PgFailures implements FailureCounters {
   }
 
   async add(s: FailureSubjects, now: number): Promise<FailureCounts> {
-    const { subjects, kinds, places } = subjectsOf(s);
+    const { subjects, kinds, places, codes } = subjectsOf(s);
     if (++this.sincePrune >= PRUNE_EVERY) {
       this.sincePrune = 0;
       await Promise.all([this.stmt.prune(oldestBucket(now)), this.stmt.pruneUsers(now - FAILURE_RETENTION_MS)]);
     }
-    const { rows } = await this.stmt.add<CountsRow>(subjects, failureBucket(now), places, s.userId, now, oldestBucket(now), ...cutoffs(now));
+    const { rows } = await this.stmt.add<CountsRow>(subjects, [codes], failureBucket(now), places, s.userId, now, oldestBucket(now), ...cutoffs(now));
     return countsOf(rows[0], kinds, now);
   }
 
+  async addWrongCode(userId: string, now: number): Promise<void> {
+    await this.stmt.addCode(codesKey(userId), failureBucket(now));
+  }
+
   async counts(s: FailureSubjects, now: number): Promise<FailureCounts> {
-    const { subjects, kinds, places } = subjectsOf(s);
-    const { rows } = await this.stmt.counts<CountsRow>(subjects, oldestBucket(now), places, ...cutoffs(now));
+    const { subjects, kinds, places, codes } = subjectsOf(s);
+    const { rows } = await this.stmt.counts<CountsRow>([...subjects, codes], oldestBucket(now), places, ...cutoffs(now));
     return countsOf(rows[0], kinds, now);
   }
 }
 
-function subjectsOf(s: FailureSubjects): { subjects: string[]; kinds: Map<string, FailureSubject>; places: string[] } {
+function subjectsOf(s: FailureSubjects): { subjects: string[]; kinds: Map<string, FailureSubject>; places: string[]; codes: string } {
   const k = subjectKeys(s);
   // Keyed as PostgreSQL gives them back (pgValue).
   const kinds = new Map<string, FailureSubject>([
@@ -69,7 +75,10 @@ function subjectsOf(s: FailureSubjects): { subjects: string[]; kinds: Map<string
     [pgValue(k.network) as string, 'network'],
   ]);
   if (k.device) kinds.set(pgValue(k.device) as string, 'device');
-  return { subjects: [...kinds.keys()], kinds, places: k.places.map((p) => pgValue(p) as string) };
+  const subjects = [...kinds.keys()];
+  const codes = pgValue(k.codes) as string;
+  kinds.set(codes, 'codes');
+  return { subjects, kinds, places: k.places.map((p) => pgValue(p) as string), codes };
 }
 
 function cutoffs(now: number): [number, number] {
@@ -78,7 +87,7 @@ function cutoffs(now: number): [number, number] {
 
 function countsOf(row: CountsRow | undefined, kinds: Map<string, FailureSubject>, now: number): FailureCounts {
   if (!row) return NO_FAILURES;
-  const buckets: Record<FailureSubject, [number, number][]> = { user: [], ip: [], network: [], device: [] };
+  const buckets: Record<FailureSubject, [number, number][]> = { user: [], ip: [], network: [], device: [], codes: [] };
   row.subjects?.forEach((subject, i) => buckets[kinds.get(subject)!].push([row.buckets![i]!, row.counts![i]!]));
   const place = (i: number) => ({ users_1h: row.users_1h?.[i] ?? 0, users_24h: row.users_24h?.[i] ?? 0 });
   return countsFrom(buckets, { ip: place(0), network: place(1) }, now);

@@ -138,7 +138,8 @@ const MIGRATIONS: readonly string[] = [
                      FROM failure_users WHERE ip = p.place AND last >= p_cut24h) c) u
    $$;
 
-   CREATE FUNCTION riskgate_failure_add2(p_subjects text[], p_bucket integer, p_places text[], p_user text, p_now bigint, p_oldest integer, p_cut1h bigint, p_cut24h bigint,
+   -- p_subjects are counted; p_read (the user's wrong codes) only read with them.
+   CREATE FUNCTION riskgate_failure_add2(p_subjects text[], p_read text[], p_bucket integer, p_places text[], p_user text, p_now bigint, p_oldest integer, p_cut1h bigint, p_cut24h bigint,
      OUT subjects text[], OUT buckets integer[], OUT counts integer[], OUT users_1h integer[], OUT users_24h integer[])
    LANGUAGE plpgsql AS $$
    BEGIN
@@ -146,7 +147,7 @@ const MIGRATIONS: readonly string[] = [
        ON CONFLICT (subject, bucket) DO UPDATE SET count = failures.count + 1;
      INSERT INTO failure_users (ip, user_id, last) SELECT p, p_user, p_now FROM unnest(p_places) p ORDER BY p
        ON CONFLICT (ip, user_id) DO UPDATE SET last = greatest(failure_users.last, excluded.last);
-     SELECT * INTO subjects, buckets, counts, users_1h, users_24h FROM riskgate_failure_counts2(p_subjects, p_oldest, p_places, p_cut1h, p_cut24h);
+     SELECT * INTO subjects, buckets, counts, users_1h, users_24h FROM riskgate_failure_counts2(p_subjects || p_read, p_oldest, p_places, p_cut1h, p_cut24h);
    END $$;`,
   // Passkeys (public keys only) and the registration challenges handed to browsers, until they expire.
   `CREATE TABLE passkeys (

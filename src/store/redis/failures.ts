@@ -1,4 +1,5 @@
 import {
+  codesKey,
   countsFrom,
   DISTINCT_USER_WINDOWS,
   failureBucket,
@@ -11,7 +12,7 @@ import {
 } from '../../signals/attempts.js';
 import type { FailureCounters } from '../ports.js';
 import type { RedisContext } from './keys.js';
-import { FAILURE_ADD, FAILURE_READ } from './scripts.js';
+import { FAILURE_ADD, FAILURE_READ, WRONG_CODE_ADD } from './scripts.js';
 
 /**
  * Failed passwords (src/signals/attempts.ts). A failure is counted by one script (FAILURE_ADD)
@@ -33,10 +34,14 @@ export class RedisFailures implements FailureCounters {
     return failureCountsFrom(raw, device, now);
   }
 
-  /** The keys of a login's failure data: the address's and the network's users sets, then one hash per subject. */
+  async addWrongCode(userId: string, now: number): Promise<void> {
+    await WRONG_CODE_ADD.run(this.r.client, [this.r.key('f', codesKey(userId))], [failureBucket(now), FAILURE_RETENTION_MS, oldestBucket(now)]);
+  }
+
+  /** The keys of a login's failure data: the address's and the network's users sets, the user's wrong codes, then one hash per subject. */
   private keysOf(s: FailureSubjects): { keys: string[]; device: boolean } {
     const k = subjectKeys(s);
-    const keys = [this.r.key('fu', k.places[0]), this.r.key('fu', k.places[1]), this.r.key('f', k.user), this.r.key('f', k.ip), this.r.key('f', k.network)];
+    const keys = [this.r.key('fu', k.places[0]), this.r.key('fu', k.places[1]), this.r.key('f', k.codes), this.r.key('f', k.user), this.r.key('f', k.ip), this.r.key('f', k.network)];
     if (k.device) keys.push(this.r.key('f', k.device));
     return { keys, device: k.device !== null };
   }
@@ -55,9 +60,9 @@ function failureCountsFrom(raw: unknown, device: boolean, now: number): FailureC
     for (let i = 0; i + 1 < list.length; i += 2) out.push([Number(list[i]), Number(list[i + 1])]);
     return out;
   };
-  const [user, ip, network] = [pairs(parts[0]), pairs(parts[1]), pairs(parts[2])];
-  const dev = device ? pairs(parts[3]) : [];
-  const tail = (parts.slice(device ? 4 : 3) as number[]).map((n) => Number(n ?? 0));
-  if (!user.length && !ip.length && !network.length && !dev.length) return NO_FAILURES;
-  return countsFrom({ user, ip, network, device: dev }, { ip: { users_1h: tail[0] ?? 0, users_24h: tail[1] ?? 0 }, network: { users_1h: tail[2] ?? 0, users_24h: tail[3] ?? 0 } }, now);
+  const [codes, user, ip, network] = [pairs(parts[0]), pairs(parts[1]), pairs(parts[2]), pairs(parts[3])];
+  const dev = device ? pairs(parts[4]) : [];
+  const tail = (parts.slice(device ? 5 : 4) as number[]).map((n) => Number(n ?? 0));
+  if (!codes.length && !user.length && !ip.length && !network.length && !dev.length) return NO_FAILURES;
+  return countsFrom({ user, ip, network, device: dev, codes }, { ip: { users_1h: tail[0] ?? 0, users_24h: tail[1] ?? 0 }, network: { users_1h: tail[2] ?? 0, users_24h: tail[3] ?? 0 } }, now);
 }

@@ -44,10 +44,11 @@ return 1`);
 
 /**
  * Failed passwords (src/signals/attempts.ts). KEYS: [1] rg:fu:<ip> and [2] rg:fu:<network>
- * (sorted sets: user → latest failure time), [3..] rg:f:<subject> (hash: 5-minute bucket →
+ * (sorted sets: user → latest failure time), [3] rg:f:c:<userId> (the user's wrong codes,
+ * read here, counted by WRONG_CODE_ADD), [4..] rg:f:<subject> (hash: 5-minute bucket →
  * failures) for user, ip, network and, when there is one, device. Both scripts answer with
- * what the counts are made from: each subject hash, then the address's distinct users in the
- * last hour and the last day, then the network's.
+ * what the counts are made from: each hash from [3] on, then the address's distinct users in
+ * the last hour and the last day, then the network's.
  */
 const FAILURE_READ_BODY = `
 local out = {}
@@ -60,7 +61,7 @@ return out`;
 
 /** ARGV: bucket, now, retention ms, oldest bucket kept, userId, then the two distinct-user cutoffs. Counts one failure, atomically, then reads. */
 export const FAILURE_ADD = new Script(`
-for i = 3, #KEYS do
+for i = 4, #KEYS do
   redis.call('HINCRBY', KEYS[i], ARGV[1], 1)
   if redis.call('HLEN', KEYS[i]) > 300 then
     for _, b in ipairs(redis.call('HKEYS', KEYS[i])) do
@@ -78,6 +79,16 @@ ${FAILURE_READ_BODY}`);
 
 /** ARGV: the two distinct-user cutoffs. */
 export const FAILURE_READ = new Script(FAILURE_READ_BODY);
+
+/** KEYS: rg:f:c:<userId>. ARGV: bucket, retention ms, oldest bucket kept. Counts one wrong answer to a challenge of the user. */
+export const WRONG_CODE_ADD = new Script(`
+redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+if redis.call('HLEN', KEYS[1]) > 300 then
+  for _, b in ipairs(redis.call('HKEYS', KEYS[1])) do
+    if tonumber(b) < tonumber(ARGV[3]) then redis.call('HDEL', KEYS[1], b) end
+  end
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])`);
 
 // Challenges and second factors (challenges.ts).
 

@@ -1,4 +1,5 @@
 import {
+  codesKey,
   countsFrom,
   DISTINCT_USER_WINDOWS,
   failureBucket,
@@ -46,12 +47,7 @@ export class FailureMemory {
   add(s: FailureSubjects, now: number): FailureCounts {
     const k = subjectKeys(s);
     const bucket = failureBucket(now);
-    for (const key of [k.user, k.ip, k.network, k.device]) {
-      if (key === null) continue;
-      let m = this.buckets.get(key);
-      if (!m) this.buckets.set(key, (m = new Map()));
-      m.set(bucket, (m.get(bucket) ?? 0) + 1);
-    }
+    for (const key of [k.user, k.ip, k.network, k.device]) if (key !== null) this.count(key, bucket);
     for (const place of k.places) {
       let u = this.users.get(place);
       if (!u) this.users.set(place, (u = new Map()));
@@ -61,15 +57,28 @@ export class FailureMemory {
     return this.counts(s, now);
   }
 
+  /** A wrong answer to one of the user's challenges. */
+  addWrongCode(userId: string, now: number): void {
+    this.count(codesKey(userId), failureBucket(now));
+    if (++this.sincePrune >= PRUNE_EVERY) this.prune(now);
+  }
+
+  private count(key: string, bucket: number): void {
+    let m = this.buckets.get(key);
+    if (!m) this.buckets.set(key, (m = new Map()));
+    m.set(bucket, (m.get(bucket) ?? 0) + 1);
+  }
+
   counts(s: FailureSubjects, now: number): FailureCounts {
     const k = subjectKeys(s);
     const user = this.buckets.get(k.user);
     const ip = this.buckets.get(k.ip);
     const network = this.buckets.get(k.network);
     const device = k.device === null ? undefined : this.buckets.get(k.device);
-    if (!user && !ip && !network && !device) return NO_FAILURES;
+    const codes = this.buckets.get(k.codes);
+    if (!user && !ip && !network && !device && !codes) return NO_FAILURES;
     return countsFrom(
-      { user: user ?? NONE, ip: ip ?? NONE, network: network ?? NONE, device: device ?? NONE },
+      { user: user ?? NONE, ip: ip ?? NONE, network: network ?? NONE, device: device ?? NONE, codes: codes ?? NONE },
       { ip: this.distinct(k.places[0], now), network: this.distinct(k.places[1], now) },
       now,
     );

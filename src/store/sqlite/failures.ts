@@ -1,4 +1,4 @@
-import { failureBucket, FAILURE_RETENTION_MS, oldestBucket, subjectKeys, type FailureCounts, type FailureSubjects } from '../../signals/attempts.js';
+import { codesKey, failureBucket, FAILURE_RETENTION_MS, oldestBucket, subjectKeys, type FailureCounts, type FailureSubjects } from '../../signals/attempts.js';
 import type { FailureCounters } from '../ports.js';
 import type { SqliteDb } from './db.js';
 import { FailureMemory } from './failure-memory.js';
@@ -47,6 +47,14 @@ export class SqliteFailures implements FailureCounters {
         this.stmt.pruneUsers.run(now - FAILURE_RETENTION_MS);
       }
       return this.memory.add(s, now);
+    });
+  }
+
+  async addWrongCode(userId: string, now: number): Promise<void> {
+    if (this.sql.ephemeral) return this.memory.addWrongCode(userId, now);
+    return this.sql.write(() => {
+      this.stmt.add.run(codesKey(userId), failureBucket(now));
+      this.memory.addWrongCode(userId, now);
     });
   }
 
