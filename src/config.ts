@@ -70,6 +70,8 @@ export const ConfigSchema = Type.Object(
           maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
           maxSends: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
           trustDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 })),
+          /** /resend may move a TOTP (or passkey) challenge to a code channel; off by default (docs/challenges.md). */
+          allowDowngrade: Type.Optional(Type.Boolean()),
           /** The issuer shown in authenticator apps and messages. */
           issuer: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
           limits: Type.Optional(

@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   TRUSTED_DEVICE_NOT_FOUND: { status: 404, doc: 'The user has no trusted device with this id.' },
   CHALLENGE_CLOSED: { status: 409, doc: 'The challenge is no longer pending (verified, locked or expired): nothing to resend. Start a new login.' },
   CHANNEL_UNAVAILABLE: { status: 409, doc: 'The challenge cannot use that channel: no destination for it in the login, or no provider configured for it.' },
+  DOWNGRADE_REFUSED: { status: 409, doc: 'The challenge is answered with a stronger factor (TOTP, a passkey); `/resend` does not move it to a code by SMS, voice or e-mail unless `challenges.allowDowngrade` is true.' },
   TOTP_ALREADY_ENROLLED: { status: 409, doc: 'The user already has a confirmed TOTP enrolment; delete it first to enrol again.' },
   BODY_TOO_LARGE: { status: 413, doc: 'The body is larger than the limit (64 KiB).' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, doc: 'The body is not `application/json`.' },

@@ -33,6 +33,7 @@ function settingsFrom(file: ConfigFile): ChallengeSettings & { trustDays: number
     maxSends: c.maxSends ?? CHALLENGE_DEFAULTS.maxSends,
     issuer: c.issuer ?? CHALLENGE_DEFAULTS.issuer,
     trustDays: c.trustDays ?? CHALLENGE_DEFAULTS.trustDays,
+    allowDowngrade: c.allowDowngrade ?? false,
   };
 }
 

@@ -41,4 +41,19 @@ export class AbuseLimits {
     await this.counters.add(counter, k, -1, COUNTER_TTL_S);
     return false;
   }
+
+  /**
+   * Takes one of `max` places of `key` under `counter` (no hourly window: the counter lives
+   * `ttlSec`), atomically like take(): of any number of concurrent callers, at most `max` ever
+   * hold a place. give() hands one back.
+   */
+  async place(counter: string, key: string, max: number, ttlSec: number): Promise<boolean> {
+    if ((await this.counters.add(counter, key, 1, ttlSec)) <= max) return true;
+    await this.counters.add(counter, key, -1, ttlSec);
+    return false;
+  }
+
+  async give(counter: string, key: string, ttlSec: number): Promise<void> {
+    await this.counters.add(counter, key, -1, ttlSec);
+  }
 }

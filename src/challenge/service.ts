@@ -14,6 +14,13 @@ import { matchingStep, newEnrolment, type TotpEnrolment } from './totp.js';
 import type { TrustTokens } from './trust.js';
 
 const RECOVERY_CODES = 10;
+/** The limit counter of a challenge's sends (resend race): keyed by the challenge id. */
+const SENDS = 'challenge_sends';
+
+/** A channel a code is sent on, as opposed to a factor the user holds (TOTP, a passkey). */
+function isCodeChannel(c: ChallengeChannel): c is Channel {
+  return c === 'sms' || c === 'whatsapp' || c === 'voice' || c === 'email';
+}
 
 export interface ChallengeSettings {
   codeLength: number;
@@ -21,6 +28,8 @@ export interface ChallengeSettings {
   maxAttempts: number;
   maxSends: number;
   issuer: string;
+  /** /resend may move a challenge on a stronger factor (TOTP, passkey) to a code channel. */
+  allowDowngrade: boolean;
 }
 
 /** What the login service sends about the user with a decision. */
@@ -140,6 +149,7 @@ export class ChallengeService {
       delivered = out.ok;
       Object.assign(c, out.ok ? this.deliveryFields(id, out, c.expiresAt) : { channel: channels[0]! });
       c.sends = out.ok ? 1 : 0;
+      if (out.ok) await this.o.limits.place(SENDS, id, settings.maxSends, this.sendsTtl());
       await store.createChallenge(c);
       await this.emit({ type: 'sent', challenge: c, delivery: out });
     } else {
@@ -192,13 +202,25 @@ export class ChallengeService {
     const channels = delivery.channels(dest);
     if (channel !== undefined && !channels.includes(channel)) throw new RefusedError('CHANNEL_UNAVAILABLE', `this challenge cannot be sent by ${channel}`);
     if (channels.length === 0) throw new RefusedError('CHANNEL_UNAVAILABLE', 'this challenge has no phone number or e-mail address to send to');
+    const downgrade = !isCodeChannel(c.channel);
+    if (downgrade && !settings.allowDowngrade) {
+      await this.emit({ type: 'downgrade', challenge: c, to: channel ?? channels[0]!, allowed: false });
+      throw new RefusedError('DOWNGRADE_REFUSED', `this challenge is answered with ${c.channel}; it is not sent as a code (challenges.allowDowngrade)`);
+    }
     const start = channel !== undefined ? channels.indexOf(channel) : (channels.indexOf(c.channel as Channel) + 1) % channels.length;
     const order = [...channels.slice(start), ...channels.slice(0, start)];
 
+    // The send is counted before any provider is asked, atomically in the store: of twenty
+    // resends at once (on any instances), at most maxSends codes go out, the first included.
+    if (!(await this.o.limits.place(SENDS, id, settings.maxSends, this.sendsTtl()))) {
+      throw new RefusedError('RESEND_LIMIT', `this challenge was already sent ${settings.maxSends} times`);
+    }
     const out = await delivery.deliver(id, order, dest, this.gate(now, dest));
+    if (!out.ok) await this.o.limits.give(SENDS, id, this.sendsTtl());
     const next = out.ok ? { ...c, ...this.deliveryFields(id, out, now + settings.ttlSeconds * 1000) } : c;
     await this.emit({ type: 'sent', challenge: c, delivery: out });
     await this.emit({ type: 'resent', challenge: c, delivery: out, first: order[0]! });
+    if (downgrade && out.ok) await this.emit({ type: 'downgrade', challenge: c, to: out.channel, allowed: true });
     if (!out.ok) {
       if (out.attempts.every((a) => a.result === 'rate_limited' || a.result === 'limit')) throw new RefusedError('CHALLENGE_RATE_LIMITED', 'every channel is rate-limited for this destination now; try again later');
       throw new RefusedError('DELIVERY_FAILED', `no provider could send the code (${out.attempts.length} tried); the challenge stays pending`);
@@ -367,6 +389,11 @@ export class ChallengeService {
     };
   }
 
+  /** A challenge can be resent while it is open, and each resend opens it for ttlSeconds again. */
+  private sendsTtl(): number {
+    return (this.o.settings.maxSends + 1) * this.o.settings.ttlSeconds;
+  }
+
   private deliveryFields(id: string, out: Extract<DeliveryOutcome, { ok: true }>, expiresAt: number) {
     return {
       channel: out.channel,
@@ -386,7 +413,8 @@ export class ChallengeService {
       delivered,
       destination: c.destination ? maskDestination(c.destination) : null,
       attemptsLeft: Math.max(0, c.maxAttempts - c.attempts),
-      channels,
+      // A challenge on a stronger factor offers no code channel unless downgrades are allowed.
+      channels: isCodeChannel(c.channel) || this.o.settings.allowDowngrade ? channels : [],
     };
   }
 

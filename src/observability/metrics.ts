@@ -52,6 +52,12 @@ export class Metrics {
     labelNames: ['channel'],
     registers: [this.registry],
   });
+  readonly challengeDowngrades = new Counter({
+    name: 'riskgate_challenge_downgrades_total',
+    help: 'Resends asked to move a challenge on a stronger factor (TOTP, passkey) to a code channel, by result (allowed, refused).',
+    labelNames: ['result', 'from', 'to'],
+    registers: [this.registry],
+  });
   readonly challengeVerifications = new Counter({
     name: 'riskgate_challenge_verifications_total',
     help: 'Answers to verify attempts, by status.',
@@ -127,6 +133,9 @@ export class Metrics {
         break;
       case 'expired':
         this.challenges.inc({ channel: e.challenge.channel, outcome: 'expired' });
+        break;
+      case 'downgrade':
+        this.challengeDowngrades.inc({ result: e.allowed ? 'allowed' : 'refused', from: e.challenge.channel, to: e.to });
         break;
     }
   }
