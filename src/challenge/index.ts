@@ -6,6 +6,7 @@ import type { ChallengeEvent } from './events.js';
 import type { Keys } from './keys.js';
 import { AbuseLimits, DEFAULT_LIMITS } from './limits.js';
 import type { ProviderConfig } from './providers/config.js';
+import { DEFAULT_PUMPING, PumpingGuard } from './pumping.js';
 import { ALL_CHANNELS, makeProvider } from './providers/index.js';
 import type { Provider } from './providers/provider.js';
 import { ChallengeService, type ChallengeSettings } from './service.js';
@@ -70,7 +71,15 @@ export function setupChallenges(s: ChallengeSetup): { trust: TrustTokens; provid
     codeLength: settings.codeLength,
     ttlSeconds: settings.ttlSeconds,
   });
-  const limits = new AbuseLimits(s.store.limits, { ...DEFAULT_LIMITS, ...s.file.challenges?.limits });
-  const service = new ChallengeService({ store: s.store.challenges, decisions: s.store.decisions, audit: s.store.audit, onPassed: s.onPassed, keys: s.keys, delivery, trust, limits, onEvent: s.onEvent, clock: s.clock, settings });
+  const { countryVolumeFactor, ...hourly } = s.file.challenges?.limits ?? {};
+  const limits = new AbuseLimits(s.store.limits, { ...DEFAULT_LIMITS, ...hourly });
+  const countries = s.file.delivery?.countries;
+  const pumping = new PumpingGuard(limits, {
+    ...DEFAULT_PUMPING,
+    ...s.file.challenges?.conversion,
+    countryVolumeFactor: countryVolumeFactor ?? DEFAULT_PUMPING.countryVolumeFactor,
+    countries: countries === undefined ? null : countries.includes('*') ? 'all' : new Set(countries),
+  });
+  const service = new ChallengeService({ store: s.store.challenges, decisions: s.store.decisions, audit: s.store.audit, onPassed: s.onPassed, keys: s.keys, delivery, trust, limits, pumping, onEvent: s.onEvent, clock: s.clock, settings });
   return { trust, providers, service };
 }

@@ -9,6 +9,7 @@ import type { Delivery, DeliveryOutcome, Destinations, SendGate } from './delive
 import { auditEntries, type ChallengeEvent } from './events.js';
 import type { Keys } from './keys.js';
 import type { AbuseLimits } from './limits.js';
+import type { LimitHit, PumpingGuard } from './pumping.js';
 import { maskDestination, normalizePhone } from './phone.js';
 import { matchingStep, newEnrolment, type TotpEnrolment } from './totp.js';
 import type { TrustTokens } from './trust.js';
@@ -79,6 +80,7 @@ export interface ChallengeServiceOptions {
   delivery: Delivery;
   trust: TrustTokens;
   limits: AbuseLimits;
+  pumping: PumpingGuard;
   /** Hears every event once it is in the audit trail (the metrics). */
   onEvent: (e: ChallengeEvent) => void;
   clock: Clock;
@@ -95,7 +97,7 @@ export class ChallengeService {
 
   /** Refuses a phone number before anything is decided, stored or sent. */
   checkRequest(r: ChallengeRequest): void {
-    if (r.phone) normalizePhone(r.phone, r.country);
+    if (r.phone) this.o.pumping.checkCountry(normalizePhone(r.phone, r.country));
   }
 
   /** A challenge for a "challenge" decision, or undefined when the user has no second factor riskgate can use. */
@@ -375,17 +377,14 @@ export class ChallengeService {
     return issued.token;
   }
 
-  /** Abuse limits per phone number (once per round) and per destination country (each send), checked before a send to a phone. */
+  /** The toll-fraud and flood limits (src/challenge/pumping.ts), checked once per round for the phone and once for the e-mail address. */
   private gate(now: number, dest: Destinations): SendGate {
-    let phoneTaken = false;
-    return async (channel, to) => {
-      if (channel === 'email' || !dest.phone) return null;
-      if (!phoneTaken) {
-        if (!(await this.o.limits.take('perPhonePerHour', to, now))) return 'perPhonePerHour';
-        phoneTaken = true;
-      }
-      const country = dest.phone.country;
-      return (await this.o.limits.take('perCountryPerHour', country, now)) ? null : `perCountryPerHour (${country})`;
+    const checked = new Map<'phone' | 'email', Promise<LimitHit | null>>();
+    return (channel, to) => {
+      const kind = channel === 'email' ? 'email' : 'phone';
+      let hit = checked.get(kind);
+      if (!hit) checked.set(kind, (hit = kind === 'email' ? this.o.pumping.email(to, now) : dest.phone ? this.o.pumping.phone(dest.phone, now) : Promise.resolve(null)));
+      return hit;
     };
   }
 
@@ -422,6 +421,9 @@ export class ChallengeService {
   private async emit(e: ChallengeEvent): Promise<void> {
     const time = this.o.clock();
     for (const entry of auditEntries(e)) await this.o.audit.append({ time, ...entry, action: null, score: null, rules: [], rulesVersion: null });
+    // Conversion (toll fraud): every code challenge that closes counts, verified or not.
+    if (e.type === 'answered' && e.settled) await this.o.pumping.closed(e.challenge, e.outcome.status === 'verified', time);
+    if (e.type === 'expired') await this.o.pumping.closed(e.challenge, false, time);
     this.o.onEvent(e);
   }
 }
