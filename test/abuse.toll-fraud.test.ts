@@ -96,8 +96,8 @@ describeEachStore(SERVER_STORES, 'toll fraud: caps', appWith({}), (t) => {
   });
 
   it('walking through one number block: at most perPrefixPerHour codes to its numbers', async () => {
-    const block = Array.from({ length: 15 }, (_, i) => `+3712000${String(1000 + i)}`);
-    expect(await burst(t, block)).toEqual({ sent: 10, limited: 5 });
+    const block = Array.from({ length: 25 }, (_, i) => `+3712000${String(1000 + i)}`);
+    expect(await burst(t, block)).toEqual({ sent: 20, limited: 5 });
     expect(await limitedMetric(t, 'perPrefixPerHour', 'LV')).toBe(5);
     // The next block is another prefix.
     expect(await issue(t, 99, { phone: '+37120011000' })).toBe('sent');
@@ -153,5 +153,18 @@ describeEachStore(SERVER_STORES, 'toll fraud: conversion', appWith({ challenges:
     expect(audit[0]!.detail).toEqual({ limits: ['conversion (LV: 0 of 12 verified)'] });
     const norwegian = Array.from({ length: 10 }, (_, i) => `+479${String(4000000 + i * 7919).slice(0, 7)}`);
     expect(await burst(t, norwegian, 200)).toEqual({ sent: 10, limited: 0 });
+  });
+});
+
+describeEachStore(SERVER_STORES, 'toll fraud: conversion under concurrency', appWith({}), (t) => {
+  it('a challenge locked by many wrong answers at once counts as one unverified code', async () => {
+    await issue(t, 1, { phone: '+37120000001' });
+    const c = (await t.store.audit.query({ kind: 'challenge.created' }))[0]!;
+    const code = t.outbox.last()!.code;
+    const wrong = code === '000000' ? '111111' : '000000';
+    await Promise.all(Array.from({ length: 12 }, () => t.service.verify(c.ref!, { code: wrong })));
+    const today = Math.floor(t.clock.now / DAY);
+    expect(await t.store.limits.add('pumping_answered', `country|LV|${today}`, 0, 3 * 86_400)).toBe(1);
+    expect(await t.store.limits.add('pumping_verified', `country|LV|${today}`, 0, 3 * 86_400)).toBe(0);
   });
 });

@@ -19,7 +19,7 @@ export interface LimitSettings {
 export const DEFAULT_LIMITS: LimitSettings = {
   perUserPerHour: 10,
   perPhonePerHour: 5,
-  perPrefixPerHour: 10,
+  perPrefixPerHour: 20,
   perCountryPerHour: 50,
   sendsPerHour: 1000,
   perEmailPerHour: 5,

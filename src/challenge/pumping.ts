@@ -102,7 +102,7 @@ export class PumpingGuard {
 
   /**
    * A code challenge sent to a phone was closed: verified, or not (locked, expired). The
-   * conversion of its country and prefix counts it.
+   * conversion of its country and prefix counts it, once per challenge.
    */
   async closed(c: ChallengeRecord, verified: boolean, now: number): Promise<void> {
     if (c.channel === 'email' || c.channel === 'totp' || !c.destination || c.sends === 0) return;
@@ -112,6 +112,8 @@ export class PumpingGuard {
     } catch {
       return; // a number refused since it was sent: nothing more will be sent to it
     }
+    // Concurrent answers may each see the challenge close: the first one counts it.
+    if (!(await this.limits.place('pumping_closed', c.id, 1, DAY_TTL_S))) return;
     const keys = [`country|${p.country}|${day(now)}`, `prefix|${phonePrefix(p)}|${day(now)}`];
     await Promise.all(keys.flatMap((k) => [this.count('answered', k), ...(verified ? [this.count('verified', k)] : [])]));
   }
