@@ -251,7 +251,7 @@ describeEachStore(STORE_KINDS, 'store contract', twoHandles, (w) => {
       for (let i = 0; i < 3; i++) await a.failures.add(who, T0 + i * MINUTE);
       expect(await b.failures.add({ userId: 'u2', ip: '5.9.0.1' }, T0 + 4 * MINUTE)).toMatchObject({ ip_1h: 4, ip_users_1h: 2, user_30m: 1 });
       const now = T0 + 5 * MINUTE;
-      const expected = { user_30m: 3, user_24h: 3, ip_1h: 4, ip_24h: 4, device_1h: 3, ip_users_1h: 2, ip_users_24h: 2 };
+      const expected = { user_30m: 3, user_24h: 3, ip_1h: 4, ip_24h: 4, network_1h: 4, network_24h: 4, device_1h: 3, ip_users_1h: 2, ip_users_24h: 2, network_users_1h: 2, network_users_24h: 2 };
       expect(await a.failures.counts(who, now)).toEqual(expected);
       expect(await b.failures.counts(who, now)).toEqual(expected);
       // 40 minutes on (5-minute buckets), the 30-minute window has let them go; the hour has not.
@@ -261,10 +261,20 @@ describeEachStore(STORE_KINDS, 'store contract', twoHandles, (w) => {
       expect(await a.failures.counts({ userId: 'someone-else', ip: '8.8.8.8' }, now)).toEqual(NO_FAILURES);
     });
 
+    it('counts the network too: addresses rotated within an IPv6 /64 or an IPv4 /24 add up', async () => {
+      for (const [i, ip] of ['2a01:4f8:10:20::1', '2a01:4f8:10:20:ffff::9', '2a01:4f8:10:20:1:2:3:4'].entries()) await a.failures.add({ userId: `v6-${i}`, ip }, T0 + i * MINUTE);
+      expect(await b.failures.counts({ userId: 'x', ip: '2a01:4f8:10:20::77' }, T0 + 5 * MINUTE)).toMatchObject({ ip_1h: 0, ip_users_1h: 0, network_1h: 3, network_24h: 3, network_users_1h: 3, network_users_24h: 3 });
+      // The next /64 is another network.
+      expect(await b.failures.counts({ userId: 'x', ip: '2a01:4f8:10:21::1' }, T0 + 5 * MINUTE)).toEqual(NO_FAILURES);
+      for (let i = 0; i < 4; i++) await b.failures.add({ userId: `v4-${i % 2}`, ip: `5.9.7.${10 + i}` }, T0 + i * MINUTE);
+      expect(await a.failures.add({ userId: 'v4-9', ip: '5.9.7.200' }, T0 + 70 * MINUTE)).toMatchObject({ ip_1h: 1, ip_users_24h: 1, network_1h: 1, network_24h: 5, network_users_1h: 1, network_users_24h: 3 });
+      expect(await a.failures.counts({ userId: 'x', ip: '5.9.8.1' }, T0 + 70 * MINUTE)).toEqual(NO_FAILURES);
+    });
+
     it('never loses a failure counted through two handles at once', async () => {
       const who = { userId: 'victim', ip: '5.9.0.9' };
       await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).failures.add({ ...who, userId: `user-${i % 20}` }, T0 + i)));
-      expect(await a.failures.counts({ userId: 'user-0', ip: who.ip }, T0 + MINUTE)).toMatchObject({ ip_1h: 60, ip_users_1h: 20, user_30m: 3 });
+      expect(await a.failures.counts({ userId: 'user-0', ip: who.ip }, T0 + MINUTE)).toMatchObject({ ip_1h: 60, ip_users_1h: 20, network_1h: 60, network_users_1h: 20, user_30m: 3 });
     });
 
     it('reads every window on the injected clock, never on real time', async () => {
@@ -436,7 +446,7 @@ describe.skipIf(redisSkip !== null)(skippedTitle('Redis keys', redisSkip), () =>
       expect(ttlDays('d:dec-1')).toBe(90);
       expect(ttlDays('l:dec-1')).toBe(90);
       const counters = Object.keys(keys).filter((k) => /^(f|fu|rl):/.test(k));
-      expect(counters.sort()).toEqual(['f:i:' + IP.germany, 'f:u:alice', 'fu:' + IP.germany, 'rl:per_user:alice']);
+      expect(counters.sort()).toEqual(['f:i:' + IP.germany, 'f:n:5.9.0.0/24', 'f:u:alice', 'fu:5.9.0.0/24', 'fu:' + IP.germany, 'rl:per_user:alice']);
       for (const k of counters) expect(keys[k]).toBeGreaterThan(0);
       // A challenge lives the audit retention past its expiry, which a resend moved a day on; trust as long as the token.
       expect(ttlDays('c:c-1')).toBe(91);

@@ -43,21 +43,24 @@ redis.call('DEL', KEYS[2])
 return 1`);
 
 /**
- * Failed passwords (src/signals/attempts.ts). KEYS: [1] rg:fu:<ip> (sorted set: user → latest
- * failure time), [2..] rg:f:<subject> (hash: 5-minute bucket → failures) for user, ip and,
- * when there is one, device. Both scripts answer with what the counts are made from: each
- * subject hash, then the address's distinct users in the last hour and the last day.
+ * Failed passwords (src/signals/attempts.ts). KEYS: [1] rg:fu:<ip> and [2] rg:fu:<network>
+ * (sorted sets: user → latest failure time), [3..] rg:f:<subject> (hash: 5-minute bucket →
+ * failures) for user, ip, network and, when there is one, device. Both scripts answer with
+ * what the counts are made from: each subject hash, then the address's distinct users in the
+ * last hour and the last day, then the network's.
  */
 const FAILURE_READ_BODY = `
 local out = {}
-for i = 2, #KEYS do out[#out + 1] = redis.call('HGETALL', KEYS[i]) end
-out[#out + 1] = redis.call('ZCOUNT', KEYS[1], ARGV[#ARGV - 1], '+inf')
-out[#out + 1] = redis.call('ZCOUNT', KEYS[1], ARGV[#ARGV], '+inf')
+for i = 3, #KEYS do out[#out + 1] = redis.call('HGETALL', KEYS[i]) end
+for i = 1, 2 do
+  out[#out + 1] = redis.call('ZCOUNT', KEYS[i], ARGV[#ARGV - 1], '+inf')
+  out[#out + 1] = redis.call('ZCOUNT', KEYS[i], ARGV[#ARGV], '+inf')
+end
 return out`;
 
 /** ARGV: bucket, now, retention ms, oldest bucket kept, userId, then the two distinct-user cutoffs. Counts one failure, atomically, then reads. */
 export const FAILURE_ADD = new Script(`
-for i = 2, #KEYS do
+for i = 3, #KEYS do
   redis.call('HINCRBY', KEYS[i], ARGV[1], 1)
   if redis.call('HLEN', KEYS[i]) > 300 then
     for _, b in ipairs(redis.call('HKEYS', KEYS[i])) do
@@ -66,9 +69,11 @@ for i = 2, #KEYS do
   end
   redis.call('PEXPIRE', KEYS[i], ARGV[3])
 end
-redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[5])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (tonumber(ARGV[2]) - tonumber(ARGV[3])))
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+for i = 1, 2 do
+  redis.call('ZADD', KEYS[i], 'GT', ARGV[2], ARGV[5])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. (tonumber(ARGV[2]) - tonumber(ARGV[3])))
+  redis.call('PEXPIRE', KEYS[i], ARGV[3])
+end
 ${FAILURE_READ_BODY}`);
 
 /** ARGV: the two distinct-user cutoffs. */
