@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ChallengeRecord } from '../src/challenge/model.js';
+import type { ChallengeRecord, PasskeyRecord } from '../src/challenge/model.js';
 import { learnProfile } from '../src/profile/profile.js';
 import { NO_FAILURES } from '../src/signals/attempts.js';
 import type { AuditEntry, Backend, DecisionRecord } from '../src/store/ports.js';
@@ -384,6 +384,67 @@ describeEachStore(STORE_KINDS, 'store contract', twoHandles, (w) => {
     });
   });
 
+  describe('passkeys', () => {
+    const key = (id: string, over: Partial<PasskeyRecord> = {}): PasskeyRecord => ({
+      id,
+      userId: 'alice',
+      credentialId: `cred-${id}`,
+      publicKey: 'pQECAyYgASFYIA',
+      counter: 0,
+      transports: ['internal', 'hybrid'],
+      label: 'Chrome on Linux',
+      createdAt: T0,
+      lastUsedAt: null,
+      ...over,
+    });
+
+    it('spends a registration challenge once, on any handle, and never after it expired', async () => {
+      await a.passkeys.addRegistration('alice', 'ch-1', T0, T0 + 5 * MINUTE);
+      await a.passkeys.addRegistration('alice', 'ch-2', T0, T0 + 5 * MINUTE);
+      await a.passkeys.addRegistration('alice', 'ch-late', T0, T0 + 5 * MINUTE);
+      expect(await b.passkeys.takeRegistration('bob', 'ch-1', T0)).toBe(false);
+      expect(await b.passkeys.takeRegistration('alice', 'ch-none', T0)).toBe(false);
+      const takes = await Promise.all([a, b, a, b].map((s) => s.passkeys.takeRegistration('alice', 'ch-1', T0 + MINUTE)));
+      expect(takes.filter(Boolean)).toHaveLength(1);
+      expect(await b.passkeys.takeRegistration('alice', 'ch-2', T0 + 5 * MINUTE - 1)).toBe(true);
+      expect(await b.passkeys.takeRegistration('alice', 'ch-late', T0 + 5 * MINUTE)).toBe(false);
+    });
+
+    it('keeps passkeys per user, oldest first; a credential id is registered once, to one user; deleting frees it', async () => {
+      expect(await a.passkeys.addPasskey(key('k1'))).toBe(true);
+      expect(await b.passkeys.addPasskey(key('k2', { createdAt: T0 + HOUR, transports: [] }))).toBe(true);
+      expect(await b.passkeys.addPasskey(key('k3', { userId: 'bob', credentialId: 'cred-k1' }))).toBe(false);
+      expect(await a.passkeys.addPasskey(key('k4', { credentialId: 'cred-k2' }))).toBe(false);
+      expect(await b.passkeys.listPasskeys('alice')).toEqual([key('k1'), key('k2', { createdAt: T0 + HOUR, transports: [] })]);
+      expect(await a.passkeys.listPasskeys('bob')).toEqual([]);
+      expect(await a.passkeys.deletePasskey('bob', 'k1')).toBe(false);
+      expect(await b.passkeys.deletePasskey('alice', 'k1')).toBe(true);
+      expect(await a.passkeys.deletePasskey('alice', 'k1')).toBe(false);
+      expect((await a.passkeys.listPasskeys('alice')).map((k) => k.id)).toEqual(['k2']);
+      expect(await a.passkeys.addPasskey(key('k5', { userId: 'bob', credentialId: 'cred-k1' }))).toBe(true);
+      expect((await b.passkeys.listPasskeys('bob')).map((k) => k.id)).toEqual(['k5']);
+    });
+
+    it('moves a counter only forward, once per value under concurrency; 0 stays usable for authenticators without a counter', async () => {
+      await a.passkeys.addPasskey(key('k1', { counter: 5 }));
+      await a.passkeys.addPasskey(key('k0', { credentialId: 'cred-zero' }));
+      expect(await b.passkeys.useCounter('alice', 'k1', 5, T0 + 1)).toBe(false);
+      expect(await b.passkeys.useCounter('alice', 'k1', 4, T0 + 1)).toBe(false);
+      expect(await b.passkeys.useCounter('bob', 'k1', 9, T0 + 1)).toBe(false);
+      expect(await b.passkeys.useCounter('alice', 'k-none', 9, T0 + 1)).toBe(false);
+      const uses = await Promise.all([a, b, a, b].map((s) => s.passkeys.useCounter('alice', 'k1', 6, T0 + 2)));
+      expect(uses.filter(Boolean)).toHaveLength(1);
+      expect(await a.passkeys.useCounter('alice', 'k0', 0, T0 + 3)).toBe(true);
+      expect(await b.passkeys.useCounter('alice', 'k0', 0, T0 + 4)).toBe(true);
+      const list = await a.passkeys.listPasskeys('alice');
+      // Same creation time: by id.
+      expect(list.map((k) => [k.id, k.counter, k.lastUsedAt])).toEqual([
+        ['k0', 0, T0 + 4],
+        ['k1', 6, T0 + 2],
+      ]);
+    });
+  });
+
   describe('under the engine and the HTTP API', () => {
     let t: TestApp;
     const home = { userId: 'alice', ip: IP.homeNO, userAgent: UA.chromeWindows, deviceId: 'd-alice-pc' };
@@ -435,6 +496,8 @@ describe.skipIf(redisSkip !== null)(skippedTitle('Redis keys', redisSkip), () =>
       await s.challenges.putTotp({ userId: 'alice', secretEnc: 'v1.x', confirmed: true, lastStep: 1, createdAt: T0 });
       await s.challenges.replaceRecoveryCodes('alice', ['h1'], T0);
       await s.challenges.addTrustedDevice({ id: 't1', userId: 'alice', deviceId: 'd1', label: '', ip: IP.homeNO, createdAt: T0, expiresAt: T0 + 30 * DAY });
+      await s.passkeys.addPasskey({ id: 'k1', userId: 'alice', credentialId: 'cred-1', publicKey: 'pk', counter: 0, transports: [], label: '', createdAt: T0, lastUsedAt: null });
+      await s.passkeys.addRegistration('alice', 'ch', T0, T0 + 5 * MINUTE);
       await s.idempotency.claim('scope:k', 'fp', T0, MINUTE);
       await s.idempotency.claim('scope:k2', 'fp', T0, MINUTE);
       await s.idempotency.complete('scope:k2', 'fp', { status: 200, body: '{}' }, T0, DAY);
@@ -451,11 +514,12 @@ describe.skipIf(redisSkip !== null)(skippedTitle('Redis keys', redisSkip), () =>
       // A challenge lives the audit retention past its expiry, which a resend moved a day on; trust as long as the token.
       expect(ttlDays('c:c-1')).toBe(91);
       expect(ttlDays('td:alice')).toBe(30);
-      expect([keys['t:alice'], keys['r:alice'], keys.cx]).toEqual([-1, -1, -1]);
+      expect([keys['t:alice'], keys['r:alice'], keys.cx, keys['pk:alice'], keys['pkc:cred-1']]).toEqual([-1, -1, -1, -1, -1]);
+      expect(Math.round(keys['pr:alice:ch']! / MINUTE)).toBe(5);
       // An idempotency claim lives as long as the claim, an answer a day.
       expect(Math.round(keys['i:scope:k']! / MINUTE)).toBe(1);
       expect(ttlDays('i:scope:k2')).toBe(1);
-      expect(Object.keys(keys).every((k) => /^(p|d|l|f|fu|rl|c|t|r|td|i):/.test(k) || k === 'cx')).toBe(true);
+      expect(Object.keys(keys).every((k) => /^(p|d|l|f|fu|rl|c|t|r|td|pk|pkc|pr|i):/.test(k) || k === 'cx')).toBe(true);
     } finally {
       await s.close();
       await deleteKeysUnder(REDIS_URL, prefix);

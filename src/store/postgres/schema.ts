@@ -148,6 +148,13 @@ const MIGRATIONS: readonly string[] = [
        ON CONFLICT (ip, user_id) DO UPDATE SET last = greatest(failure_users.last, excluded.last);
      SELECT * INTO subjects, buckets, counts, users_1h, users_24h FROM riskgate_failure_counts2(p_subjects, p_oldest, p_places, p_cut1h, p_cut24h);
    END $$;`,
+  // Passkeys (public keys only) and the registration challenges handed to browsers, until they expire.
+  `CREATE TABLE passkeys (
+     id text PRIMARY KEY, user_id text NOT NULL, credential_id text NOT NULL UNIQUE, public_key text NOT NULL,
+     counter bigint NOT NULL, transports text NOT NULL, label text NOT NULL, created_at bigint NOT NULL, last_used_at bigint);
+   CREATE INDEX passkeys_user ON passkeys (user_id, created_at);
+   CREATE TABLE passkey_registrations (user_id text NOT NULL, challenge text NOT NULL, expires_at bigint NOT NULL, PRIMARY KEY (user_id, challenge));
+   CREATE INDEX passkey_registrations_expires ON passkey_registrations (expires_at);`,
 ];
 
 /** The schema version this riskgate writes. */

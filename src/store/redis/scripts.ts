@@ -156,6 +156,33 @@ end
 redis.call('PEXPIRE', KEYS[1], string.format('%d', latest - tonumber(ARGV[4])))
 return 1`);
 
+// Passkeys (passkeys.ts): rg:pk:<userId> holds <id> (the passkey's JSON), <id>:n (its counter) and <id>:u (last used, '' for never).
+
+/** KEYS: the user's passkeys, the credential id's owner key. ARGV: id, JSON, counter. 0 when the credential id is taken (by anyone), 1 added. */
+export const PASSKEY_ADD = new Script(`
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX') then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], ARGV[1] .. ':n', ARGV[3], ARGV[1] .. ':u', '')
+return 1`);
+
+/** KEYS: the user's passkeys. ARGV: id, the owner keys' prefix (rg:pkc:). Frees the credential id too. 0 when there is no such passkey. */
+export const PASSKEY_DELETE = new Script(`
+local doc = redis.call('HGET', KEYS[1], ARGV[1])
+if not doc then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1], ARGV[1] .. ':n', ARGV[1] .. ':u')
+redis.call('DEL', ARGV[2] .. cjson.decode(doc).credentialId)
+return 1`);
+
+/** KEYS: the user's passkeys. ARGV: id, counter, now. Moves the counter only forward (or 0 to 0): 1 moved, 0 not (or no such passkey). */
+export const PASSKEY_COUNTER = new Script(`
+local n = redis.call('HGET', KEYS[1], ARGV[1] .. ':n')
+if not n then return 0 end
+local stored, new = tonumber(n), tonumber(ARGV[2])
+if stored < new or (stored == 0 and new == 0) then
+  redis.call('HSET', KEYS[1], ARGV[1] .. ':n', ARGV[2], ARGV[1] .. ':u', ARGV[3])
+  return 1
+end
+return 0`);
+
 // Idempotency keys (idempotency.ts): the value is JSON {fingerprint, expires, answer?}.
 
 /** KEYS: the key. ARGV: the claim, now, its TTL (ms). Nil when claimed; else what the key holds, live at now. */
