@@ -7,6 +7,7 @@ import { learnProfile } from '../src/profile/profile.js';
 import { NO_FAILURES } from '../src/signals/attempts.js';
 import type { AuditEntry, Backend, DecisionRecord } from '../src/store/ports.js';
 import { SqliteBackend } from '../src/store/sqlite/backend.js';
+import { nextVerifyState } from '../src/store/verify-attempt.js';
 import { AUTH, DAY, HOUR, IP, MINUTE, TestClock, UA, decide, fail, habit, makeApp, observation, type TestApp } from './helpers.js';
 import { REDIS_URL, redisBackend, redisSkip, skippedTitle, testPrefix } from './redis-helpers.js';
 import { deleteKeysUnder, keysUnder } from './redis-keys.js';
@@ -316,6 +317,26 @@ describeEachStore(STORE_KINDS, 'store contract', twoHandles, (w) => {
       await a.challenges.createChallenge(challenge('c-right'));
       const right = await all(10, (s) => s.challenges.recordVerifyAttempt('c-right', 'verified', T0 + 1));
       expect(right.map((o) => o!.status).sort()).toEqual(['used', 'used', 'used', 'used', 'used', 'used', 'used', 'used', 'used', 'verified']);
+    });
+
+    it('applies nextVerifyState, the rules every store shares, in every state: what it answers and what it keeps', async () => {
+      const cases = (['pending', 'verified', 'locked', 'expired'] as const).flatMap((status) =>
+        [0, 3, 4, 5].flatMap((attempts) =>
+          [false, true].flatMap((late) =>
+            (['verified', 'invalid', 'locked', 'expired'] as const).map((result) => {
+              const c = challenge(`s-${status}-${attempts}-${late ? 'late' : 'due'}-${result}`, { status, attempts, verifiedAt: status === 'verified' ? T0 + 1 : null });
+              return { c, result, now: late ? c.expiresAt : c.expiresAt - 1 };
+            }),
+          ),
+        ),
+      );
+      await Promise.all(cases.map(({ c }) => a.challenges.createChallenge(c)));
+      const got = await Promise.all(cases.map(async ({ c, result, now }) => ({ outcome: await b.challenges.recordVerifyAttempt(c.id, result, now), kept: await a.challenges.getChallenge(c.id) })));
+      const want = cases.map(({ c, result, now }) => {
+        const next = nextVerifyState(c, result, now);
+        return { outcome: next.outcome, kept: { ...c, status: next.status, attempts: next.attempts, verifiedAt: next.verifiedAt } };
+      });
+      expect(got).toEqual(want);
     });
 
     it('expires a late answer, and sweeps each due pending challenge once, whoever sweeps', async () => {
