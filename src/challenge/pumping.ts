@@ -76,8 +76,7 @@ export class PumpingGuard {
    */
   async phone(p: Phone, now: number): Promise<LimitHit | null> {
     const prefix = phonePrefix(p);
-    const [country, pre] = await Promise.all([this.conversion('country', p.country, now), this.conversion('prefix', prefix, now)]);
-    const usual = await this.read('volume', `${p.country}|${day(now) - 1}`);
+    const [country, pre, usual] = await Promise.all([this.conversion('country', p.country, now), this.conversion('prefix', prefix, now), this.read('volume', `${p.country}|${day(now) - 1}`)]);
     const { perCountryPerHour, perPrefixPerHour } = this.limits.settings;
     const countryCap = Math.max(perCountryPerHour, Math.ceil((this.settings.countryVolumeFactor * usual) / 24));
     const takes: Take[] = [
@@ -136,7 +135,7 @@ export class PumpingGuard {
         taken.push(t);
         continue;
       }
-      for (const back of taken) await this.limits.untake(back.kind, back.key, now);
+      await Promise.all(taken.map((back) => this.limits.untake(back.kind, back.key, now)));
       return { limit: t.detail.startsWith('conversion') ? 'conversion' : t.kind, country: t.country, detail: t.detail };
     }
     return null;
