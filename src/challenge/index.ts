@@ -7,6 +7,7 @@ import type { Keys } from './keys.js';
 import { AbuseLimits, DEFAULT_LIMITS } from './limits.js';
 import { PASSKEY_DEFAULTS } from './passkey-config.js';
 import type { ProviderConfig } from './providers/config.js';
+import { DEFAULT_PUMPING, PumpingGuard } from './pumping.js';
 import { ALL_CHANNELS, makeProvider } from './providers/index.js';
 import type { Provider } from './providers/provider.js';
 import { ChallengeService, type ChallengeSettings } from './service.js';
@@ -37,6 +38,7 @@ function settingsFrom(file: ConfigFile): ChallengeSettings & { trustDays: number
     maxSends: c.maxSends ?? CHALLENGE_DEFAULTS.maxSends,
     issuer: c.issuer ?? CHALLENGE_DEFAULTS.issuer,
     trustDays: c.trustDays ?? CHALLENGE_DEFAULTS.trustDays,
+    allowDowngrade: c.allowDowngrade ?? false,
   };
 }
 
@@ -73,13 +75,20 @@ export function setupChallenges(s: ChallengeSetup): { trust: TrustTokens; provid
     codeLength: settings.codeLength,
     ttlSeconds: settings.ttlSeconds,
   });
-  const { wrongCodesPerUserPerHour, wrongCodesPerUser, ...abuse } = s.file.challenges?.limits ?? {};
-  const limits = new AbuseLimits(s.store.limits, { ...DEFAULT_LIMITS, ...abuse });
+  const { wrongCodesPerUserPerHour, wrongCodesPerUser, countryVolumeFactor, ...hourly } = s.file.challenges?.limits ?? {};
+  const limits = new AbuseLimits(s.store.limits, { ...DEFAULT_LIMITS, ...hourly });
   const wrongCodes = new WrongCodeLimits(s.store.limits, {
     wrongCodesPerUserPerHour: wrongCodesPerUserPerHour ?? DEFAULT_WRONG_CODE_LIMITS.wrongCodesPerUserPerHour,
     wrongCodesPerUser: wrongCodesPerUser ?? DEFAULT_WRONG_CODE_LIMITS.wrongCodesPerUser,
   });
+  const countries = s.file.delivery?.countries;
+  const pumping = new PumpingGuard(limits, {
+    ...DEFAULT_PUMPING,
+    ...s.file.challenges?.conversion,
+    countryVolumeFactor: countryVolumeFactor ?? DEFAULT_PUMPING.countryVolumeFactor,
+    countries: countries === undefined ? null : countries.includes('*') ? 'all' : new Set(countries),
+  });
   const passkeys = s.file.passkeys ? { store: s.store.passkeys, settings: { ...PASSKEY_DEFAULTS, ...s.file.passkeys } } : null;
-  const service = new ChallengeService({ store: s.store.challenges, decisions: s.store.decisions, audit: s.store.audit, onPassed: s.onPassed, keys: s.keys, delivery, trust, limits, wrongCodes, failures: s.store.failures, onEvent: s.onEvent, clock: s.clock, settings, passkeys });
+  const service = new ChallengeService({ store: s.store.challenges, decisions: s.store.decisions, audit: s.store.audit, onPassed: s.onPassed, keys: s.keys, delivery, trust, limits, wrongCodes, failures: s.store.failures, pumping, onEvent: s.onEvent, clock: s.clock, settings, passkeys });
   return { trust, providers, service };
 }
