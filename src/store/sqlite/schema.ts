@@ -46,6 +46,8 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX passkeys_user ON passkeys(user_id, created_at);
    CREATE TABLE passkey_registrations (user_id TEXT NOT NULL, challenge TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (user_id, challenge)) WITHOUT ROWID;
    CREATE INDEX passkey_registrations_expires ON passkey_registrations(expires_at);`,
+  // A passkey seen cloned (its signature counter went backwards) answers no challenge again.
+  `ALTER TABLE passkeys ADD COLUMN cloned_at INTEGER;`,
 ];
 
 /** Brings the file to the current schema in one transaction; refuses a newer one. */
