@@ -73,6 +73,7 @@ export async function assemble(o: AssembleOptions): Promise<Assembled> {
     rules: o.rules.current,
     clock: o.clock,
     trust: challenges.trust,
+    passkeys: o.file.passkeys ? store.passkeys : undefined,
     failMode: o.storeFailure?.mode,
     onConfirmedFraud: async (record) => void (await challenges.service.revokeAllTrust(record.userId, record.id)),
   });

@@ -105,7 +105,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`passkeys in headless Chromium (${CHROMIUM}) wit
     expect(r).toMatchObject({ status: 200, body: { status: 'registered' } });
     aliceKey = r.body.id;
     const list = await send(t, 'GET', '/v1/users/alice/passkeys');
-    expect(list.body).toEqual({ passkeys: [{ id: aliceKey, label: 'Chromium', createdAt: new Date(t.clock.now).toISOString(), lastUsedAt: null }] });
+    expect(list.body).toEqual({ passkeys: [{ id: aliceKey, label: 'Chromium', createdAt: new Date(t.clock.now).toISOString(), lastUsedAt: null, clonedAt: null }] });
     const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
     expect(credentials).toHaveLength(1);
     aliceCredential = Buffer.from(credentials[0]!.credentialId, 'base64').toString('base64url');
@@ -177,7 +177,7 @@ describe.skipIf(!HAVE_CHROMIUM)(`passkeys in headless Chromium (${CHROMIUM}) wit
     expect((await t.store.audit.query({ ref: c.id, kind: 'passkey.rejected' }))[0]!.detail).toMatchObject({ reason: expect.stringContaining(OTHER_ORIGIN) });
   });
 
-  it('refuses a signature counter that went backwards (a cloned authenticator), audited', async () => {
+  it('refuses a signature counter that went backwards (a cloned authenticator), audited; the passkey then answers no challenge', async () => {
     const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
     const alice = credentials.find((x) => Buffer.from(x.credentialId, 'base64').toString('base64url') === aliceCredential)!;
     // The clone: the same key with an older counter, in place of the current one.
@@ -189,13 +189,18 @@ describe.skipIf(!HAVE_CHROMIUM)(`passkeys in headless Chromium (${CHROMIUM}) wit
     expect((await t.store.audit.query({ ref: c.id, kind: 'passkey.counter_regressed' }))[0]!.detail).toMatchObject({ passkeyId: aliceKey, presented: 2 });
     await cdp.send('WebAuthn.removeCredential', { authenticatorId, credentialId: alice.credentialId });
     await cdp.send('WebAuthn.addCredential', { authenticatorId, credential: alice });
+    expect((await send(t, 'GET', '/v1/users/alice/passkeys')).body.passkeys[0].clonedAt).not.toBeNull();
+    expect((await riskyLogin()).channel).toBe('sms');
   });
 
-  it('deletes the passkey; challenges then use another channel', async () => {
+  it('deletes a passkey; challenges then use another channel', async () => {
+    const bobKey = (await send(t, 'GET', '/v1/users/bob/passkeys')).body.passkeys[0].id;
+    expect((await riskyLogin('bob')).channel).toBe('passkey');
+    expect((await send(t, 'DELETE', `/v1/users/bob/passkeys/${bobKey}`)).body).toEqual({ status: 'deleted' });
+    expect((await send(t, 'GET', '/v1/users/bob/passkeys')).body).toEqual({ passkeys: [] });
+    expect((await send(t, 'DELETE', `/v1/users/bob/passkeys/${bobKey}`)).body.error.code).toBe('PASSKEY_NOT_FOUND');
+    expect((await riskyLogin('bob')).channel).toBe('sms');
     expect((await send(t, 'DELETE', `/v1/users/alice/passkeys/${aliceKey}`)).body).toEqual({ status: 'deleted' });
-    expect((await send(t, 'GET', '/v1/users/alice/passkeys')).body).toEqual({ passkeys: [] });
-    expect((await send(t, 'DELETE', `/v1/users/alice/passkeys/${aliceKey}`)).body.error.code).toBe('PASSKEY_NOT_FOUND');
-    expect((await riskyLogin()).channel).toBe('sms');
   });
 
   describe('examples/passkeys, against a real riskgate', () => {

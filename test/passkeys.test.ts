@@ -60,7 +60,7 @@ describeEachStore(SERVER_STORES, 'passkeys over HTTP, two instances', twoInstanc
     const other = await riskyLogin(w.a);
     expect((await post(w.a, `/v1/challenges/${other.id}/verify`, { passkey: assertion })).body).toEqual({ status: 'invalid', attemptsLeft: 4 });
     const listed = (await send(w.a, 'GET', '/v1/users/alice/passkeys')).body.passkeys;
-    expect(listed).toEqual([{ id: r.body.id, label: '', createdAt: expect.any(String), lastUsedAt: new Date(w.a.clock.now).toISOString() }]);
+    expect(listed).toEqual([{ id: r.body.id, label: '', createdAt: expect.any(String), lastUsedAt: new Date(w.a.clock.now).toISOString(), clonedAt: null }]);
   });
 
   it('a registration challenge is good once, and not after passkeys.timeoutSeconds', async () => {
@@ -77,7 +77,7 @@ describeEachStore(SERVER_STORES, 'passkeys over HTTP, two instances', twoInstanc
     expect(again.excludeCredentials!.map((x) => x.id)).toEqual([key.credentials[0]!.id.toString('base64url')]);
   });
 
-  it('a credential works only for its user, and a counter that goes backwards is refused and audited', async () => {
+  it('a credential works only for its user; a counter that goes backwards is refused, audited, retires the passkey and becomes a signal', async () => {
     const key = new SoftAuthenticator({ origin: ORIGIN });
     await register(w.a, key, 'alice');
     await habit(w.a, { ...HOME, userId: 'bob', deviceId: 'd-bob' });
@@ -94,7 +94,19 @@ describeEachStore(SERVER_STORES, 'passkeys over HTTP, two instances', twoInstanc
     expect((await post(w.b, `/v1/challenges/${c2.id}/verify`, { passkey: key.get(c2.options!, { counter: 7 }) })).body).toEqual({ status: 'invalid', attemptsLeft: 4 });
     const [audited] = await w.b.store.audit.query({ ref: c2.id, kind: 'passkey.counter_regressed' });
     expect(audited).toMatchObject({ userId: 'alice', detail: { stored: 7, presented: 7 } });
-    expect((await post(w.b, `/v1/challenges/${c2.id}/verify`, { passkey: key.get(c2.options!, { counter: 8 }) })).body.status).toBe('verified');
+    // The key is in two places: this passkey answers nothing any more, whoever holds it.
+    expect((await post(w.b, `/v1/challenges/${c2.id}/verify`, { passkey: key.get(c2.options!, { counter: 8 }) })).body.status).toBe('invalid');
+    expect((await w.b.store.audit.query({ ref: c2.id, kind: 'passkey.rejected' }))[0]!.detail).toMatchObject({ reason: expect.stringMatching(/seen cloned/) });
+    const listed = (await send(w.a, 'GET', '/v1/users/alice/passkeys')).body.passkeys;
+    expect(listed[0].clonedAt).toBe(new Date(w.a.clock.now).toISOString());
+    const next = await riskyLogin(w.b);
+    expect(next.channel).toBe('sms');
+    // The signal, for rules: on alice's decisions, not on bob's.
+    expect((await w.b.engine.decide({ ...HOME })).signals.user.passkey_cloned).toBe(true);
+    expect((await w.a.engine.decide({ ...HOME, userId: 'bob', deviceId: 'd-bob' })).signals.user.passkey_cloned).toBe(false);
+    // Deleted, the passkey takes its mark with it; the authenticator can be registered anew.
+    await send(w.a, 'DELETE', `/v1/users/alice/passkeys/${listed[0].id}`);
+    expect((await w.b.engine.decide({ ...HOME })).signals.user.passkey_cloned).toBe(false);
   });
 });
 

@@ -429,6 +429,7 @@ describeEachStore(STORE_KINDS, 'store contract', twoHandles, (w) => {
       label: 'Chrome on Linux',
       createdAt: T0,
       lastUsedAt: null,
+      clonedAt: null,
       ...over,
     });
 
@@ -457,6 +458,24 @@ describeEachStore(STORE_KINDS, 'store contract', twoHandles, (w) => {
       expect((await a.passkeys.listPasskeys('alice')).map((k) => k.id)).toEqual(['k2']);
       expect(await a.passkeys.addPasskey(key('k5', { userId: 'bob', credentialId: 'cred-k1' }))).toBe(true);
       expect((await b.passkeys.listPasskeys('bob')).map((k) => k.id)).toEqual(['k5']);
+    });
+
+    it('marks a passkey cloned once (the first time stays), and tells the earliest mark of the user; deleting the passkey drops it', async () => {
+      await a.passkeys.addPasskey(key('k1'));
+      await a.passkeys.addPasskey(key('k2', { credentialId: 'cred-2' }));
+      expect(await b.passkeys.clonedAt('alice')).toBeNull();
+      expect(await b.passkeys.markCloned('alice', 'k2', T0 + 5)).toBe(true);
+      expect(await a.passkeys.markCloned('alice', 'k2', T0 + 9)).toBe(true);
+      expect(await a.passkeys.markCloned('bob', 'k1', T0 + 9)).toBe(false);
+      expect(await a.passkeys.markCloned('alice', 'k-none', T0 + 9)).toBe(false);
+      expect(await a.passkeys.clonedAt('alice')).toBe(T0 + 5);
+      expect(await a.passkeys.clonedAt('bob')).toBeNull();
+      expect((await b.passkeys.listPasskeys('alice')).map((k) => k.clonedAt)).toEqual([null, T0 + 5]);
+      await b.passkeys.markCloned('alice', 'k1', T0 + 2);
+      expect(await a.passkeys.clonedAt('alice')).toBe(T0 + 2);
+      await a.passkeys.deletePasskey('alice', 'k1');
+      await a.passkeys.deletePasskey('alice', 'k2');
+      expect(await b.passkeys.clonedAt('alice')).toBeNull();
     });
 
     it('moves a counter only forward, once per value under concurrency; 0 stays usable for authenticators without a counter', async () => {
@@ -530,7 +549,7 @@ describe.skipIf(redisSkip !== null)(skippedTitle('Redis keys', redisSkip), () =>
       await s.challenges.putTotp({ userId: 'alice', secretEnc: 'v1.x', confirmed: true, lastStep: 1, createdAt: T0 });
       await s.challenges.replaceRecoveryCodes('alice', ['h1'], T0);
       await s.challenges.addTrustedDevice({ id: 't1', userId: 'alice', deviceId: 'd1', label: '', ip: IP.homeNO, createdAt: T0, expiresAt: T0 + 30 * DAY });
-      await s.passkeys.addPasskey({ id: 'k1', userId: 'alice', credentialId: 'cred-1', publicKey: 'pk', counter: 0, transports: [], label: '', createdAt: T0, lastUsedAt: null });
+      await s.passkeys.addPasskey({ id: 'k1', userId: 'alice', credentialId: 'cred-1', publicKey: 'pk', counter: 0, transports: [], label: '', createdAt: T0, lastUsedAt: null, clonedAt: null });
       await s.passkeys.addRegistration('alice', 'ch', T0, T0 + 5 * MINUTE);
       await s.idempotency.claim('scope:k', 'fp', T0, MINUTE);
       await s.idempotency.claim('scope:k2', 'fp', T0, MINUTE);

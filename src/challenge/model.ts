@@ -107,4 +107,6 @@ export interface PasskeyRecord {
   label: string;
   createdAt: number;
   lastUsedAt: number | null;
+  /** When it first signed with a counter that did not move forward (its key is in two places); it answers no challenge after. */
+  clonedAt: number | null;
 }

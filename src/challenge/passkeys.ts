@@ -26,6 +26,8 @@ export interface PasskeyView {
   label: string;
   createdAt: string;
   lastUsedAt: string | null;
+  /** When it signed with a counter that went backwards: it answers no challenge since; delete it and register the authenticator again. */
+  clonedAt: string | null;
 }
 
 export interface PasskeyFactorOptions {
@@ -120,6 +122,7 @@ export class PasskeyFactor {
       label: label ?? '',
       createdAt: now,
       lastUsedAt: null,
+      clonedAt: null,
     };
     if (!(await this.o.store.addPasskey(record))) {
       await this.o.emit({ type: 'passkey_registration_failed', userId, reason: 'credential already registered' });
@@ -131,7 +134,8 @@ export class PasskeyFactor {
 
   async list(userId: string): Promise<PasskeyView[]> {
     const iso = (t: number) => new Date(t).toISOString();
-    return (await this.o.store.listPasskeys(userId)).map((p) => ({ id: p.id, label: p.label, createdAt: iso(p.createdAt), lastUsedAt: p.lastUsedAt === null ? null : iso(p.lastUsedAt) }));
+    const when = (t: number | null) => (t === null ? null : iso(t));
+    return (await this.o.store.listPasskeys(userId)).map((p) => ({ id: p.id, label: p.label, createdAt: iso(p.createdAt), lastUsedAt: when(p.lastUsedAt), clonedAt: when(p.clonedAt) }));
   }
 
   async delete(userId: string, id: string): Promise<void> {
@@ -139,15 +143,20 @@ export class PasskeyFactor {
     await this.o.emit({ type: 'passkey_deleted', userId, passkeyId: id });
   }
 
+  /** The user's passkeys that can answer a challenge: not those seen cloned. */
+  private async usable(userId: string): Promise<PasskeyRecord[]> {
+    return (await this.o.store.listPasskeys(userId)).filter((p) => p.clonedAt === null);
+  }
+
   /** Whether the user has a passkey a challenge can ask for. */
   async has(userId: string): Promise<boolean> {
-    return (await this.o.store.listPasskeys(userId)).length > 0;
+    return (await this.usable(userId)).length > 0;
   }
 
   /** Options for navigator.credentials.get() that answer challenge `c`: the user's passkeys, and the challenge's own WebAuthn challenge. */
   async requestOptions(c: ChallengeRecord): Promise<PublicKeyCredentialRequestOptionsJSON> {
     const s = this.o.settings;
-    const passkeys = await this.o.store.listPasskeys(c.userId);
+    const passkeys = await this.usable(c.userId);
     return generateAuthenticationOptions({
       rpID: s.rpId,
       challenge: Buffer.from(this.o.keys.mac('code', 'passkey', c.id), 'hex'),
@@ -167,6 +176,7 @@ export class PasskeyFactor {
     const s = this.o.settings;
     const passkey = (await this.o.store.listPasskeys(c.userId)).find((p) => p.credentialId === response.id);
     if (!passkey) return this.reject(c, null, 'the credential is not a passkey of this user');
+    if (passkey.clonedAt !== null) return this.reject(c, passkey.id, 'the passkey was seen cloned (a signature counter went backwards); it answers no challenge: delete it and register the authenticator again');
     const expected = this.o.keys.macs('code', 'passkey', c.id).map((m) => Buffer.from(m, 'hex').toString('base64url'));
     let newCounter: number;
     try {
@@ -186,6 +196,7 @@ export class PasskeyFactor {
     }
     if (!(await this.o.store.useCounter(c.userId, passkey.id, newCounter, now))) {
       // A valid signature over this very challenge with a counter that did not move: the authenticator's key is in two places.
+      await this.o.store.markCloned(c.userId, passkey.id, now);
       await this.o.emit({ type: 'passkey_counter_regressed', challenge: c, passkeyId: passkey.id, stored: passkey.counter, presented: newCounter });
       return 'invalid';
     }

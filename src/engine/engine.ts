@@ -11,7 +11,7 @@ import type { Signals } from '../signals/schema.js';
 import { localHour, timeSignals } from '../signals/time.js';
 import { userSignals } from '../signals/user.js';
 import { UserAgentParser, type UserAgentInfo } from '../signals/useragent.js';
-import type { DecisionRecord, StorePorts } from '../store/ports.js';
+import type { DecisionRecord, Passkeys, StorePorts } from '../store/ports.js';
 import { InputError } from '../errors.js';
 import { uuidv7 } from './ids.js';
 import { maxAction, type Action, type Clock, type FeedbackOutcome, type LoginAttempt, type LoginFailure, type Reason, type StoreFailMode } from '../types.js';
@@ -36,6 +36,8 @@ export interface EngineOptions {
   geo?: GeoLookup;
   userAgents?: UserAgentParser;
   trust?: TrustVerifier;
+  /** Users' passkey clone marks, for `user.passkey_cloned`; only where passkeys are configured (the signal is false without). */
+  passkeys?: Pick<Passkeys, 'clonedAt'> | undefined;
   /** Called when a login is confirmed fraudulent, after its learning was taken back (revokes trust). */
   onConfirmedFraud?: (record: DecisionRecord) => Promise<void>;
   /**
@@ -113,6 +115,8 @@ export interface History {
   profile: Profile | null;
   counts: FailureCounts;
   trusted: boolean;
+  /** The earliest clone mark among the user's passkeys (a signature counter that went backwards), or null. */
+  passkeyClonedAt: number | null;
 }
 
 /**
@@ -148,13 +152,13 @@ export function enrich(attempt: LoginAttempt, userAgents: UserAgentParser, geo: 
  * rule tests by way of Engine, replay directly on its own in-memory state.
  */
 export function judge(facts: LoginFacts, history: History, now: number, rules: RuleSet, failed: boolean): Judgement {
-  const { profile, counts, trusted } = history;
+  const { profile, counts, trusted, passkeyClonedAt } = history;
   const hour = localHour(now, homeTimeZone(profile) ?? facts.geo?.tz ?? null);
-  const signals = gatherSignals({ facts, profile, counts, trusted, hour, now, rules, failed });
+  const signals = gatherSignals({ facts, profile, counts, trusted, passkeyCloned: passkeyClonedAt !== null, hour, now, rules, failed });
   return { signals, evaluation: evaluate(rules, signals), observation: observe(now, facts, hour) };
 }
 
-const NO_HISTORY: History = Object.freeze({ profile: null, counts: NO_FAILURES, trusted: false });
+const NO_HISTORY: History = Object.freeze({ profile: null, counts: NO_FAILURES, trusted: false, passkeyClonedAt: null });
 
 /** Addresses parsed and located, kept: logins repeat their addresses (homes, offices, carriers). */
 const ADDRESS_CACHE = 20_000;
@@ -348,12 +352,13 @@ export class Engine {
     else {
       try {
         // Read together: a store that hangs costs one timeout for all of them.
-        const [profile, counts, trusted] = await Promise.all([
+        const [profile, counts, trusted, passkeyClonedAt] = await Promise.all([
           this.store.profiles.get(attempt.userId),
           known ?? this.store.failures.counts({ userId: attempt.userId, ip: net.ip, deviceId }, now),
           attempt.trustToken && this.opts.trust ? this.opts.trust.verify(attempt.trustToken, attempt.userId, deviceId, now) : false,
+          this.opts.passkeys ? this.opts.passkeys.clonedAt(attempt.userId) : null,
         ]);
-        history = { profile, counts, trusted };
+        history = { profile, counts, trusted, passkeyClonedAt };
       } catch (e) {
         if (!(e instanceof StoreUnavailableError)) throw e;
         unavailable = e;
@@ -409,6 +414,7 @@ interface SignalInputs {
   profile: Profile | null;
   counts: FailureCounts;
   trusted: boolean;
+  passkeyCloned: boolean;
   hour: number;
   now: number;
   rules: RuleSet;
@@ -423,7 +429,7 @@ function gatherSignals(i: SignalInputs): Signals {
   const { failed_challenges_24h, ...attempts } = i.counts;
   return {
     request: { action: i.facts.action, ip: net.ip, user_id: userId, device_id: deviceId ?? '', failed: i.failed },
-    user: userSignals(i.profile, i.now, failed_challenges_24h),
+    user: userSignals(i.profile, i.now, failed_challenges_24h, i.passkeyCloned),
     device: deviceSignals(deviceId, ua, i.trusted, i.profile, i.now),
     network: networkSignals(net, i.profile, i.now),
     geo: geoSignals(geo, i.profile, i.now),

@@ -179,6 +179,12 @@ export const PasskeyRegisterResponse = Type.Object({ status: Type.Literal('regis
 
 export const PasskeysResponse = Type.Object({
   passkeys: Type.Array(
-    Type.Object({ id: Type.String(), label: Type.String(), createdAt: Type.String(), lastUsedAt: Type.Union([Type.String(), Type.Null()]) }),
+    Type.Object({
+      id: Type.String(),
+      label: Type.String(),
+      createdAt: Type.String(),
+      lastUsedAt: Type.Union([Type.String(), Type.Null()]),
+      clonedAt: Type.Union([Type.String(), Type.Null()], { description: 'When it signed with a signature counter that went backwards (a cloned authenticator); it answers no challenge since.' }),
+    }),
   ),
 });

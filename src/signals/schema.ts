@@ -27,6 +27,10 @@ export const SIGNAL_SCHEMA = {
     age_days: { type: 'double', doc: 'Days since the first learned login; -1 for a new user.' },
     days_since_last: { type: 'double', doc: 'Days since the last learned login; -1 for a new user.' },
     failed_challenges_24h: { type: 'double', doc: 'Wrong codes given to this user\'s step-up challenges in the last 24 hours, on any challenge: someone holding the password is guessing the second factor.' },
+    passkey_cloned: {
+      type: 'bool',
+      doc: 'A passkey of this user signed with a signature counter that did not move forward: its key is in two places (a cloned authenticator). Stays true until that passkey is deleted; false where passkeys are not configured.',
+    },
   },
   device: {
     id_present: { type: 'bool', doc: 'The request carried a device id.' },

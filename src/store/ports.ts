@@ -198,6 +198,10 @@ export interface Passkeys {
    * when it is not (a replayed assertion, or a cloned authenticator) or there is no such passkey.
    */
   useCounter(userId: string, id: string, counter: number, now: number): Promise<boolean>;
+  /** Marks the passkey as cloned at `now`, unless it already is; false when there is no such passkey. */
+  markCloned(userId: string, id: string, now: number): Promise<boolean>;
+  /** The earliest clone mark among the user's passkeys, or null: what the engine's `user.passkey_cloned` signal reads. */
+  clonedAt(userId: string): Promise<number | null>;
 }
 
 /** What the challenge module keeps: challenges and the user's second factors. */

@@ -75,6 +75,7 @@ export interface PasskeyRow {
   label: string;
   created_at: number;
   last_used_at: number | null;
+  cloned_at: number | null;
 }
 
 export function passkeyFrom(r: PasskeyRow): PasskeyRecord {
@@ -88,5 +89,6 @@ export function passkeyFrom(r: PasskeyRow): PasskeyRecord {
     label: r.label,
     createdAt: Number(r.created_at),
     lastUsedAt: r.last_used_at === null ? null : Number(r.last_used_at),
+    clonedAt: r.cloned_at === null ? null : Number(r.cloned_at),
   };
 }

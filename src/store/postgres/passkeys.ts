@@ -17,11 +17,13 @@ export class PgPasskeys implements Passkeys {
       addRegistration: `INSERT INTO passkey_registrations (user_id, challenge, expires_at) VALUES ($1, $2, $3)
          ON CONFLICT (user_id, challenge) DO UPDATE SET expires_at = excluded.expires_at`,
       takeRegistration: 'DELETE FROM passkey_registrations WHERE user_id = $1 AND challenge = $2 RETURNING expires_at',
-      add: `INSERT INTO passkeys (id, user_id, credential_id, public_key, counter, transports, label, created_at, last_used_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+      add: `INSERT INTO passkeys (id, user_id, credential_id, public_key, counter, transports, label, created_at, last_used_at, cloned_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
       list: 'SELECT * FROM passkeys WHERE user_id = $1 ORDER BY created_at, id',
       delete: 'DELETE FROM passkeys WHERE user_id = $1 AND id = $2',
       useCounter: 'UPDATE passkeys SET counter = $3, last_used_at = $4 WHERE user_id = $1 AND id = $2 AND (counter < $3 OR (counter = 0 AND $3 = 0))',
+      markCloned: 'UPDATE passkeys SET cloned_at = coalesce(cloned_at, $3) WHERE user_id = $1 AND id = $2',
+      clonedAt: 'SELECT min(cloned_at) AS t FROM passkeys WHERE user_id = $1',
       prune: 'DELETE FROM passkey_registrations WHERE expires_at < $1',
     });
   }
@@ -36,7 +38,7 @@ export class PgPasskeys implements Passkeys {
   }
 
   async addPasskey(p: PasskeyRecord): Promise<boolean> {
-    const r = await this.stmt.add(p.id, p.userId, p.credentialId, p.publicKey, p.counter, JSON.stringify(p.transports), p.label, p.createdAt, p.lastUsedAt);
+    const r = await this.stmt.add(p.id, p.userId, p.credentialId, p.publicKey, p.counter, JSON.stringify(p.transports), p.label, p.createdAt, p.lastUsedAt, p.clonedAt);
     return r.rowCount === 1;
   }
 
@@ -50,6 +52,15 @@ export class PgPasskeys implements Passkeys {
 
   async useCounter(userId: string, id: string, counter: number, now: number): Promise<boolean> {
     return (await this.stmt.useCounter(userId, id, counter, now)).rowCount === 1;
+  }
+
+  async markCloned(userId: string, id: string, now: number): Promise<boolean> {
+    return (await this.stmt.markCloned(userId, id, now)).rowCount === 1;
+  }
+
+  async clonedAt(userId: string): Promise<number | null> {
+    const t = (await this.stmt.clonedAt<{ t: number | null }>(userId)).rows[0]?.t;
+    return t === null || t === undefined ? null : Number(t);
   }
 
   /** Deletes registration challenges that expired before `before`; how many. */

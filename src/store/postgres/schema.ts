@@ -156,6 +156,8 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX passkeys_user ON passkeys (user_id, created_at);
    CREATE TABLE passkey_registrations (user_id text NOT NULL, challenge text NOT NULL, expires_at bigint NOT NULL, PRIMARY KEY (user_id, challenge));
    CREATE INDEX passkey_registrations_expires ON passkey_registrations (expires_at);`,
+  // A passkey seen cloned (its signature counter went backwards) answers no challenge again.
+  `ALTER TABLE passkeys ADD COLUMN cloned_at bigint;`,
 ];
 
 /** The schema version this riskgate writes. */

@@ -1,9 +1,9 @@
 import type { PasskeyRecord } from '../../challenge/model.js';
 import type { Passkeys } from '../ports.js';
 import type { RedisContext } from './keys.js';
-import { PASSKEY_ADD, PASSKEY_COUNTER, PASSKEY_DELETE } from './scripts.js';
+import { PASSKEY_ADD, PASSKEY_CLONED, PASSKEY_COUNTER, PASSKEY_DELETE } from './scripts.js';
 
-type PasskeyDoc = Omit<PasskeyRecord, 'counter' | 'lastUsedAt'>;
+type PasskeyDoc = Omit<PasskeyRecord, 'counter' | 'lastUsedAt' | 'clonedAt'>;
 
 /**
  * Passkeys, shared by every instance (keys.ts has the layout). A registration challenge is
@@ -33,13 +33,27 @@ export class RedisPasskeys implements Passkeys {
     for (const [field, value] of Object.entries(h)) {
       if (field.includes(':')) continue;
       const used = h[`${field}:u`];
-      out.push({ ...(JSON.parse(value) as PasskeyDoc), counter: Number(h[`${field}:n`] ?? 0), lastUsedAt: used ? Number(used) : null });
+      const cloned = h[`${field}:x`];
+      out.push({ ...(JSON.parse(value) as PasskeyDoc), counter: Number(h[`${field}:n`] ?? 0), lastUsedAt: used ? Number(used) : null, clonedAt: cloned ? Number(cloned) : null });
     }
     return out.sort((x, y) => x.createdAt - y.createdAt || (x.id < y.id ? -1 : 1));
   }
 
   async deletePasskey(userId: string, id: string): Promise<boolean> {
     return (await PASSKEY_DELETE.run(this.r.client, [this.r.key('pk', userId)], [id, `${this.r.prefix}pkc:`])) === 1;
+  }
+
+  async markCloned(userId: string, id: string, now: number): Promise<boolean> {
+    return (await PASSKEY_CLONED.run(this.r.client, [this.r.key('pk', userId)], [id, now])) === 1;
+  }
+
+  async clonedAt(userId: string): Promise<number | null> {
+    // Read on every decision (with passkeys configured): the marks alone, no passkey parsed.
+    let earliest: number | null = null;
+    for (const [field, value] of Object.entries(await this.r.client.hgetall(this.r.key('pk', userId)))) {
+      if (field.endsWith(':x') && (earliest === null || Number(value) < earliest)) earliest = Number(value);
+    }
+    return earliest;
   }
 
   async useCounter(userId: string, id: string, counter: number, now: number): Promise<boolean> {

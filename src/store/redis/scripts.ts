@@ -167,7 +167,7 @@ end
 redis.call('PEXPIRE', KEYS[1], string.format('%d', latest - tonumber(ARGV[4])))
 return 1`);
 
-// Passkeys (passkeys.ts): rg:pk:<userId> holds <id> (the passkey's JSON), <id>:n (its counter) and <id>:u (last used, '' for never).
+// Passkeys (passkeys.ts): rg:pk:<userId> holds <id> (the passkey's JSON), <id>:n (its counter), <id>:u (last used, '' for never) and, once seen cloned, <id>:x (when).
 
 /** KEYS: the user's passkeys, the credential id's owner key. ARGV: id, JSON, counter. 0 when the credential id is taken (by anyone), 1 added. */
 export const PASSKEY_ADD = new Script(`
@@ -179,8 +179,14 @@ return 1`);
 export const PASSKEY_DELETE = new Script(`
 local doc = redis.call('HGET', KEYS[1], ARGV[1])
 if not doc then return 0 end
-redis.call('HDEL', KEYS[1], ARGV[1], ARGV[1] .. ':n', ARGV[1] .. ':u')
+redis.call('HDEL', KEYS[1], ARGV[1], ARGV[1] .. ':n', ARGV[1] .. ':u', ARGV[1] .. ':x')
 redis.call('DEL', ARGV[2] .. cjson.decode(doc).credentialId)
+return 1`);
+
+/** KEYS: the user's passkeys. ARGV: id, now. Marks the passkey cloned unless it already is: 0 when there is no such passkey. */
+export const PASSKEY_CLONED = new Script(`
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSETNX', KEYS[1], ARGV[1] .. ':x', ARGV[2])
 return 1`);
 
 /** KEYS: the user's passkeys. ARGV: id, counter, now. Moves the counter only forward (or 0 to 0): 1 moved, 0 not (or no such passkey). */

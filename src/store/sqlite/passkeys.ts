@@ -15,11 +15,13 @@ export class SqlitePasskeys implements Passkeys {
     this.stmt = sql.prepare({
       addRegistration: 'INSERT OR REPLACE INTO passkey_registrations (user_id, challenge, expires_at) VALUES (?, ?, ?)',
       takeRegistration: 'DELETE FROM passkey_registrations WHERE user_id = ? AND challenge = ? RETURNING expires_at',
-      add: `INSERT INTO passkeys (id, user_id, credential_id, public_key, counter, transports, label, created_at, last_used_at)
-         VALUES (@id, @userId, @credentialId, @publicKey, @counter, @transports, @label, @createdAt, @lastUsedAt) ON CONFLICT DO NOTHING`,
+      add: `INSERT INTO passkeys (id, user_id, credential_id, public_key, counter, transports, label, created_at, last_used_at, cloned_at)
+         VALUES (@id, @userId, @credentialId, @publicKey, @counter, @transports, @label, @createdAt, @lastUsedAt, @clonedAt) ON CONFLICT DO NOTHING`,
       list: 'SELECT * FROM passkeys WHERE user_id = ? ORDER BY created_at, id',
       delete: 'DELETE FROM passkeys WHERE user_id = ? AND id = ?',
       useCounter: 'UPDATE passkeys SET counter = @counter, last_used_at = @now WHERE user_id = @userId AND id = @id AND (counter < @counter OR (counter = 0 AND @counter = 0))',
+      markCloned: 'UPDATE passkeys SET cloned_at = coalesce(cloned_at, ?) WHERE user_id = ? AND id = ?',
+      clonedAt: 'SELECT min(cloned_at) AS t FROM passkeys WHERE user_id = ?',
       prune: 'DELETE FROM passkey_registrations WHERE expires_at < ?',
     });
   }
@@ -49,6 +51,14 @@ export class SqlitePasskeys implements Passkeys {
 
   async useCounter(userId: string, id: string, counter: number, now: number): Promise<boolean> {
     return this.sql.write(() => this.stmt.useCounter.run({ userId, id, counter, now }).changes === 1);
+  }
+
+  async markCloned(userId: string, id: string, now: number): Promise<boolean> {
+    return this.sql.write(() => this.stmt.markCloned.run(now, userId, id).changes === 1);
+  }
+
+  async clonedAt(userId: string): Promise<number | null> {
+    return (this.stmt.clonedAt.get(userId) as { t: number | null }).t;
   }
 
   /** Deletes registration challenges that expired before `before`; call inside SqliteDb.write. */

@@ -49,6 +49,8 @@ const MIGRATIONS: readonly string[] = [
   // The last journal turn the tables hold (db.ts: the turns after it are run again at start).
   `CREATE TABLE journal_state (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
    INSERT INTO journal_state (id, seq) VALUES (1, 0);`,
+  // A passkey seen cloned (its signature counter went backwards) answers no challenge again.
+  `ALTER TABLE passkeys ADD COLUMN cloned_at INTEGER;`,
 ];
 
 /** Brings the file to the current schema in one transaction; refuses a newer one. */
