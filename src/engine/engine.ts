@@ -2,7 +2,10 @@ import { homeTimeZone, type Observation, type Profile } from '../profile/profile
 import { decisiveRules, evaluate, reasonsOf, type Evaluation } from '../rules/evaluate.js';
 import type { RuleSet } from '../rules/ruleset.js';
 import { NO_FAILURES, type FailureCounts } from '../signals/attempts.js';
-import { deviceSignals } from '../signals/device.js';
+import { deviceSignals, knownDevice, type ProofOutcome } from '../signals/device.js';
+import { fingerprintHashes, fingerprintSignals, type Fingerprint } from '../signals/fingerprint.js';
+import { checkPublicJwk, DeviceProofs, type PublicJwk } from './device-proof.js';
+import type { FingerprintHashes } from '../profile/profile.js';
 import { geoSignals } from '../signals/geo.js';
 import { geoipLite, type GeoInfo, type GeoLookup } from '../signals/geoip.js';
 import { networkSignals, parseIp, type NetworkInfo } from '../signals/network.js';
@@ -25,7 +28,7 @@ export interface TrustVerifier {
 }
 
 /** The store ports the engine works with. */
-export type EngineStore = Pick<StorePorts, 'profiles' | 'decisions' | 'audit' | 'failures'>;
+export type EngineStore = Pick<StorePorts, 'profiles' | 'decisions' | 'audit' | 'failures' | 'limits'>;
 
 export interface EngineOptions {
   store: EngineStore;
@@ -110,6 +113,8 @@ export interface History {
   profile: Profile | null;
   counts: FailureCounts;
   trusted: boolean;
+  /** What the device-bound key proved (DeviceProofs.check); `none` when the device has no key. */
+  proof: ProofOutcome;
 }
 
 /**
@@ -125,6 +130,10 @@ export interface LoginFacts {
   net: NetworkInfo;
   ua: UserAgentInfo;
   geo: GeoInfo | null;
+  /** The /24 (IPv4) or /64 (IPv6) of the address: what a device's history keeps. */
+  net64: string;
+  fingerprint: Fingerprint | undefined;
+  fpHashes: FingerprintHashes | null;
 }
 
 /** A login judged against its history: what the rules read, what they made of it, what it would teach. */
@@ -136,7 +145,24 @@ export interface Judgement {
 
 /** Parses and locates a login; `net` when its address is already parsed. */
 export function enrich(attempt: LoginAttempt, userAgents: UserAgentParser, geo: GeoLookup, net: NetworkInfo = parseIp(attempt.ip)): LoginFacts {
-  return { userId: attempt.userId, action: attempt.action ?? 'login', deviceId: attempt.deviceId || undefined, net, ua: userAgents.parse(attempt.userAgent), geo: geo(net.ip, !net.private) };
+  const fp = attempt.fingerprint;
+  return {
+    userId: attempt.userId,
+    action: attempt.action ?? 'login',
+    deviceId: attempt.deviceId || undefined,
+    net,
+    ua: userAgents.parse(attempt.userAgent),
+    geo: geo(net.ip, !net.private),
+    net64: net.version === 4 ? net.subnet : net64Of(net),
+    fingerprint: fp,
+    fpHashes: fp ? fingerprintHashes(fp) : null,
+  };
+}
+
+/** The /64 of an IPv6 address: one home's (or one phone's) network. */
+function net64Of(net: NetworkInfo): string {
+  const p = (net.addr as { parts: number[] }).parts;
+  return `${p[0]!.toString(16)}:${p[1]!.toString(16)}:${p[2]!.toString(16)}:${p[3]!.toString(16)}::/64`;
 }
 
 /**
@@ -145,13 +171,13 @@ export function enrich(attempt: LoginAttempt, userAgents: UserAgentParser, geo: 
  * rule tests by way of Engine, replay directly on its own in-memory state.
  */
 export function judge(facts: LoginFacts, history: History, now: number, rules: RuleSet, failed: boolean): Judgement {
-  const { profile, counts, trusted } = history;
+  const { profile, counts, trusted, proof } = history;
   const hour = localHour(now, homeTimeZone(profile) ?? facts.geo?.tz ?? null);
-  const signals = gatherSignals({ facts, profile, counts, trusted, hour, now, rules, failed });
+  const signals = gatherSignals({ facts, profile, counts, trusted, proof, hour, now, rules, failed });
   return { signals, evaluation: evaluate(rules, signals), observation: observe(now, facts, hour) };
 }
 
-const NO_HISTORY: History = Object.freeze({ profile: null, counts: NO_FAILURES, trusted: false });
+const NO_HISTORY: History = Object.freeze({ profile: null, counts: NO_FAILURES, trusted: false, proof: 'none' as const });
 
 /**
  * The decision pipeline, the same for the HTTP API, replay and rule tests: it is handed its
@@ -164,6 +190,7 @@ export class Engine {
   private readonly userAgents: UserAgentParser;
   private readonly failMode: StoreFailMode;
   private readonly auditing: boolean;
+  private readonly proofs: DeviceProofs;
 
   constructor(opts: EngineOptions) {
     this.opts = opts;
@@ -172,6 +199,7 @@ export class Engine {
     this.geo = opts.geo ?? geoipLite;
     this.userAgents = opts.userAgents ?? new UserAgentParser();
     this.failMode = opts.failMode ?? 'closed';
+    this.proofs = new DeviceProofs(opts.store.limits);
   }
 
   get rules(): RuleSet {
@@ -313,6 +341,19 @@ export class Engine {
   }
 
   /**
+   * Registers a device-bound key for one of the user's device ids (replacing its earlier key):
+   * from then on a decision for that device without a valid proof is `device.proof` missing or
+   * invalid. `null` is a replay's simulated key, which only recorded outcomes prove.
+   */
+  async registerDeviceKey(userId: string, deviceId: string, jwk: PublicJwk | null): Promise<{ registered: number }> {
+    const { x, y } = jwk ? checkPublicJwk(jwk) : { x: '', y: '' };
+    const now = this.opts.clock();
+    const observation: Observation = { time: now, deviceId, family: '', subnet: null, range: null, place: null, point: null, hour: 0, key: { device: deviceId, x, y, time: now } };
+    await this.store.profiles.learn(userId, uuidv7(now), observation);
+    return { registered: now };
+  }
+
+  /**
    * A challenge for this decision was verified: the login now teaches the profile. Takes the
    * decision's id, or its record when the caller holds it (replay, which keeps no audit trail).
    */
@@ -342,7 +383,10 @@ export class Engine {
           known ?? this.store.failures.counts({ userId: attempt.userId, ip: net.ip, deviceId }, now),
           attempt.trustToken && this.opts.trust ? this.opts.trust.verify(attempt.trustToken, attempt.userId, deviceId, now) : false,
         ]);
-        history = { profile, counts, trusted };
+        const key = DeviceProofs.keyOf(profile, deviceId);
+        // A failure is not a login: its proof is not spent (nor checked).
+        const proof = key === undefined ? 'none' : known === undefined ? await this.proofs.check(key, attempt.userId, deviceId, attempt.deviceProof, now) : 'none';
+        history = { profile, counts, trusted, proof };
       } catch (e) {
         if (!(e instanceof StoreUnavailableError)) throw e;
         unavailable = e;
@@ -383,6 +427,7 @@ interface SignalInputs {
   profile: Profile | null;
   counts: FailureCounts;
   trusted: boolean;
+  proof: ProofOutcome;
   hour: number;
   now: number;
   rules: RuleSet;
@@ -394,11 +439,14 @@ function gatherSignals(i: SignalInputs): Signals {
   const lists: Record<string, boolean> = {};
   const subject = { addr: net.addr, userId, deviceId: deviceId ?? '', country: geo?.country ?? '' };
   for (const l of i.rules.lists) lists[l.name] = l.test(subject);
+  const entry = knownDevice(deviceId, i.profile, i.now);
+  const where = { net: net.private ? null : i.facts.net64, range: net.private ? null : net.range, region: geo ? `${geo.country}/${geo.region}` : null, hour: i.hour };
   return {
     request: { action: i.facts.action, ip: net.ip, user_id: userId, device_id: deviceId ?? '', failed: i.failed },
     user: userSignals(i.profile, i.now),
-    device: deviceSignals(deviceId, ua, i.trusted, i.profile, i.now),
-    network: networkSignals(net, i.profile, i.now),
+    device: deviceSignals(deviceId, ua, i.trusted, i.profile, i.now, entry, where, i.proof),
+    fingerprint: fingerprintSignals(i.facts.fingerprint, i.facts.fpHashes, entry, i.profile?.devices ?? [], geo?.tz || null, i.now),
+    network: networkSignals(net, i.profile, i.now, net.version === 4 ? net.ip : i.facts.net64),
     geo: geoSignals(geo, i.profile, i.now),
     time: timeSignals(i.hour, i.profile),
     attempts: i.counts,
@@ -414,8 +462,10 @@ function observe(now: number, f: LoginFacts, hour: number): Observation {
     family: f.ua.family,
     subnet: net.private ? null : net.subnet,
     range: net.private ? null : net.range,
+    address: net.private ? null : net.version === 4 ? net.ip : f.net64,
     place: geo ? { country: geo.country, region: geo.region, city: geo.city, tz: geo.tz } : null,
     point: geo ? { lat: geo.lat, lon: geo.lon, radiusKm: geo.radiusKm } : null,
     hour,
+    device: f.deviceId ? { net: net.private ? null : f.net64, region: geo ? `${geo.country}/${geo.region}` : null, ua: f.ua.hash, major: f.ua.major, fp: f.fpHashes } : null,
   };
 }

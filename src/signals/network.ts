@@ -78,8 +78,9 @@ export function parseIp(raw: string): NetworkInfo {
   };
 }
 
-export function networkSignals(net: NetworkInfo, profile: Profile | null, now: number): FamilySignals<'network'> {
+export function networkSignals(net: NetworkInfo, profile: Profile | null, now: number, address: string): FamilySignals<'network'> {
   return {
+    address_known: profile ? profile.addresses.some((n) => n.prefix === address && isFresh(n, now)) : false,
     private: net.private,
     version: net.version,
     subnet: net.subnet,
