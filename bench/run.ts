@@ -3,12 +3,15 @@
  * the same run. Prints a table and writes bench/RESULTS.md (bench/README.md explains it).
  *
  *   HTTP    bare Fastify (one POST JSON route) vs riskgate POST /v1/decisions, same load
- *   engine  decisions/s in-process, without HTTP, on the same requests (SQLite; Redis too with --redis)
+ *   engine  decisions/s in-process, without HTTP, on the same requests (SQLite; Redis too with
+ *           --redis, PostgreSQL with --postgres)
  *   replay  events/s and peak memory of `riskgate replay` on a generated stream of ~1M events
  *
  * Flags: --duration S (10), --connections N (50), --users N (5000), --redis (riskgate on the
- * Redis store too: REDIS_URL, default 127.0.0.1:6379), --replay-users N (18000: ~1M events;
- * 0 skips the replay run).
+ * Redis store too: REDIS_URL, default 127.0.0.1:6379), --postgres (on the PostgreSQL store
+ * too: a database riskgate_bench_<pid> made and dropped on the server of
+ * RISKGATE_BENCH_POSTGRES_URL, default postgres@127.0.0.1:5432), --replay-users N (18000: ~1M
+ * events; 0 skips the replay run).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +19,7 @@ import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
+import pg from 'pg';
 import { Engine } from '../src/engine/engine.js';
 import { loadRuleSet } from '../src/rules/compile.js';
 import { openStore } from '../src/store/open.js';
@@ -31,6 +35,7 @@ const { values: flags } = parseArgs({
     connections: { type: 'string', default: '50' },
     users: { type: 'string', default: '5000' },
     redis: { type: 'boolean', default: false },
+    postgres: { type: 'boolean', default: false },
     'replay-users': { type: 'string', default: '18000' },
   },
 });
@@ -39,6 +44,27 @@ const CONNECTIONS = Number(flags.connections);
 const USERS = Number(flags.users);
 const REPLAY_USERS = Number(flags['replay-users']);
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+const PG_ADMIN_URL = process.env.RISKGATE_BENCH_POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+const NAMES: Record<StoreKind, string> = { sqlite: 'SQLite', redis: 'Redis', postgres: 'PostgreSQL' };
+
+/** A fresh database for one PostgreSQL run, as a URL; `drop()` removes it. */
+async function benchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `riskgate_bench_${process.pid}`;
+  const admin = async (sql: string) => {
+    const c = new pg.Client(PG_ADMIN_URL);
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+  await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
 const here = import.meta.dirname;
 const root = join(here, '..', '..', '..');
 const KEY = 'bench-key';
@@ -137,24 +163,26 @@ async function main() {
   rows.push(['HTTP: bare Fastify, one POST JSON route', `${fmt(base.rps)} req/s`, `p50 ${base.p50} ms, p99 ${base.p99} ms`, 'baseline', `${fmt(base.rss)} MB`]);
 
   let engineDir = '';
-  for (const kind of (flags.redis ? ['sqlite', 'redis'] : ['sqlite']) as StoreKind[]) {
+  for (const kind of ['sqlite', ...(flags.redis ? ['redis'] : []), ...(flags.postgres ? ['postgres'] : [])] as StoreKind[]) {
     console.error(`bench: teaching the ${kind} store two weeks of history...`);
-    const state = await warmState(kind, work.history, REDIS_URL);
+    const db = kind === 'postgres' ? await benchDatabase() : null;
+    const state = await warmState(kind, work.history, REDIS_URL, db?.url);
     if (kind === 'sqlite') {
       engineDir = mkdtempSync(join(tmpdir(), 'riskgate-bench-engine-'));
       cpSync(state.dir, engineDir, { recursive: true });
     }
-    const server = await startChild('riskgate-server.js', [state.dir, kind]);
+    const server = await startChild('riskgate-server.js', [state.dir, kind, ...(db ? [db.url] : [])]);
     const r = await load(server, work.requests);
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     await stop(server);
     rmSync(state.dir, { recursive: true, force: true });
+    await db?.drop();
     // Answers from the fail mode are 200s too: a run that needed it measured the wrong thing.
     const fallbacks = /^riskgate_store_fallbacks_total\{[^}]*\} (\d+)/m.exec(metrics);
     if (fallbacks) console.error(`warning: riskgate (${kind}) answered ${fallbacks[1]} requests in its store fail mode`);
     if (r.non2xx) console.error(`warning: riskgate (${kind}) gave ${r.non2xx} non-2xx answers`);
     rows.push([
-      `HTTP: riskgate POST /v1/decisions (${kind === 'sqlite' ? 'SQLite' : 'Redis'})`,
+      `HTTP: riskgate POST /v1/decisions (${NAMES[kind]})`,
       `${fmt(r.rps)} req/s`,
       `p50 ${r.p50} ms, p99 ${r.p99} ms`,
       `${fmt((r.rps / base.rps) * 100, 1)}% of bare Fastify`,
@@ -173,6 +201,14 @@ async function main() {
     if (!(await opened.ready!(5000))) throw new Error(`no Redis at ${REDIS_URL}`);
     rows.push(engineRow('Redis', await engineAlone(opened.store, work.requests)));
     await deleteKeysUnder(REDIS_URL, state.prefix);
+    rmSync(state.dir, { recursive: true, force: true });
+  }
+  if (flags.postgres) {
+    console.error('bench: teaching the postgres store again for the engine alone...');
+    const db = await benchDatabase();
+    const state = await warmState('postgres', work.history, REDIS_URL, db.url);
+    rows.push(engineRow('PostgreSQL', await engineAlone((await openStore(state.settings)).store, work.requests)));
+    await db.drop();
     rmSync(state.dir, { recursive: true, force: true });
   }
 

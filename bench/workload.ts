@@ -39,17 +39,24 @@ export function workload(users: number, maxRequests: number): Workload {
   return { history, requests };
 }
 
-export type StoreKind = 'sqlite' | 'redis';
+export type StoreKind = 'sqlite' | 'redis' | 'postgres';
 
-/** A data directory (and for Redis a key prefix) whose store has learned `history`, as a replay would. */
-export async function warmState(kind: StoreKind, history: readonly GenEvent[], redisUrl: string): Promise<{ dir: string; prefix: string; settings: StoreSettings }> {
+/** A data directory (for Redis a key prefix, for PostgreSQL the database at `databaseUrl`) whose store has learned `history`, as a replay would. */
+export async function warmState(kind: StoreKind, history: readonly GenEvent[], redisUrl: string, databaseUrl?: string): Promise<{ dir: string; prefix: string; settings: StoreSettings }> {
   const dir = mkdtempSync(join(tmpdir(), `riskgate-bench-${kind}-`));
   const prefix = `rgbench:${process.pid}:${kind}:`;
   const file = join(dir, 'riskgate.yaml');
   writeFileSync(file, `store:\n  redis:\n    keyPrefix: "${prefix}"\n`);
   // The server (riskgate-server.ts) reads the same file and data directory.
   const config = loadConfig({ config: file, data: dir, rules: 'rules', port: '0' });
-  const settings: StoreSettings = { dataDir: config.dataDir, redisUrl: kind === 'redis' ? redisUrl : undefined, timeoutMs: config.store.timeoutMs, redis: config.store.redis, postgres: config.store.postgres };
+  const settings: StoreSettings = {
+    dataDir: config.dataDir,
+    redisUrl: kind === 'redis' ? redisUrl : undefined,
+    databaseUrl: kind === 'postgres' ? databaseUrl : undefined,
+    timeoutMs: config.store.timeoutMs,
+    redis: config.store.redis,
+    postgres: config.store.postgres,
+  };
   const opened = await openStore(settings);
   const { store } = opened;
   // Commands fail at once until Redis is connected (no offline queue): wait for it.

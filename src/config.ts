@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import Type, { type Static } from 'typebox';
+import { originProblem, PasskeyConfigSchema, rpIdProblem } from './challenge/passkey-config.js';
 import { ChannelSchema, PROVIDER_SCHEMAS, ProviderTypeSchema } from './challenge/providers/config.js';
 import { ConfigError } from './errors.js';
 import { formatDiagnostic } from './rules/diagnostics.js';
@@ -70,6 +71,8 @@ export const ConfigSchema = Type.Object(
           maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
           maxSends: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
           trustDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 })),
+          /** The factors a challenge uses before a sent code, in order, when the user has them. */
+          prefer: Type.Optional(Type.Array(Type.Union([Type.Literal('passkey'), Type.Literal('totp')]), { maxItems: 2, uniqueItems: true })),
           /** The issuer shown in authenticator apps and messages. */
           issuer: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
           limits: Type.Optional(
@@ -87,6 +90,7 @@ export const ConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    passkeys: Type.Optional(PasskeyConfigSchema),
   },
   { additionalProperties: false },
 );
@@ -132,6 +136,18 @@ function validateProviders(src: YamlSource, file: ConfigFile) {
   return (file.delivery?.providers ?? []).flatMap((p, i) => validateAgainst(src, PROVIDER_SCHEMAS[p.type], p, ['delivery', 'providers', i]));
 }
 
+/** The passkey relying party: a domain for rpId, and origins a browser would accept for it, each at its place in the file. */
+function validatePasskeys(src: YamlSource, file: ConfigFile) {
+  const p = file.passkeys;
+  if (!p) return [];
+  const rp = rpIdProblem(p.rpId);
+  if (rp) return [src.diag(['passkeys', 'rpId'], 'RG103', rp)];
+  return p.origins.flatMap((o, i) => {
+    const problem = originProblem(o, p.rpId);
+    return problem ? [src.diag(['passkeys', 'origins', i], 'RG103', problem)] : [];
+  });
+}
+
 /** Reads the config file (if named), applies command-line overrides; a bad file names file:line:col. */
 export function loadConfig(o: ConfigOverrides): Config {
   let file: ConfigFile = {};
@@ -139,7 +155,7 @@ export function loadConfig(o: ConfigOverrides): Config {
     if (!existsSync(o.config)) throw new ConfigError(`${o.config}: config file not found`);
     const src = new YamlSource(o.config, readFileSync(o.config, 'utf8'));
     const problems = [...src.diagnostics, ...(src.data === undefined ? [] : validateAgainst(src, ConfigSchema, src.data ?? {}))];
-    if (!problems.length) problems.push(...validateProviders(src, (src.data ?? {}) as ConfigFile));
+    if (!problems.length) problems.push(...validateProviders(src, (src.data ?? {}) as ConfigFile), ...validatePasskeys(src, (src.data ?? {}) as ConfigFile));
     if (problems.length) throw new ConfigError(problems.map(formatDiagnostic).join('\n'));
     file = (src.data ?? {}) as ConfigFile;
   }

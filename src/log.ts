@@ -32,11 +32,27 @@ export const REDACT_PATHS = [
   '*.qr',
 ];
 
-export function createLogger(level = 'info', destination?: pino.DestinationStream): Logger {
-  return pino({ level, base: { service: 'riskgate' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination);
-}
-
 const requestIds = new AsyncLocalStorage<string>();
+
+/**
+ * The logger. A line written while a request is served carries its id, even from a logger that
+ * is not the request's own (the store's outage notice, an audit event); the request's logger
+ * already has it among its bindings, and a line that names one keeps its own.
+ */
+export function createLogger(level = 'info', destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      base: { service: 'riskgate' },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      mixin: (line, _level, logger) => {
+        const requestId = requestIds.getStore();
+        return requestId === undefined || 'requestId' in line || 'requestId' in logger.bindings() ? {} : { requestId };
+      },
+    },
+    destination,
+  );
+}
 
 /** Runs `fn` (and all that follows from it) as part of the request `id`, for currentRequestId. */
 export function withRequestId<T>(id: string, fn: () => T): T {

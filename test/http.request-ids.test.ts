@@ -1,4 +1,6 @@
+import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger, withRequestId } from '../src/log.js';
 import { AUTH, IP, makeApp, type TestApp } from './helpers.js';
 
 describe('request ids', () => {
@@ -51,5 +53,18 @@ describe('request ids', () => {
     const res = await decide({ 'x-request-id': 'find-me' });
     expect(res.statusCode).toBe(500);
     expect(res.json()).toEqual({ error: { code: 'INTERNAL', message: 'internal error; the server log has the details under requestId find-me', requestId: 'find-me' } });
+  });
+
+  it('are on every line logged while the request is served, once, even by a logger that is not the request\'s own', () => {
+    const lines: string[] = [];
+    const logger = createLogger('info', new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
+    withRequestId('req-9', () => {
+      logger.error({ store: 'postgres' }, 'state store unavailable'); // the server's logger, as the store guard uses it
+      logger.child({ requestId: 'req-9' }).info('request completed'); // the request's own logger (Fastify's req.log)
+      logger.info({ event: 'decision', requestId: 'req-9' }, 'audit event');
+    });
+    logger.info('riskgate listening');
+    expect(lines.map((l) => (l.match(/"requestId"/g) ?? []).length)).toEqual([1, 1, 1, 0]);
+    expect(lines.slice(0, 3).map((l) => (JSON.parse(l) as { requestId: string }).requestId)).toEqual(['req-9', 'req-9', 'req-9']);
   });
 });

@@ -201,17 +201,39 @@ describe.skipIf(deployment.skip !== null)(skippedTitle(`several instances on ${d
         expect(await list(b)).toEqual([]);
       });
 
+      /**
+       * The answers to requests sent at once, sorted. A request whose store call outlasts
+       * store.timeoutMs (a loaded CI machine) is answered 503 UNAVAILABLE by the fail mode; it
+       * is not acknowledged (its attempt may count or not), so it is set apart, and any other
+       * error fails the test.
+       */
+      const settle = (answers: Awaited<ReturnType<typeof verify>>[]) => {
+        const unavailable = answers.filter((r) => r.status === 503 && (r.body.error as { code?: string } | undefined)?.code === 'UNAVAILABLE').length;
+        const acked = answers.filter((r) => !(r.status === 503 && (r.body.error as { code?: string } | undefined)?.code === 'UNAVAILABLE'));
+        return { unavailable, seen: acked.map((r) => (r.status === 200 ? `${String(r.body.status)} ${String(r.body.attemptsLeft)}` : `${r.status} ${JSON.stringify(r.body)}`)).sort() };
+      };
+
       it('concurrent answers on both instances never pass maxAttempts, and the right code verifies once', async () => {
         const id = await challenged(a);
-        const answers = await Promise.all(Array.from({ length: 30 }, (_, i) => verify(i % 2 ? a : b, id, { code: wrong(id) })));
-        expect(answers.filter((r) => r.body.status === 'invalid')).toHaveLength(4);
-        expect(answers.filter((r) => r.body.status === 'locked')).toHaveLength(26);
+        const wrongs = settle(await Promise.all(Array.from({ length: 30 }, (_, i) => verify(i % 2 ? a : b, id, { code: wrong(id) }))));
+        const allowed = ['invalid 1', 'invalid 2', 'invalid 3', 'invalid 4', ...Array(26).fill('locked 0')];
+        if (wrongs.unavailable === 0) expect(wrongs.seen).toEqual(allowed.sort());
+        else {
+          // Each wrong answer counted once (attemptsLeft 4, 3, 2, 1, never twice the same), none past the limit.
+          const invalid = wrongs.seen.filter((x) => x.startsWith('invalid'));
+          expect(new Set(invalid).size).toBe(invalid.length);
+          expect(wrongs.seen.filter((x) => !allowed.includes(x))).toEqual([]);
+          expect(wrongs.seen).toContain('locked 0');
+        }
         expect((await verify(b, id, { code: codeOf(id) })).body).toEqual({ status: 'locked', attemptsLeft: 0 });
+        expect(await a.store.challenges.getChallenge(id)).toMatchObject({ status: 'locked', attempts: 5 });
 
         clock.advance(MINUTE);
         const again = await challenged(b);
-        const right = await Promise.all(Array.from({ length: 10 }, (_, i) => verify(i % 2 ? a : b, again, { code: codeOf(again) })));
-        expect(right.map((r) => r.body.status).sort()).toEqual(['used', 'used', 'used', 'used', 'used', 'used', 'used', 'used', 'used', 'verified']);
+        const rights = settle(await Promise.all(Array.from({ length: 10 }, (_, i) => verify(i % 2 ? a : b, again, { code: codeOf(again) }))));
+        if (rights.unavailable === 0) expect(rights.seen).toEqual(['used 5', 'used 5', 'used 5', 'used 5', 'used 5', 'used 5', 'used 5', 'used 5', 'used 5', 'verified 5']);
+        else expect(['[]', '["verified 5"]']).toContain(JSON.stringify(rights.seen.filter((x) => x !== 'used 5')));
+        expect(await b.store.challenges.getChallenge(again)).toMatchObject({ status: 'verified', attempts: 0 });
       });
 
       it('a recovery code from A answers one of two challenges verified at once on A and B, never both', async () => {

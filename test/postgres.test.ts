@@ -1,17 +1,20 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
+import { createLogger } from '../src/log.js';
+import { startServer } from '../src/server.js';
 import { openStore, type StoreSettings } from '../src/store/open.js';
 import type { PgBackend } from '../src/store/postgres/backend.js';
 import { SCHEMA_VERSION } from '../src/store/postgres/schema.js';
 import { PgRecord, type StreamTrail } from '../src/store/postgres/record.js';
 import type { AuditEntry, DecisionRecord } from '../src/store/ports.js';
 import type { RedisBackend } from '../src/store/redis/backend.js';
-import { DAY, REPO, RULES_DIR, RUN_TS, observation } from './helpers.js';
+import { DAY, HOUR, REPO, RULES_DIR, RUN_TS, observation } from './helpers.js';
 import { pgBackend, pgSkip, testSchema } from './postgres-helpers.js';
 import { REDIS_URL, redisBackend, redisSkip, skippedTitle, testPrefix } from './redis-helpers.js';
 import { deleteKeysUnder } from './redis-keys.js';
@@ -105,6 +108,30 @@ describe.skipIf(pgSkip !== null)(skippedTitle('the PostgreSQL store', pgSkip), (
     const day = (ms: number) => new Date(ms).toISOString().slice(0, 10).replaceAll('-', '');
     const ahead = Array.from({ length: 8 }, (_, i) => `audit_p${day(Date.now() + i * DAY)}`);
     expect(await partitions('audit')).toEqual(expect.arrayContaining(ahead));
+  });
+
+  it('drops the whole days older than `audit.retentionDays` when `riskgate serve` starts', async () => {
+    const s = await open();
+    const midnight = Date.parse('2026-03-10T00:00:00Z');
+    for (const d of [-5, -4, -3, -2, -1]) await s.audit.append(entry(midnight + d * DAY + HOUR, { ref: `e${d}` }));
+    const dir = await mkdtemp(join(tmpdir(), 'riskgate-retention-'));
+    try {
+      await writeFile(join(dir, 'riskgate.yaml'), 'audit:\n  retentionDays: 3\n');
+      const config = loadConfig({ config: join(dir, 'riskgate.yaml'), data: dir, rules: RULES_DIR, port: '0' });
+      const env = { DATABASE_URL: schema.url, RISKGATE_API_KEYS: 'retention-key:admin', RISKGATE_SECRET: 'ab'.repeat(32) };
+      // Three days before 01:00 on the 10th is 01:00 on the 7th: the 5th and the 6th are wholly older and go; the 7th stays whole.
+      const server = await startServer({ config, env, logger: createLogger('silent'), announce: () => undefined, clock: () => midnight + HOUR });
+      try {
+        const res = await fetch(`${server.url}/v1/audit?kind=failure`, { headers: { authorization: 'Bearer retention-key' } });
+        expect(((await res.json()) as { entries: AuditEntry[] }).entries.map((e) => e.ref)).toEqual(['e-1', 'e-2', 'e-3']);
+      } finally {
+        await server.close();
+      }
+      const days = (await sql<{ name: string }>(`SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit'::regclass ORDER BY 1`)).map((r) => r.name);
+      expect(days.filter((d) => d < 'audit_p20260310')).toEqual(['audit_p20260307', 'audit_p20260308', 'audit_p20260309']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('takes a NUL in a user id as U+FFFD everywhere, instead of failing the batch it is in', async () => {

@@ -68,6 +68,7 @@ function flaky(onHang: () => void): { store: Backend; set(f: Failure, only?: rea
     failures: wrap(inner.failures, 'failures'),
     limits: wrap(inner.limits, 'limits'),
     challenges: wrap(inner.challenges, 'challenges'),
+    passkeys: wrap(inner.passkeys, 'passkeys'),
     idempotency: wrap(inner.idempotency, 'idempotency'),
     // Pruning and closing always work.
     prune: (before) => inner.prune(before),

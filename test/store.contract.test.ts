@@ -2,11 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ChallengeRecord } from '../src/challenge/model.js';
+import type { ChallengeRecord, PasskeyRecord } from '../src/challenge/model.js';
 import { learnProfile } from '../src/profile/profile.js';
 import { NO_FAILURES } from '../src/signals/attempts.js';
 import type { AuditEntry, Backend, DecisionRecord } from '../src/store/ports.js';
 import { SqliteBackend } from '../src/store/sqlite/backend.js';
+import { nextVerifyState } from '../src/store/verify-attempt.js';
 import { AUTH, DAY, HOUR, IP, MINUTE, TestClock, UA, decide, fail, habit, makeApp, observation, type TestApp } from './helpers.js';
 import { REDIS_URL, redisBackend, redisSkip, skippedTitle, testPrefix } from './redis-helpers.js';
 import { deleteKeysUnder, keysUnder } from './redis-keys.js';
@@ -263,7 +264,7 @@ describeEachStore(STORE_KINDS, 'store contract', twoHandles, (w) => {
       for (let i = 0; i < 3; i++) await a.failures.add(who, T0 + i * MINUTE);
       expect(await b.failures.add({ userId: 'u2', ip: '5.9.0.1' }, T0 + 4 * MINUTE)).toMatchObject({ ip_1h: 4, ip_users_1h: 2, user_30m: 1 });
       const now = T0 + 5 * MINUTE;
-      const expected = { user_30m: 3, user_24h: 3, ip_1h: 4, ip_24h: 4, device_1h: 3, ip_users_1h: 2, ip_users_24h: 2 };
+      const expected = { user_30m: 3, user_24h: 3, ip_1h: 4, ip_24h: 4, network_1h: 4, network_24h: 4, device_1h: 3, ip_users_1h: 2, ip_users_24h: 2, network_users_1h: 2, network_users_24h: 2 };
       expect(await a.failures.counts(who, now)).toEqual(expected);
       expect(await b.failures.counts(who, now)).toEqual(expected);
       // 40 minutes on (5-minute buckets), the 30-minute window has let them go; the hour has not.
@@ -273,10 +274,20 @@ describeEachStore(STORE_KINDS, 'store contract', twoHandles, (w) => {
       expect(await a.failures.counts({ userId: 'someone-else', ip: '8.8.8.8' }, now)).toEqual(NO_FAILURES);
     });
 
+    it('counts the network too: addresses rotated within an IPv6 /64 or an IPv4 /24 add up', async () => {
+      for (const [i, ip] of ['2a01:4f8:10:20::1', '2a01:4f8:10:20:ffff::9', '2a01:4f8:10:20:1:2:3:4'].entries()) await a.failures.add({ userId: `v6-${i}`, ip }, T0 + i * MINUTE);
+      expect(await b.failures.counts({ userId: 'x', ip: '2a01:4f8:10:20::77' }, T0 + 5 * MINUTE)).toMatchObject({ ip_1h: 0, ip_users_1h: 0, network_1h: 3, network_24h: 3, network_users_1h: 3, network_users_24h: 3 });
+      // The next /64 is another network.
+      expect(await b.failures.counts({ userId: 'x', ip: '2a01:4f8:10:21::1' }, T0 + 5 * MINUTE)).toEqual(NO_FAILURES);
+      for (let i = 0; i < 4; i++) await b.failures.add({ userId: `v4-${i % 2}`, ip: `5.9.7.${10 + i}` }, T0 + i * MINUTE);
+      expect(await a.failures.add({ userId: 'v4-9', ip: '5.9.7.200' }, T0 + 70 * MINUTE)).toMatchObject({ ip_1h: 1, ip_users_24h: 1, network_1h: 1, network_24h: 5, network_users_1h: 1, network_users_24h: 3 });
+      expect(await a.failures.counts({ userId: 'x', ip: '5.9.8.1' }, T0 + 70 * MINUTE)).toEqual(NO_FAILURES);
+    });
+
     it('never loses a failure counted through two handles at once', async () => {
       const who = { userId: 'victim', ip: '5.9.0.9' };
       await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 ? a : b).failures.add({ ...who, userId: `user-${i % 20}` }, T0 + i)));
-      expect(await a.failures.counts({ userId: 'user-0', ip: who.ip }, T0 + MINUTE)).toMatchObject({ ip_1h: 60, ip_users_1h: 20, user_30m: 3 });
+      expect(await a.failures.counts({ userId: 'user-0', ip: who.ip }, T0 + MINUTE)).toMatchObject({ ip_1h: 60, ip_users_1h: 20, network_1h: 60, network_users_1h: 20, user_30m: 3 });
     });
 
     it('reads every window on the injected clock, never on real time', async () => {
@@ -318,6 +329,26 @@ describeEachStore(STORE_KINDS, 'store contract', twoHandles, (w) => {
       await a.challenges.createChallenge(challenge('c-right'));
       const right = await all(10, (s) => s.challenges.recordVerifyAttempt('c-right', 'verified', T0 + 1));
       expect(right.map((o) => o!.status).sort()).toEqual(['used', 'used', 'used', 'used', 'used', 'used', 'used', 'used', 'used', 'verified']);
+    });
+
+    it('applies nextVerifyState, the rules every store shares, in every state: what it answers and what it keeps', async () => {
+      const cases = (['pending', 'verified', 'locked', 'expired'] as const).flatMap((status) =>
+        [0, 3, 4, 5].flatMap((attempts) =>
+          [false, true].flatMap((late) =>
+            (['verified', 'invalid', 'locked', 'expired'] as const).map((result) => {
+              const c = challenge(`s-${status}-${attempts}-${late ? 'late' : 'due'}-${result}`, { status, attempts, verifiedAt: status === 'verified' ? T0 + 1 : null });
+              return { c, result, now: late ? c.expiresAt : c.expiresAt - 1 };
+            }),
+          ),
+        ),
+      );
+      await Promise.all(cases.map(({ c }) => a.challenges.createChallenge(c)));
+      const got = await Promise.all(cases.map(async ({ c, result, now }) => ({ outcome: await b.challenges.recordVerifyAttempt(c.id, result, now), kept: await a.challenges.getChallenge(c.id) })));
+      const want = cases.map(({ c, result, now }) => {
+        const next = nextVerifyState(c, result, now);
+        return { outcome: next.outcome, kept: { ...c, status: next.status, attempts: next.attempts, verifiedAt: next.verifiedAt } };
+      });
+      expect(got).toEqual(want);
     });
 
     it('expires a late answer, and sweeps each due pending challenge once, whoever sweeps', async () => {
@@ -386,6 +417,67 @@ describeEachStore(STORE_KINDS, 'store contract', twoHandles, (w) => {
     });
   });
 
+  describe('passkeys', () => {
+    const key = (id: string, over: Partial<PasskeyRecord> = {}): PasskeyRecord => ({
+      id,
+      userId: 'alice',
+      credentialId: `cred-${id}`,
+      publicKey: 'pQECAyYgASFYIA',
+      counter: 0,
+      transports: ['internal', 'hybrid'],
+      label: 'Chrome on Linux',
+      createdAt: T0,
+      lastUsedAt: null,
+      ...over,
+    });
+
+    it('spends a registration challenge once, on any handle, and never after it expired', async () => {
+      await a.passkeys.addRegistration('alice', 'ch-1', T0, T0 + 5 * MINUTE);
+      await a.passkeys.addRegistration('alice', 'ch-2', T0, T0 + 5 * MINUTE);
+      await a.passkeys.addRegistration('alice', 'ch-late', T0, T0 + 5 * MINUTE);
+      expect(await b.passkeys.takeRegistration('bob', 'ch-1', T0)).toBe(false);
+      expect(await b.passkeys.takeRegistration('alice', 'ch-none', T0)).toBe(false);
+      const takes = await Promise.all([a, b, a, b].map((s) => s.passkeys.takeRegistration('alice', 'ch-1', T0 + MINUTE)));
+      expect(takes.filter(Boolean)).toHaveLength(1);
+      expect(await b.passkeys.takeRegistration('alice', 'ch-2', T0 + 5 * MINUTE - 1)).toBe(true);
+      expect(await b.passkeys.takeRegistration('alice', 'ch-late', T0 + 5 * MINUTE)).toBe(false);
+    });
+
+    it('keeps passkeys per user, oldest first; a credential id is registered once, to one user; deleting frees it', async () => {
+      expect(await a.passkeys.addPasskey(key('k1'))).toBe(true);
+      expect(await b.passkeys.addPasskey(key('k2', { createdAt: T0 + HOUR, transports: [] }))).toBe(true);
+      expect(await b.passkeys.addPasskey(key('k3', { userId: 'bob', credentialId: 'cred-k1' }))).toBe(false);
+      expect(await a.passkeys.addPasskey(key('k4', { credentialId: 'cred-k2' }))).toBe(false);
+      expect(await b.passkeys.listPasskeys('alice')).toEqual([key('k1'), key('k2', { createdAt: T0 + HOUR, transports: [] })]);
+      expect(await a.passkeys.listPasskeys('bob')).toEqual([]);
+      expect(await a.passkeys.deletePasskey('bob', 'k1')).toBe(false);
+      expect(await b.passkeys.deletePasskey('alice', 'k1')).toBe(true);
+      expect(await a.passkeys.deletePasskey('alice', 'k1')).toBe(false);
+      expect((await a.passkeys.listPasskeys('alice')).map((k) => k.id)).toEqual(['k2']);
+      expect(await a.passkeys.addPasskey(key('k5', { userId: 'bob', credentialId: 'cred-k1' }))).toBe(true);
+      expect((await b.passkeys.listPasskeys('bob')).map((k) => k.id)).toEqual(['k5']);
+    });
+
+    it('moves a counter only forward, once per value under concurrency; 0 stays usable for authenticators without a counter', async () => {
+      await a.passkeys.addPasskey(key('k1', { counter: 5 }));
+      await a.passkeys.addPasskey(key('k0', { credentialId: 'cred-zero' }));
+      expect(await b.passkeys.useCounter('alice', 'k1', 5, T0 + 1)).toBe(false);
+      expect(await b.passkeys.useCounter('alice', 'k1', 4, T0 + 1)).toBe(false);
+      expect(await b.passkeys.useCounter('bob', 'k1', 9, T0 + 1)).toBe(false);
+      expect(await b.passkeys.useCounter('alice', 'k-none', 9, T0 + 1)).toBe(false);
+      const uses = await Promise.all([a, b, a, b].map((s) => s.passkeys.useCounter('alice', 'k1', 6, T0 + 2)));
+      expect(uses.filter(Boolean)).toHaveLength(1);
+      expect(await a.passkeys.useCounter('alice', 'k0', 0, T0 + 3)).toBe(true);
+      expect(await b.passkeys.useCounter('alice', 'k0', 0, T0 + 4)).toBe(true);
+      const list = await a.passkeys.listPasskeys('alice');
+      // Same creation time: by id.
+      expect(list.map((k) => [k.id, k.counter, k.lastUsedAt])).toEqual([
+        ['k0', 0, T0 + 4],
+        ['k1', 6, T0 + 2],
+      ]);
+    });
+  });
+
   describe('under the engine and the HTTP API', () => {
     let t: TestApp;
     const home = { userId: 'alice', ip: IP.homeNO, userAgent: UA.chromeWindows, deviceId: 'd-alice-pc' };
@@ -437,6 +529,8 @@ describe.skipIf(redisSkip !== null)(skippedTitle('Redis keys', redisSkip), () =>
       await s.challenges.putTotp({ userId: 'alice', secretEnc: 'v1.x', confirmed: true, lastStep: 1, createdAt: T0 });
       await s.challenges.replaceRecoveryCodes('alice', ['h1'], T0);
       await s.challenges.addTrustedDevice({ id: 't1', userId: 'alice', deviceId: 'd1', label: '', ip: IP.homeNO, createdAt: T0, expiresAt: T0 + 30 * DAY });
+      await s.passkeys.addPasskey({ id: 'k1', userId: 'alice', credentialId: 'cred-1', publicKey: 'pk', counter: 0, transports: [], label: '', createdAt: T0, lastUsedAt: null });
+      await s.passkeys.addRegistration('alice', 'ch', T0, T0 + 5 * MINUTE);
       await s.idempotency.claim('scope:k', 'fp', T0, MINUTE);
       await s.idempotency.claim('scope:k2', 'fp', T0, MINUTE);
       await s.idempotency.complete('scope:k2', 'fp', { status: 200, body: '{}' }, T0, DAY);
@@ -448,16 +542,17 @@ describe.skipIf(redisSkip !== null)(skippedTitle('Redis keys', redisSkip), () =>
       expect(ttlDays('d:dec-1')).toBe(90);
       expect(ttlDays('l:dec-1')).toBe(90);
       const counters = Object.keys(keys).filter((k) => /^(f|fu|rl):/.test(k));
-      expect(counters.sort()).toEqual(['f:i:' + IP.germany, 'f:u:alice', 'fu:' + IP.germany, 'rl:per_user:alice']);
+      expect(counters.sort()).toEqual(['f:i:' + IP.germany, 'f:n:5.9.0.0/24', 'f:u:alice', 'fu:5.9.0.0/24', 'fu:' + IP.germany, 'rl:per_user:alice']);
       for (const k of counters) expect(keys[k]).toBeGreaterThan(0);
       // A challenge lives the audit retention past its expiry, which a resend moved a day on; trust as long as the token.
       expect(ttlDays('c:c-1')).toBe(91);
       expect(ttlDays('td:alice')).toBe(30);
-      expect([keys['t:alice'], keys['r:alice'], keys.cx]).toEqual([-1, -1, -1]);
+      expect([keys['t:alice'], keys['r:alice'], keys.cx, keys['pk:alice'], keys['pkc:cred-1']]).toEqual([-1, -1, -1, -1, -1]);
+      expect(Math.round(keys['pr:alice:ch']! / MINUTE)).toBe(5);
       // An idempotency claim lives as long as the claim, an answer a day.
       expect(Math.round(keys['i:scope:k']! / MINUTE)).toBe(1);
       expect(ttlDays('i:scope:k2')).toBe(1);
-      expect(Object.keys(keys).every((k) => /^(p|d|l|f|fu|rl|c|t|r|td|i):/.test(k) || k === 'cx')).toBe(true);
+      expect(Object.keys(keys).every((k) => /^(p|d|l|f|fu|rl|c|t|r|td|pk|pkc|pr|i):/.test(k) || k === 'cx')).toBe(true);
     } finally {
       await s.close();
       await deleteKeysUnder(REDIS_URL, prefix);

@@ -37,7 +37,14 @@ export type ChallengeEvent =
   | { type: 'trust_revoked_all'; userId: string; decisionId: string; count: number }
   | { type: 'totp_enrolled' | 'totp_deleted' | 'totp_resealed' | 'totp_unreadable' | 'recovery_used'; userId: string }
   | { type: 'totp_confirmed'; userId: string; ok: boolean }
-  | { type: 'recovery_generated'; userId: string; count: number };
+  | { type: 'recovery_generated'; userId: string; count: number }
+  | { type: 'passkey_registered'; userId: string; passkeyId: string; format: string; userVerified: boolean }
+  | { type: 'passkey_registration_failed'; userId: string; reason: string }
+  | { type: 'passkey_deleted'; userId: string; passkeyId: string }
+  /** An assertion answering the challenge was refused (`passkeyId` null: not a passkey of the challenge's user). */
+  | { type: 'passkey_rejected'; challenge: ChallengeRecord; passkeyId: string | null; reason: string }
+  /** A valid assertion whose signature counter did not move forward: refused, the sign of a cloned authenticator. */
+  | { type: 'passkey_counter_regressed'; challenge: ChallengeRecord; passkeyId: string; stored: number; presented: number };
 
 export type AuditFields = Pick<AuditEntry, 'kind' | 'ref' | 'userId' | 'ip' | 'detail'>;
 
@@ -103,5 +110,15 @@ export function auditEntries(e: ChallengeEvent): AuditFields[] {
       return [ofUser(e.userId, 'recovery.generated', { count: e.count })];
     case 'recovery_used':
       return [ofUser(e.userId, 'recovery.used')];
+    case 'passkey_registered':
+      return [{ kind: 'passkey.registered', ref: e.passkeyId, userId: e.userId, ip: null, detail: { format: e.format, userVerified: e.userVerified } }];
+    case 'passkey_registration_failed':
+      return [ofUser(e.userId, 'passkey.registration_failed', { reason: e.reason })];
+    case 'passkey_deleted':
+      return [{ kind: 'passkey.deleted', ref: e.passkeyId, userId: e.userId, ip: null, detail: null }];
+    case 'passkey_rejected':
+      return [about(e.challenge, 'passkey.rejected', { passkeyId: e.passkeyId, reason: e.reason })];
+    case 'passkey_counter_regressed':
+      return [about(e.challenge, 'passkey.counter_regressed', { passkeyId: e.passkeyId, stored: e.stored, presented: e.presented })];
   }
 }

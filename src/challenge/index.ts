@@ -5,6 +5,7 @@ import { Delivery } from './delivery.js';
 import type { ChallengeEvent } from './events.js';
 import type { Keys } from './keys.js';
 import { AbuseLimits, DEFAULT_LIMITS } from './limits.js';
+import { PASSKEY_DEFAULTS } from './passkey-config.js';
 import type { ProviderConfig } from './providers/config.js';
 import { ALL_CHANNELS, makeProvider } from './providers/index.js';
 import type { Provider } from './providers/provider.js';
@@ -12,6 +13,7 @@ import { ChallengeService, type ChallengeSettings } from './service.js';
 import { TrustTokens } from './trust.js';
 
 const CHALLENGE_DEFAULTS = {
+  prefer: ['passkey', 'totp'],
   codeLength: 6,
   ttlSeconds: 300,
   maxAttempts: 5,
@@ -27,6 +29,7 @@ const DEFAULT_PROVIDERS: ProviderConfig[] = [{ type: 'outbox' }];
 function settingsFrom(file: ConfigFile): ChallengeSettings & { trustDays: number } {
   const c = file.challenges ?? {};
   return {
+    prefer: c.prefer ?? CHALLENGE_DEFAULTS.prefer,
     codeLength: c.codeLength ?? CHALLENGE_DEFAULTS.codeLength,
     ttlSeconds: c.ttlSeconds ?? CHALLENGE_DEFAULTS.ttlSeconds,
     maxAttempts: c.maxAttempts ?? CHALLENGE_DEFAULTS.maxAttempts,
@@ -38,14 +41,14 @@ function settingsFrom(file: ConfigFile): ChallengeSettings & { trustDays: number
 
 export interface ChallengeSetup {
   /** Guarded by the caller when it has a fail mode (src/store/guard.ts): a failing store answers 503, not 500. */
-  store: Pick<StorePorts, 'challenges' | 'decisions' | 'audit' | 'limits'>;
+  store: Pick<StorePorts, 'challenges' | 'passkeys' | 'decisions' | 'audit' | 'limits'>;
   /** A challenge of this decision was passed: the login teaches the profile (the engine's passChallenge). */
   onPassed: (decisionId: string) => Promise<unknown>;
   keys: Keys;
   clock: Clock;
   /** Hears each challenge event once it is audited (the metrics). */
   onEvent: (e: ChallengeEvent) => void;
-  /** riskgate.yaml, for `delivery` and `challenges`. */
+  /** riskgate.yaml, for `delivery`, `challenges` and `passkeys`. */
   file: ConfigFile;
   env: NodeJS.ProcessEnv;
   /** Where the outbox provider prints codes (development). */
@@ -70,6 +73,7 @@ export function setupChallenges(s: ChallengeSetup): { trust: TrustTokens; provid
     ttlSeconds: settings.ttlSeconds,
   });
   const limits = new AbuseLimits(s.store.limits, { ...DEFAULT_LIMITS, ...s.file.challenges?.limits });
-  const service = new ChallengeService({ store: s.store.challenges, decisions: s.store.decisions, audit: s.store.audit, onPassed: s.onPassed, keys: s.keys, delivery, trust, limits, onEvent: s.onEvent, clock: s.clock, settings });
+  const passkeys = s.file.passkeys ? { store: s.store.passkeys, settings: { ...PASSKEY_DEFAULTS, ...s.file.passkeys } } : null;
+  const service = new ChallengeService({ store: s.store.challenges, decisions: s.store.decisions, audit: s.store.audit, onPassed: s.onPassed, keys: s.keys, delivery, trust, limits, onEvent: s.onEvent, clock: s.clock, settings, passkeys });
   return { trust, providers, service };
 }

@@ -3,9 +3,12 @@
  * them and every store keeps them (src/store imports these, as it imports the profile).
  */
 
-/** Where a challenge's code goes; "totp" is answered from the user's authenticator app. */
+/**
+ * Where a challenge's code goes; "totp" is answered from the user's authenticator app,
+ * "passkey" with a WebAuthn assertion of one of the user's passkeys.
+ */
 export type Channel = 'sms' | 'whatsapp' | 'voice' | 'email';
-export type ChallengeChannel = Channel | 'totp';
+export type ChallengeChannel = Channel | 'totp' | 'passkey';
 
 /**
  * A step-up challenge. Codes made by riskgate are kept only as `codeHash` (HMAC with a server
@@ -79,4 +82,24 @@ export interface TrustedDevice {
   ip: string;
   createdAt: number;
   expiresAt: number;
+}
+
+/**
+ * A user's passkey (a WebAuthn credential). Only public material is kept: the credential id
+ * and its public key. `id` is riskgate's own short id for the API; `credentialId` is the
+ * authenticator's (base64url), unique among all users.
+ */
+export interface PasskeyRecord {
+  id: string;
+  userId: string;
+  credentialId: string;
+  /** The COSE public key, base64url. */
+  publicKey: string;
+  /** The authenticator's signature counter at its last accepted use (0 for authenticators without one). */
+  counter: number;
+  /** How the browser can reach the authenticator ("internal", "usb", "hybrid"...), as it reported them. */
+  transports: string[];
+  label: string;
+  createdAt: number;
+  lastUsedAt: number | null;
 }

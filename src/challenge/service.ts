@@ -2,20 +2,27 @@ import { randomUUID } from 'node:crypto';
 import { InputError, RefusedError } from '../errors.js';
 import { parseIp } from '../signals/network.js';
 import type { VerifyResult, Channel, ChallengeChannel, ChallengeRecord, TrustedDevice } from './model.js';
-import type { AuditLog, ChallengeState, DecisionLog } from '../store/ports.js';
+import type { AuditLog, ChallengeState, DecisionLog, Passkeys } from '../store/ports.js';
 import type { Clock } from '../types.js';
 import { makeRecoveryCode, normalizeCode, normalizeRecoveryCode, withoutCode } from './codes.js';
 import type { Delivery, DeliveryOutcome, Destinations, SendGate } from './delivery.js';
 import { auditEntries, type ChallengeEvent } from './events.js';
 import type { Keys } from './keys.js';
 import type { AbuseLimits } from './limits.js';
+import type { PasskeySettings } from './passkey-config.js';
+import { PasskeyFactor, type AuthenticationResponseJSON, type PasskeyView, type PublicKeyCredentialCreationOptionsJSON, type PublicKeyCredentialRequestOptionsJSON, type RegistrationResponseJSON } from './passkeys.js';
 import { maskDestination, normalizePhone } from './phone.js';
 import { matchingStep, newEnrolment, type TotpEnrolment } from './totp.js';
 import type { TrustTokens } from './trust.js';
 
 const RECOVERY_CODES = 10;
 
+/** A factor the user holds, which a challenge can use instead of sending a code. */
+export type StrongFactor = 'passkey' | 'totp';
+
 export interface ChallengeSettings {
+  /** The factors a challenge uses before a sent code, in order, when the user has them. */
+  prefer: readonly StrongFactor[];
   codeLength: number;
   ttlSeconds: number;
   maxAttempts: number;
@@ -43,11 +50,15 @@ export type ChallengeView = {
   attemptsLeft: number;
   /** The channels /resend can move to, in fallback order. */
   channels: Channel[];
+  /** For a passkey challenge: what the page hands to navigator.credentials.get(). */
+  options?: PublicKeyCredentialRequestOptionsJSON;
 };
 
 export interface VerifyInput {
   code?: string | undefined;
   recoveryCode?: string | undefined;
+  /** The browser's assertion (credential.toJSON() of navigator.credentials.get()). */
+  passkey?: AuthenticationResponseJSON | undefined;
   trustDevice?: boolean | undefined;
   /** The end user's address, when it differs from the login's (the per-IP verify limit). */
   ip?: string | undefined;
@@ -74,6 +85,8 @@ export interface ChallengeServiceOptions {
   onEvent: (e: ChallengeEvent) => void;
   clock: Clock;
   settings: ChallengeSettings;
+  /** Users' passkeys and the relying party (riskgate.yaml `passkeys:`); null when not configured. */
+  passkeys: { store: Passkeys; settings: PasskeySettings } | null;
 }
 
 /**
@@ -82,11 +95,24 @@ export interface ChallengeServiceOptions {
  * user's second factors. Framework-free: the HTTP routes call one method each.
  */
 export class ChallengeService {
-  constructor(private readonly o: ChallengeServiceOptions) {}
+  private readonly passkeys: PasskeyFactor | null;
+
+  constructor(private readonly o: ChallengeServiceOptions) {
+    this.passkeys = o.passkeys && new PasskeyFactor({ ...o.passkeys, keys: o.keys, clock: o.clock, emit: (e) => this.emit(e) });
+  }
 
   /** Refuses a phone number before anything is decided, stored or sent. */
   checkRequest(r: ChallengeRequest): void {
     if (r.phone) normalizePhone(r.phone, r.country);
+  }
+
+  /** The factor a challenge for the user uses instead of a sent code: the first of `prefer` that the user holds. */
+  async strongFactor(userId: string): Promise<StrongFactor | null> {
+    for (const f of this.o.settings.prefer) {
+      if (f === 'passkey' && this.passkeys && (await this.passkeys.has(userId))) return 'passkey';
+      if (f === 'totp' && (await this.o.store.getTotp(userId))?.confirmed) return 'totp';
+    }
+    return null;
   }
 
   /** A challenge for a "challenge" decision, or undefined when the user has no second factor riskgate can use. */
@@ -95,10 +121,10 @@ export class ChallengeService {
     const now = this.o.clock();
     const ip = parseIp(r.ip).ip;
     const dest: Destinations = { phone: r.phone ? normalizePhone(r.phone, r.country) : null, email: r.email ?? null };
-    const totp = await store.getTotp(r.userId);
+    const factor = await this.strongFactor(r.userId);
     const channels = delivery.channels(dest);
     const base = { userId: r.userId, ip };
-    if (!totp?.confirmed && channels.length === 0) {
+    if (factor === null && channels.length === 0) {
       await this.emit({ type: 'unavailable', decisionId, ...base });
       return undefined;
     }
@@ -114,7 +140,7 @@ export class ChallengeService {
       userId: r.userId,
       ip,
       deviceId: r.deviceId ?? null,
-      channel: 'totp',
+      channel: factor ?? 'totp',
       destination: null,
       phone: dest.phone?.e164 ?? null,
       email: dest.email,
@@ -130,7 +156,7 @@ export class ChallengeService {
       verifiedAt: null,
     };
     let delivered = true;
-    if (!totp?.confirmed) {
+    if (factor === null) {
       const out = await delivery.deliver(id, channels, dest, this.gate(now, dest));
       if (!out.ok && out.attempts.every((a) => a.result === 'limit')) {
         // riskgate's own limits refused every channel (SMS pumping, a flood to one number): nothing to verify later.
@@ -146,14 +172,15 @@ export class ChallengeService {
       await store.createChallenge(c);
     }
     await this.emit({ type: 'issued', challenge: c, delivered });
-    return this.view(c, delivered, channels);
+    return this.view(c, delivered, channels, factor === 'passkey' ? await this.passkeys!.requestOptions(c) : undefined);
   }
 
   async verify(id: string, input: VerifyInput): Promise<VerifyAnswer> {
     const { store } = this.o;
-    if ((input.code === undefined) === (input.recoveryCode === undefined)) {
-      throw new InputError('INVALID_REQUEST', 'send either `code` or `recoveryCode`');
+    if ([input.code, input.recoveryCode, input.passkey].filter((x) => x !== undefined).length !== 1) {
+      throw new InputError('INVALID_REQUEST', 'send one of `code`, `recoveryCode` or `passkey`');
     }
+    if (input.passkey !== undefined) this.passkeyFactor();
     const ip = input.ip === undefined ? undefined : parseIp(input.ip).ip;
     const c = await this.challenge(id);
     const now = this.o.clock();
@@ -164,11 +191,15 @@ export class ChallengeService {
     // A challenge that is no longer open answers its state; no code is looked at, no recovery code spent.
     const open = c.status === 'pending' && now < c.expiresAt && c.attempts < c.maxAttempts;
     let result: VerifyResult = 'expired';
-    if (open) result = input.recoveryCode !== undefined ? await this.useRecoveryCode(c.userId, input.recoveryCode, now) : await this.checkCode(c, input.code!, now);
+    if (open) {
+      if (input.recoveryCode !== undefined) result = await this.useRecoveryCode(c.userId, input.recoveryCode, now);
+      else if (input.passkey !== undefined) result = await this.passkeyFactor().check(c, input.passkey, now);
+      else result = await this.checkCode(c, input.code!, now);
+    }
     const out = (await store.recordVerifyAttempt(id, result, now))!;
 
     const answer: VerifyAnswer = { status: out.status, attemptsLeft: Math.max(0, out.maxAttempts - out.attempts) };
-    const method = input.recoveryCode !== undefined ? 'recovery_code' : c.channel;
+    const method = input.recoveryCode !== undefined ? 'recovery_code' : input.passkey !== undefined ? 'passkey' : c.channel;
     await this.emit({ type: 'answered', challenge: c, outcome: out, ip: ip ?? c.ip, method, settled: open && out.status !== 'invalid' });
 
     if (out.status === 'verified') {
@@ -251,6 +282,29 @@ export class ChallengeService {
   async deleteTotp(userId: string): Promise<void> {
     if (!(await this.o.store.deleteTotp(userId))) throw new RefusedError('TOTP_NOT_ENROLLED', 'no authenticator enrolment for this user');
     await this.emit({ type: 'totp_deleted', userId });
+  }
+
+  /** WebAuthn options to make a passkey for the user (navigator.credentials.create()); `userName` is what the browser shows, the user id by default. */
+  passkeyRegistrationOptions(userId: string, userName?: string): Promise<PublicKeyCredentialCreationOptionsJSON> {
+    return this.passkeyFactor().registrationOptions(userId, userName);
+  }
+
+  /** Keeps the passkey the browser made from passkeyRegistrationOptions; its new id. */
+  async registerPasskey(userId: string, response: RegistrationResponseJSON, label?: string): Promise<string> {
+    return (await this.passkeyFactor().register(userId, response, label)).id;
+  }
+
+  listPasskeys(userId: string): Promise<PasskeyView[]> {
+    return this.passkeyFactor().list(userId);
+  }
+
+  deletePasskey(userId: string, id: string): Promise<void> {
+    return this.passkeyFactor().delete(userId, id);
+  }
+
+  private passkeyFactor(): PasskeyFactor {
+    if (!this.passkeys) throw new RefusedError('PASSKEYS_NOT_CONFIGURED', 'passkeys are not configured (riskgate.yaml `passkeys:` with rpId, rpName and origins)');
+    return this.passkeys;
   }
 
   /** A new set of recovery codes, shown this once; the old set stops working. */
@@ -378,8 +432,9 @@ export class ChallengeService {
     };
   }
 
-  private view(c: ChallengeRecord, delivered: boolean, channels: Channel[]): ChallengeView {
+  private view(c: ChallengeRecord, delivered: boolean, channels: Channel[], options?: PublicKeyCredentialRequestOptionsJSON): ChallengeView {
     return {
+      ...(options ? { options } : {}),
       id: c.id,
       channel: c.channel,
       expiresAt: new Date(c.expiresAt).toISOString(),

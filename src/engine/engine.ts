@@ -8,7 +8,7 @@ import { checkPublicJwk, DeviceProofs, type PublicJwk } from './device-proof.js'
 import type { FingerprintHashes } from '../profile/profile.js';
 import { geoSignals } from '../signals/geo.js';
 import { geoipLite, type GeoInfo, type GeoLookup } from '../signals/geoip.js';
-import { networkSignals, parseIp, type NetworkInfo } from '../signals/network.js';
+import { failureNetwork, networkSignals, parseIp, type NetworkInfo } from '../signals/network.js';
 import type { Signals } from '../signals/schema.js';
 import { localHour, timeSignals } from '../signals/time.js';
 import { userSignals } from '../signals/user.js';
@@ -153,17 +153,13 @@ export function enrich(attempt: LoginAttempt, userAgents: UserAgentParser, geo: 
     net,
     ua: userAgents.parse(attempt.userAgent),
     geo: geo(net.ip, !net.private),
-    net64: net.version === 4 ? net.subnet : net64Of(net),
+    net64: failureNetwork(net.ip),
     fingerprint: fp,
     fpHashes: fp ? fingerprintHashes(fp) : null,
   };
 }
 
-/** The /64 of an IPv6 address: one home's (or one phone's) network. */
-function net64Of(net: NetworkInfo): string {
-  const p = (net.addr as { parts: number[] }).parts;
-  return `${p[0]!.toString(16)}:${p[1]!.toString(16)}:${p[2]!.toString(16)}:${p[3]!.toString(16)}::/64`;
-}
+
 
 /**
  * The decision core, pure: a login's facts set against its history, at `now`, under `rules`.

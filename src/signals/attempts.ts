@@ -1,15 +1,18 @@
+import { failureNetwork } from './network.js';
 import type { FamilySignals } from './schema.js';
 
 /**
- * Failed-password counts over sliding windows, per user, per address and per device, and the
- * distinct users that failed from one address (credential stuffing).
+ * Failed-password counts over sliding windows, per user, per address, per network (the
+ * address's IPv4 /24 or IPv6 /64: one host owns a whole /64, and a botnet rents neighbouring
+ * addresses) and per device, and the distinct users that failed from one address or network
+ * (credential stuffing).
  *
  * Every store keeps the same two things, on the injected clock (so tests, replay and several
  * instances count alike, and nothing depends on real-time expiry for its meaning):
  *  - per subject, failures per 5-minute bucket; a window of W counts the buckets that overlap
  *    it, so "30 minutes" reads the last 30 to 35 minutes and never fewer;
- *  - per address, each user's latest failure time; the distinct users of a window are those
- *    whose latest failure falls in it, which is exact.
+ *  - per address and per network (its "places"), each user's latest failure time; the
+ *    distinct users of a window are those whose latest failure falls in it, which is exact.
  * A store reads all of a login's counts in one step (one query, one script) and counts a
  * failure atomically. This module holds the arithmetic; the stores hold the data.
  *
@@ -24,7 +27,7 @@ export type FailureCounts = FamilySignals<'attempts'>;
 export const FAILURE_BUCKET_MS = 5 * 60_000;
 const MINUTE_MS = 60_000;
 
-export type FailureSubject = 'user' | 'ip' | 'device';
+export type FailureSubject = 'user' | 'ip' | 'network' | 'device';
 
 /** The windows of the `attempts.*` signals: which subject, how long. */
 export const FAILURE_WINDOWS = {
@@ -32,13 +35,23 @@ export const FAILURE_WINDOWS = {
   user_24h: { subject: 'user', ms: 24 * 60 * MINUTE_MS },
   ip_1h: { subject: 'ip', ms: 60 * MINUTE_MS },
   ip_24h: { subject: 'ip', ms: 24 * 60 * MINUTE_MS },
+  network_1h: { subject: 'network', ms: 60 * MINUTE_MS },
+  network_24h: { subject: 'network', ms: 24 * 60 * MINUTE_MS },
   device_1h: { subject: 'device', ms: 60 * MINUTE_MS },
 } as const satisfies Record<string, { subject: FailureSubject; ms: number }>;
 
 export const DISTINCT_USER_WINDOWS = {
-  ip_users_1h: 60 * MINUTE_MS,
-  ip_users_24h: 24 * 60 * MINUTE_MS,
+  users_1h: 60 * MINUTE_MS,
+  users_24h: 24 * 60 * MINUTE_MS,
 } as const;
+
+/** Distinct users that failed from one place (an address or a network) in the last hour and day. */
+export interface DistinctUsers {
+  users_1h: number;
+  users_24h: number;
+}
+
+export const NO_USERS: DistinctUsers = Object.freeze({ users_1h: 0, users_24h: 0 });
 
 /** How long a store must keep failure data: the longest window and a bucket. */
 export const FAILURE_RETENTION_MS = 24 * 60 * MINUTE_MS + FAILURE_BUCKET_MS;
@@ -54,9 +67,13 @@ export const NO_FAILURES: FailureCounts = Object.freeze({
   user_24h: 0,
   ip_1h: 0,
   ip_24h: 0,
+  network_1h: 0,
+  network_24h: 0,
   device_1h: 0,
   ip_users_1h: 0,
   ip_users_24h: 0,
+  network_users_1h: 0,
+  network_users_24h: 0,
 });
 
 export function failureBucket(time: number): number {
@@ -73,21 +90,40 @@ export function oldestBucket(now: number): number {
   return firstBucket(now, FAILURE_RETENTION_MS - FAILURE_BUCKET_MS);
 }
 
+export interface SubjectKeys {
+  user: string;
+  ip: string;
+  network: string;
+  device: string | null;
+  /**
+   * The places whose distinct failing users are counted: the address itself, then its
+   * network as a prefix ("5.9.0.0/24", "2a01:4f8:1:2::/64"), which no address spells.
+   */
+  places: readonly [ip: string, network: string];
+}
+
 /** Storage keys of a login's subjects: the same strings in every store. */
-export function subjectKeys(s: FailureSubjects): { user: string; ip: string; device: string | null } {
-  return { user: `u:${s.userId}`, ip: `i:${s.ip}`, device: s.deviceId ? `d:${s.deviceId}` : null };
+export function subjectKeys(s: FailureSubjects): SubjectKeys {
+  const network = failureNetwork(s.ip);
+  return { user: `u:${s.userId}`, ip: `i:${s.ip}`, network: `n:${network}`, device: s.deviceId ? `d:${s.deviceId}` : null, places: [s.ip, network] };
 }
 
 /**
  * Counts from what a store read: failures per bucket for each subject, and the distinct
- * users per address window (which the store counts itself, from latest failure times).
+ * users of the address and of its network (which the store counts itself, from latest
+ * failure times).
  */
 export function countsFrom(
   buckets: Readonly<Record<FailureSubject, Iterable<readonly [bucket: number, count: number]>>>,
-  distinct: { ip_users_1h: number; ip_users_24h: number },
+  distinct: { ip: DistinctUsers; network: DistinctUsers },
   now: number,
 ): FailureCounts {
-  const out: Record<string, number> = { ...distinct };
+  const out: Record<string, number> = {
+    ip_users_1h: distinct.ip.users_1h,
+    ip_users_24h: distinct.ip.users_24h,
+    network_users_1h: distinct.network.users_1h,
+    network_users_24h: distinct.network.users_24h,
+  };
   for (const [name, w] of Object.entries(FAILURE_WINDOWS)) {
     const from = firstBucket(now, w.ms);
     const to = failureBucket(now);

@@ -78,6 +78,16 @@ export function parseIp(raw: string): NetworkInfo {
   };
 }
 
+/**
+ * The network failures are also counted for: the /24 of an IPv4 address, the /64 of an IPv6
+ * one (a single host, or one household, is given a whole /64). `ip` is canonical (parseIp).
+ */
+export function failureNetwork(ip: string): string {
+  if (!ip.includes(':')) return `${ip.slice(0, ip.lastIndexOf('.'))}.0/24`;
+  const p = ipaddr.IPv6.parse(ip).parts;
+  return `${p[0]!.toString(16)}:${p[1]!.toString(16)}:${p[2]!.toString(16)}:${p[3]!.toString(16)}::/64`;
+}
+
 export function networkSignals(net: NetworkInfo, profile: Profile | null, now: number, address: string): FamilySignals<'network'> {
   return {
     address_known: profile ? profile.addresses.some((n) => n.prefix === address && isFresh(n, now)) : false,

@@ -95,9 +95,13 @@ export const SIGNAL_SCHEMA = {
     user_24h: { type: 'double', doc: 'Failed passwords for this user in the last 24 hours.' },
     ip_1h: { type: 'double', doc: 'Failed passwords from this address in the last hour.' },
     ip_24h: { type: 'double', doc: 'Failed passwords from this address in the last 24 hours.' },
+    network_1h: { type: 'double', doc: 'Failed passwords from this address\'s network (IPv4 /24, IPv6 /64) in the last hour.' },
+    network_24h: { type: 'double', doc: 'Failed passwords from this address\'s network (IPv4 /24, IPv6 /64) in the last 24 hours.' },
     device_1h: { type: 'double', doc: 'Failed passwords from this device id in the last hour; 0 without a device id.' },
     ip_users_1h: { type: 'double', doc: 'Distinct users with a failed password from this address in the last hour (credential stuffing).' },
     ip_users_24h: { type: 'double', doc: 'Distinct users with a failed password from this address in the last 24 hours.' },
+    network_users_1h: { type: 'double', doc: 'Distinct users with a failed password from this address\'s network (IPv4 /24, IPv6 /64) in the last hour: stuffing that rotates addresses within one network.' },
+    network_users_24h: { type: 'double', doc: 'Distinct users with a failed password from this address\'s network (IPv4 /24, IPv6 /64) in the last 24 hours.' },
   },
 } as const satisfies Record<string, Record<string, Field>>;
 

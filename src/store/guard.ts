@@ -125,6 +125,7 @@ export function guardPorts(ports: StorePorts, o: GuardOptions): StorePorts {
     failures: guarded(ports.failures, guard),
     limits: guarded(ports.limits, guard),
     challenges: guarded(ports.challenges, guard),
+    passkeys: guarded(ports.passkeys, guard),
     idempotency: guarded(ports.idempotency, guard),
   };
 }

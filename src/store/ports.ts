@@ -1,4 +1,4 @@
-import type { ChallengeDelivery, ChallengeRecord, TotpRecord, TrustedDevice, VerifyOutcome, VerifyResult } from '../challenge/model.js';
+import type { ChallengeDelivery, ChallengeRecord, PasskeyRecord, TotpRecord, TrustedDevice, VerifyOutcome, VerifyResult } from '../challenge/model.js';
 import type { Observation, Profile } from '../profile/profile.js';
 import type { FailureCounts, FailureSubjects } from '../signals/attempts.js';
 import type { Action, Reason } from '../types.js';
@@ -174,6 +174,30 @@ export interface TrustedDevices {
   revokeTrustedDevices(userId: string, id?: string): Promise<number>;
 }
 
+/**
+ * Users' passkeys, and the registration challenges handed to browsers. A registration
+ * challenge is spent once; a passkey's signature counter only moves forward; both are one
+ * atomic step on every backend, so several instances never accept one response twice.
+ */
+export interface Passkeys {
+  /** Keeps a registration challenge (base64url) made at `now` for the user until `expiresAt`. */
+  addRegistration(userId: string, challenge: string, now: number, expiresAt: number): Promise<void>;
+  /** Spends the user's registration challenge: true once, if it exists and is live at `now`; false for an unknown, spent or expired one. */
+  takeRegistration(userId: string, challenge: string, now: number): Promise<boolean>;
+  /** Stores a new passkey; false (nothing stored) when its credential id is already registered, to this user or another. */
+  addPasskey(p: PasskeyRecord): Promise<boolean>;
+  /** The user's passkeys, oldest first. */
+  listPasskeys(userId: string): Promise<PasskeyRecord[]>;
+  /** Removes one passkey of the user; false when the user has none with this id. */
+  deletePasskey(userId: string, id: string): Promise<boolean>;
+  /**
+   * An accepted use: sets the counter to `counter` and lastUsedAt to `now`, only if `counter`
+   * is above the stored one, or both are 0 (an authenticator that keeps no counter). False
+   * when it is not (a replayed assertion, or a cloned authenticator) or there is no such passkey.
+   */
+  useCounter(userId: string, id: string, counter: number, now: number): Promise<boolean>;
+}
+
 /** What the challenge module keeps: challenges and the user's second factors. */
 export interface ChallengeState extends ChallengeRecords, TotpEnrolments, RecoveryCodes, TrustedDevices {}
 
@@ -219,6 +243,7 @@ export interface StorePorts {
   failures: FailureCounters;
   limits: LimitCounters;
   challenges: ChallengeState;
+  passkeys: Passkeys;
   idempotency: IdempotencyKeys;
 }
 

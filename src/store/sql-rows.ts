@@ -1,4 +1,4 @@
-import type { ChallengeRecord, TrustedDevice } from '../challenge/model.js';
+import type { ChallengeRecord, PasskeyRecord, TrustedDevice } from '../challenge/model.js';
 
 /**
  * Rows as both SQL stores (SQLite, PostgreSQL) keep challenges and trusted devices: the same
@@ -62,4 +62,31 @@ export function challengeFrom(r: ChallengeRow): ChallengeRecord {
 
 export function trustedFrom(r: TrustedRow): TrustedDevice {
   return { id: r.id, userId: r.user_id, deviceId: r.device_id, label: r.label, ip: r.ip, createdAt: r.created_at, expiresAt: r.expires_at };
+}
+
+export interface PasskeyRow {
+  id: string;
+  user_id: string;
+  credential_id: string;
+  public_key: string;
+  counter: number;
+  /** JSON array. */
+  transports: string;
+  label: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export function passkeyFrom(r: PasskeyRow): PasskeyRecord {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    credentialId: r.credential_id,
+    publicKey: r.public_key,
+    counter: Number(r.counter),
+    transports: JSON.parse(r.transports) as string[],
+    label: r.label,
+    createdAt: Number(r.created_at),
+    lastUsedAt: r.last_used_at === null ? null : Number(r.last_used_at),
+  };
 }

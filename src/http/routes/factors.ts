@@ -7,6 +7,12 @@ import {
   DeviceKeyParams,
   DeviceKeyRequest,
   DeviceKeyResponse,
+  PasskeyParams,
+  PasskeyRegisterRequest,
+  PasskeyRegisterResponse,
+  PasskeyRegistrationRequest,
+  PasskeyRegistrationResponse,
+  PasskeysResponse,
   RecoveryCodesResponse,
   TotpConfirmRequest,
   TotpConfirmResponse,
@@ -16,7 +22,7 @@ import {
   TrustedDevicesResponse,
   UserParams,
 } from '../challenge-schemas.js';
-import { optionalBody, security } from '../schemas.js';
+import { ErrorBody, optionalBody, security } from '../schemas.js';
 
 export interface FactorRoutesOptions {
   service: ChallengeService;
@@ -24,7 +30,7 @@ export interface FactorRoutesOptions {
   engine: Pick<Engine, 'registerDeviceKey'>;
 }
 
-/** A user's second factors: the TOTP enrolment, recovery codes, trusted devices, device-bound keys. */
+/** A user's second factors: the TOTP enrolment, passkeys, recovery codes, trusted devices, device-bound keys. */
 export const factorRoutes: FastifyPluginAsyncTypebox<FactorRoutesOptions> = async (app, { service, engine }) => {
   app.post(
     '/users/:userId/devices/:deviceId/key',
@@ -96,6 +102,37 @@ export const factorRoutes: FastifyPluginAsyncTypebox<FactorRoutesOptions> = asyn
     { config: { scope: 'factors' }, schema: { tags: ['second factors'], summary: 'Revoke one trusted device', security, params: TrustedDeviceParams, response: { 200: DeletedResponse, ...CHALLENGE_ERRORS } } },
     async (req) => {
       await service.revokeTrustedDevice(req.params.userId, req.params.id);
+      return { status: 'deleted' as const };
+    },
+  );
+
+  app.post(
+    '/users/:userId/passkeys/registration',
+    {
+      config: { scope: 'factors' },
+      schema: { tags: ['second factors'], summary: 'Options to make a passkey in the browser (navigator.credentials.create)', security, params: UserParams, body: PasskeyRegistrationRequest, response: { 200: PasskeyRegistrationResponse, ...CHALLENGE_ERRORS } },
+      preValidation: optionalBody,
+    },
+    async (req) => ({ options: await service.passkeyRegistrationOptions(req.params.userId, req.body.userName) }),
+  );
+
+  app.post(
+    '/users/:userId/passkeys',
+    { config: { scope: 'factors' }, schema: { tags: ['second factors'], summary: 'Register the passkey the browser made from the registration options', security, params: UserParams, body: PasskeyRegisterRequest, response: { 200: PasskeyRegisterResponse, ...CHALLENGE_ERRORS, 422: ErrorBody } } },
+    async (req) => ({ status: 'registered' as const, id: await service.registerPasskey(req.params.userId, req.body.response, req.body.label) }),
+  );
+
+  app.get(
+    '/users/:userId/passkeys',
+    { config: { scope: 'factors' }, schema: { tags: ['second factors'], summary: 'The user\'s passkeys', security, params: UserParams, response: { 200: PasskeysResponse, ...CHALLENGE_ERRORS } } },
+    async (req) => ({ passkeys: await service.listPasskeys(req.params.userId) }),
+  );
+
+  app.delete(
+    '/users/:userId/passkeys/:id',
+    { config: { scope: 'factors' }, schema: { tags: ['second factors'], summary: 'Remove one passkey', security, params: PasskeyParams, response: { 200: DeletedResponse, ...CHALLENGE_ERRORS } } },
+    async (req) => {
+      await service.deletePasskey(req.params.userId, req.params.id);
       return { status: 'deleted' as const };
     },
   );

@@ -5,6 +5,7 @@ import { PgDb, type PgDbOptions } from './db.js';
 import { PgFailures } from './failures.js';
 import { PgIdempotency } from './idempotency.js';
 import { pgLimits } from './limits.js';
+import { PgPasskeys } from './passkeys.js';
 import { DayPartitions } from './partitions.js';
 import { PgProfiles } from './profiles.js';
 
@@ -22,6 +23,7 @@ export class PgBackend implements Backend {
   readonly failures: PgFailures;
   readonly limits: LimitCounters;
   readonly challenges: PgChallengeState;
+  readonly passkeys: PgPasskeys;
   readonly idempotency: PgIdempotency;
   private readonly table: PgAuditTable;
 
@@ -36,6 +38,7 @@ export class PgBackend implements Backend {
     this.failures = new PgFailures(db);
     this.limits = pgLimits(db);
     this.challenges = new PgChallengeState(db);
+    this.passkeys = new PgPasskeys(db);
     this.idempotency = new PgIdempotency(db);
   }
 
@@ -50,10 +53,10 @@ export class PgBackend implements Backend {
     return this.db.health(timeoutMs);
   }
 
-  /** Drops the day partitions of the audit trail and learned marks older than `before` (whole days only), and expired challenges; makes the coming days' partitions. */
+  /** Drops the day partitions of the audit trail and learned marks older than `before` (whole days only), expired challenges and passkey registrations; makes the coming days' partitions. */
   async prune(before: number): Promise<number> {
     await this.partitions.ahead(Date.now());
-    return (await this.partitions.dropBefore(before)) + (await this.challenges.prune(before));
+    return (await this.partitions.dropBefore(before)) + (await this.challenges.prune(before)) + (await this.passkeys.prune(before));
   }
 
   async close(): Promise<void> {

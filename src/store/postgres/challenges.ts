@@ -1,13 +1,18 @@
 import type { ChallengeDelivery, ChallengeRecord, TotpRecord, TrustedDevice, VerifyOutcome, VerifyResult } from '../../challenge/model.js';
-import { compareAndSet } from '../cas.js';
 import { challengeFrom, trustedFrom, type ChallengeRow, type TrustedRow } from '../sql-rows.js';
 import type { ChallengeState } from '../ports.js';
-import { nextVerifyState } from '../verify-attempt.js';
 import { pgValue, type PgDb } from './db.js';
 
-/** A challenge's row, with the version its compare-and-set writes check. */
+/** A challenge's row, with the version every change bumps. */
 interface PgChallengeRow extends ChallengeRow {
   ver: number;
+}
+
+/** What a verify attempt reads back. */
+interface AttemptRow {
+  status: ChallengeRecord['status'];
+  attempts: number;
+  max_attempts: number;
 }
 
 interface TotpRow {
@@ -20,10 +25,14 @@ interface TotpRow {
 
 /**
  * Challenges and second factors, shared by every instance. Each change is one statement:
- *  - a verify attempt is a compare-and-set on the challenge's version: read, apply
- *    nextVerifyState (verify-attempt.ts, the rules every store applies), then UPDATE … WHERE
- *    ver = the version read; a lost race reads again. Concurrent attempts on several instances
- *    therefore count one by one and never pass maxAttempts;
+ *  - a verify attempt is one conditional UPDATE … RETURNING on a pending challenge, whose SET
+ *    is nextVerifyState (verify-attempt.ts, the rules every store applies) written in SQL (a
+ *    test checks the two agree in every case). Concurrent attempts queue on the row lock for
+ *    the one statement, each reading the row its predecessor wrote, so they count one by one
+ *    and never pass maxAttempts, with no retries and no lock held across a round trip: thirty
+ *    wrong codes at once cost thirty statements, where a compare-and-set cost about three
+ *    hundred (each losing round reads and writes again). A closed challenge, which never
+ *    changes again, is answered from a read;
  *  - single use is a conditional UPDATE … RETURNING: a recovery code is marked used only
  *    while unused, a TOTP step moves only forward, a resend applies only to a pending
  *    challenge; PostgreSQL's row lock lets one of several concurrent statements change the row,
@@ -40,7 +49,19 @@ export class PgChallengeState implements ChallengeState {
            status, attempts, max_attempts, sends, created_at, expires_at, verified_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
       get: 'SELECT * FROM challenges WHERE id = $1',
-      setState: 'UPDATE challenges SET status = $1, attempts = $2, verified_at = $3, ver = ver + 1 WHERE id = $4 AND ver = $5',
+      // nextVerifyState (verify-attempt.ts) for a pending challenge, as one statement: $2 is the
+      // answer's result, $3 now. Every SET expression reads the row as it was before this statement.
+      attempt: `UPDATE challenges SET
+           status = CASE WHEN $3 >= expires_at THEN 'expired'
+                         WHEN attempts >= max_attempts THEN 'locked'
+                         WHEN $2 = 'invalid' THEN CASE WHEN attempts + 1 >= max_attempts THEN 'locked' ELSE 'pending' END
+                         ELSE $2 END,
+           attempts = CASE WHEN $3 < expires_at AND attempts < max_attempts AND $2 = 'invalid' THEN attempts + 1 ELSE attempts END,
+           verified_at = CASE WHEN $3 < expires_at AND attempts < max_attempts AND $2 = 'verified' THEN $3 ELSE verified_at END,
+           ver = ver + 1
+         WHERE id = $1 AND status = 'pending'
+         RETURNING status, attempts, max_attempts`,
+      state: 'SELECT status, attempts, max_attempts FROM challenges WHERE id = $1',
       setDelivery: `UPDATE challenges SET channel = $2, destination = $3, provider = $4, provider_ref = $5, code_hash = $6, expires_at = $7,
            sends = sends + 1, ver = ver + 1 WHERE id = $1 AND status = 'pending'`,
       expire: `UPDATE challenges SET status = 'expired', ver = ver + 1 WHERE id IN (
@@ -75,19 +96,14 @@ export class PgChallengeState implements ChallengeState {
   }
 
   async recordVerifyAttempt(id: string, result: VerifyResult, now: number): Promise<VerifyOutcome | null> {
-    let outcome: VerifyOutcome | null = null;
-    const found = await compareAndSet(async () => {
-      const { rows } = await this.stmt.get<PgChallengeRow>(id);
-      const row = rows[0];
-      if (!row) return -1;
-      const c = challengeFrom(row);
-      const next = nextVerifyState(c, result, now);
-      outcome = next.outcome;
-      // Nothing changes (an answer to a closed challenge): the state read is the answer.
-      if (next.status === c.status && next.attempts === c.attempts) return 1;
-      return (await this.stmt.setState(next.status, next.attempts, next.verifiedAt, id, row.ver)).rowCount;
-    });
-    return found ? outcome : null;
+    const changed = (await this.stmt.attempt<AttemptRow>(id, result, now)).rows[0];
+    // A pending challenge always changes (status or attempts); 'pending' afterwards means one more wrong answer.
+    if (changed) return { status: changed.status === 'pending' ? 'invalid' : changed.status, attempts: changed.attempts, maxAttempts: changed.max_attempts };
+    // Not pending (or gone): a closed challenge never changes again, so a read is its answer.
+    const closed = (await this.stmt.state<AttemptRow>(id)).rows[0];
+    if (!closed) return null;
+    if (closed.status === 'pending') throw new Error(`challenge ${id} is pending, yet its verify attempt changed nothing`);
+    return { status: closed.status === 'verified' ? 'used' : closed.status, attempts: closed.attempts, maxAttempts: closed.max_attempts };
   }
 
   async recordDelivery(id: string, d: ChallengeDelivery): Promise<boolean> {

@@ -20,8 +20,9 @@ interface CountsRow {
   subjects: string[] | null;
   buckets: number[] | null;
   counts: number[] | null;
-  users_1h: number;
-  users_24h: number;
+  /** Per place: the address, then its network. */
+  users_1h: number[];
+  users_24h: number[];
 }
 
 /**
@@ -35,48 +36,50 @@ export class PgFailures implements FailureCounters {
 
   constructor(db: PgDb) {
     this.stmt = db.prepare('failures', {
-      add: 'SELECT * FROM riskgate_failure_add($1, $2, $3, $4, $5, $6, $7, $8)',
-      counts: 'SELECT * FROM riskgate_failure_counts($1, $2, $3, $4, $5)',
+      add: 'SELECT * FROM riskgate_failure_add2($1, $2, $3, $4, $5, $6, $7, $8)',
+      counts: 'SELECT * FROM riskgate_failure_counts2($1, $2, $3, $4, $5)',
       prune: 'DELETE FROM failures WHERE bucket < $1',
       pruneUsers: 'DELETE FROM failure_users WHERE last < $1',
     });
   }
 
   async add(s: FailureSubjects, now: number): Promise<FailureCounts> {
-    const { subjects, kinds } = subjectsOf(s);
+    const { subjects, kinds, places } = subjectsOf(s);
     if (++this.sincePrune >= PRUNE_EVERY) {
       this.sincePrune = 0;
       await Promise.all([this.stmt.prune(oldestBucket(now)), this.stmt.pruneUsers(now - FAILURE_RETENTION_MS)]);
     }
-    const { rows } = await this.stmt.add<CountsRow>(subjects, failureBucket(now), s.ip, s.userId, now, oldestBucket(now), ...cutoffs(now));
+    const { rows } = await this.stmt.add<CountsRow>(subjects, failureBucket(now), places, s.userId, now, oldestBucket(now), ...cutoffs(now));
     return countsOf(rows[0], kinds, now);
   }
 
   async counts(s: FailureSubjects, now: number): Promise<FailureCounts> {
-    const { subjects, kinds } = subjectsOf(s);
-    const { rows } = await this.stmt.counts<CountsRow>(subjects, oldestBucket(now), s.ip, ...cutoffs(now));
+    const { subjects, kinds, places } = subjectsOf(s);
+    const { rows } = await this.stmt.counts<CountsRow>(subjects, oldestBucket(now), places, ...cutoffs(now));
     return countsOf(rows[0], kinds, now);
   }
 }
 
-function subjectsOf(s: FailureSubjects): { subjects: string[]; kinds: Map<string, FailureSubject> } {
+function subjectsOf(s: FailureSubjects): { subjects: string[]; kinds: Map<string, FailureSubject>; places: string[] } {
   const k = subjectKeys(s);
   // Keyed as PostgreSQL gives them back (pgValue).
   const kinds = new Map<string, FailureSubject>([
     [pgValue(k.user) as string, 'user'],
     [pgValue(k.ip) as string, 'ip'],
+    [pgValue(k.network) as string, 'network'],
   ]);
   if (k.device) kinds.set(pgValue(k.device) as string, 'device');
-  return { subjects: [...kinds.keys()], kinds };
+  return { subjects: [...kinds.keys()], kinds, places: k.places.map((p) => pgValue(p) as string) };
 }
 
 function cutoffs(now: number): [number, number] {
-  return [now - DISTINCT_USER_WINDOWS.ip_users_1h, now - DISTINCT_USER_WINDOWS.ip_users_24h];
+  return [now - DISTINCT_USER_WINDOWS.users_1h, now - DISTINCT_USER_WINDOWS.users_24h];
 }
 
 function countsOf(row: CountsRow | undefined, kinds: Map<string, FailureSubject>, now: number): FailureCounts {
   if (!row) return NO_FAILURES;
-  const buckets: Record<FailureSubject, [number, number][]> = { user: [], ip: [], device: [] };
+  const buckets: Record<FailureSubject, [number, number][]> = { user: [], ip: [], network: [], device: [] };
   row.subjects?.forEach((subject, i) => buckets[kinds.get(subject)!].push([row.buckets![i]!, row.counts![i]!]));
-  return countsFrom(buckets, { ip_users_1h: row.users_1h, ip_users_24h: row.users_24h }, now);
+  const place = (i: number) => ({ users_1h: row.users_1h?.[i] ?? 0, users_24h: row.users_24h?.[i] ?? 0 });
+  return countsFrom(buckets, { ip: place(0), network: place(1) }, now);
 }

@@ -99,28 +99,29 @@ export class DayPartitions {
     return rows;
   }
 
+  /**
+   * Makes the partitions of `days` that `table` lacks, all in one transaction (one lock, one
+   * commit: a drained batch or a replayed history may span weeks). A day this process is
+   * already creating is waited for, not created twice; IF NOT EXISTS covers the other instances.
+   */
   private async ensure(table: DayTable, days: Iterable<number>): Promise<void> {
     const known = this.known.get(table)!;
-    const missing = [...days].filter((d) => !known.has(d));
-    await Promise.all(missing.map((d) => this.create(table, d)));
-  }
-
-  /** One CREATE per partition at a time in this process; IF NOT EXISTS for the other instances. */
-  private create(table: DayTable, day: number): Promise<void> {
-    const name = partitionName(table, day);
-    let p = this.creating.get(name);
-    if (!p) {
-      p = this.db
+    const missing = [...new Set(days)].filter((d) => !known.has(d));
+    if (!missing.length) return;
+    const pending = missing.flatMap((d) => this.creating.get(partitionName(table, d)) ?? []);
+    const fresh = missing.filter((d) => !this.creating.has(partitionName(table, d)));
+    if (fresh.length) {
+      const ddl = fresh.map((d) => `CREATE TABLE IF NOT EXISTS ${partitionName(table, d)} PARTITION OF ${table} FOR VALUES FROM (${bound(d)}) TO (${bound(d + 1)})`);
+      const p = this.db
         .transaction(async (q) => {
-          await q.query({ text: `SELECT pg_advisory_xact_lock(${SCHEMA_LOCK})` });
-          await q.query({ text: `SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'` });
-          await q.query({ text: `CREATE TABLE IF NOT EXISTS ${name} PARTITION OF ${table} FOR VALUES FROM (${bound(day)}) TO (${bound(day + 1)})` });
+          await q.query({ text: [`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK})`, `SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'`, ...ddl].join(';\n') });
         })
-        .then(() => void this.known.get(table)!.add(day))
-        .finally(() => this.creating.delete(name));
-      this.creating.set(name, p);
+        .then(() => void fresh.forEach((d) => known.add(d)))
+        .finally(() => fresh.forEach((d) => this.creating.delete(partitionName(table, d))));
+      for (const d of fresh) this.creating.set(partitionName(table, d), p);
+      pending.push(p);
     }
-    return p;
+    await Promise.all(pending);
   }
 }
 

@@ -123,6 +123,38 @@ const MIGRATIONS: readonly string[] = [
   // Idempotency keys: a claim (status NULL) or the first answer, until expires (riskgate's clock).
   `CREATE TABLE idempotency (key text PRIMARY KEY, fingerprint text NOT NULL, status integer, body text, expires bigint NOT NULL);
    CREATE INDEX idempotency_expires ON idempotency (expires);`,
+  // Failures per network too (src/signals/attempts.ts): a login's places are its address and
+  // its network (IPv4 /24, IPv6 /64), each with its distinct failing users in failure_users.
+  // The functions of step 3 stay for instances not yet upgraded.
+  `CREATE FUNCTION riskgate_failure_counts2(p_subjects text[], p_oldest integer, p_places text[], p_cut1h bigint, p_cut24h bigint,
+     OUT subjects text[], OUT buckets integer[], OUT counts integer[], OUT users_1h integer[], OUT users_24h integer[])
+   LANGUAGE sql STABLE AS $$
+     SELECT f.subjects, f.buckets, f.counts, u.h1, u.h24 FROM
+       (SELECT array_agg(subject) subjects, array_agg(bucket) buckets, array_agg(count) counts
+          FROM failures WHERE subject = ANY (p_subjects) AND bucket >= p_oldest) f,
+       (SELECT array_agg(c.h1 ORDER BY p.i) h1, array_agg(c.h24 ORDER BY p.i) h24
+          FROM unnest(p_places) WITH ORDINALITY p(place, i),
+          LATERAL (SELECT (count(*) FILTER (WHERE last >= p_cut1h))::integer h1, count(*)::integer h24
+                     FROM failure_users WHERE ip = p.place AND last >= p_cut24h) c) u
+   $$;
+
+   CREATE FUNCTION riskgate_failure_add2(p_subjects text[], p_bucket integer, p_places text[], p_user text, p_now bigint, p_oldest integer, p_cut1h bigint, p_cut24h bigint,
+     OUT subjects text[], OUT buckets integer[], OUT counts integer[], OUT users_1h integer[], OUT users_24h integer[])
+   LANGUAGE plpgsql AS $$
+   BEGIN
+     INSERT INTO failures (subject, bucket, count) SELECT s, p_bucket, 1 FROM unnest(p_subjects) s ORDER BY s
+       ON CONFLICT (subject, bucket) DO UPDATE SET count = failures.count + 1;
+     INSERT INTO failure_users (ip, user_id, last) SELECT p, p_user, p_now FROM unnest(p_places) p ORDER BY p
+       ON CONFLICT (ip, user_id) DO UPDATE SET last = greatest(failure_users.last, excluded.last);
+     SELECT * INTO subjects, buckets, counts, users_1h, users_24h FROM riskgate_failure_counts2(p_subjects, p_oldest, p_places, p_cut1h, p_cut24h);
+   END $$;`,
+  // Passkeys (public keys only) and the registration challenges handed to browsers, until they expire.
+  `CREATE TABLE passkeys (
+     id text PRIMARY KEY, user_id text NOT NULL, credential_id text NOT NULL UNIQUE, public_key text NOT NULL,
+     counter bigint NOT NULL, transports text NOT NULL, label text NOT NULL, created_at bigint NOT NULL, last_used_at bigint);
+   CREATE INDEX passkeys_user ON passkeys (user_id, created_at);
+   CREATE TABLE passkey_registrations (user_id text NOT NULL, challenge text NOT NULL, expires_at bigint NOT NULL, PRIMARY KEY (user_id, challenge));
+   CREATE INDEX passkey_registrations_expires ON passkey_registrations (expires_at);`,
 ];
 
 /** The schema version this riskgate writes. */

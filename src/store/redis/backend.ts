@@ -6,6 +6,7 @@ import { RedisFailures } from './failures.js';
 import { RedisIdempotency } from './idempotency.js';
 import { redisKeys, type RedisContext } from './keys.js';
 import { redisLimits } from './limits.js';
+import { RedisPasskeys } from './passkeys.js';
 import { RedisProfiles } from './profiles.js';
 
 /**
@@ -54,6 +55,7 @@ export class RedisBackend implements Backend {
   readonly failures: RedisFailures;
   readonly limits: LimitCounters;
   readonly challenges: RedisChallengeState;
+  readonly passkeys: RedisPasskeys;
   readonly idempotency: RedisIdempotency;
   /** Where the audit trail goes. */
   readonly local: LocalTrail;
@@ -83,6 +85,7 @@ export class RedisBackend implements Backend {
     this.failures = new RedisFailures(r);
     this.limits = redisLimits(r);
     this.challenges = new RedisChallengeState(r);
+    this.passkeys = new RedisPasskeys(r);
     this.idempotency = new RedisIdempotency(r);
   }
 

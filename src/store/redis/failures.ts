@@ -33,20 +33,20 @@ export class RedisFailures implements FailureCounters {
     return failureCountsFrom(raw, device, now);
   }
 
-  /** The keys of a login's failure data: the address's users set, then one hash per subject. */
+  /** The keys of a login's failure data: the address's and the network's users sets, then one hash per subject. */
   private keysOf(s: FailureSubjects): { keys: string[]; device: boolean } {
     const k = subjectKeys(s);
-    const keys = [this.r.key('fu', s.ip), this.r.key('f', k.user), this.r.key('f', k.ip)];
+    const keys = [this.r.key('fu', k.places[0]), this.r.key('fu', k.places[1]), this.r.key('f', k.user), this.r.key('f', k.ip), this.r.key('f', k.network)];
     if (k.device) keys.push(this.r.key('f', k.device));
     return { keys, device: k.device !== null };
   }
 }
 
 function distinctCutoffs(now: number): [number, number] {
-  return [now - DISTINCT_USER_WINDOWS.ip_users_1h, now - DISTINCT_USER_WINDOWS.ip_users_24h];
+  return [now - DISTINCT_USER_WINDOWS.users_1h, now - DISTINCT_USER_WINDOWS.users_24h];
 }
 
-/** The counts from what a failure script answered: each subject's hash, then the address's distinct users in the last hour and day. */
+/** The counts from what a failure script answered: each subject's hash, then the address's and the network's distinct users in the last hour and day. */
 function failureCountsFrom(raw: unknown, device: boolean, now: number): FailureCounts {
   const parts = raw as (string[] | number)[];
   const pairs = (flat: string[] | number | undefined): [number, number][] => {
@@ -55,9 +55,9 @@ function failureCountsFrom(raw: unknown, device: boolean, now: number): FailureC
     for (let i = 0; i + 1 < list.length; i += 2) out.push([Number(list[i]), Number(list[i + 1])]);
     return out;
   };
-  const [user, ip] = [pairs(parts[0]), pairs(parts[1])];
-  const dev = device ? pairs(parts[2]) : [];
-  const tail = parts.slice(device ? 3 : 2) as number[];
-  if (!user.length && !ip.length && !dev.length) return NO_FAILURES;
-  return countsFrom({ user, ip, device: dev }, { ip_users_1h: Number(tail[0] ?? 0), ip_users_24h: Number(tail[1] ?? 0) }, now);
+  const [user, ip, network] = [pairs(parts[0]), pairs(parts[1]), pairs(parts[2])];
+  const dev = device ? pairs(parts[3]) : [];
+  const tail = (parts.slice(device ? 4 : 3) as number[]).map((n) => Number(n ?? 0));
+  if (!user.length && !ip.length && !network.length && !dev.length) return NO_FAILURES;
+  return countsFrom({ user, ip, network, device: dev }, { ip: { users_1h: tail[0] ?? 0, users_24h: tail[1] ?? 0 }, network: { users_1h: tail[2] ?? 0, users_24h: tail[3] ?? 0 } }, now);
 }

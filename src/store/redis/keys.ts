@@ -14,6 +14,9 @@ import type { Redis } from 'ioredis';
  *   rg:t:<userId>          hash {doc, sec: sealed secret, step} no TTL: the user's authenticator enrolment
  *   rg:r:<userId>          set of unused recovery code hashes  no TTL: a used code leaves the set
  *   rg:td:<userId>         hash {trusted device id: JSON}      TTL the latest expiry among them: trusted devices
+ *   rg:pk:<userId>         hash {id: passkey JSON, id:n: counter, id:u: last used} no TTL: the user's passkeys
+ *   rg:pkc:<credentialId>  string: the passkey id holding it    no TTL: a credential id is registered once, to one user
+ *   rg:pr:<userId>:<chal>  string: its expiry (ms)              TTL its lifetime: a passkey registration challenge
  *   rg:i:<scope:key>       string {fingerprint, expires, answer?} TTL the claim's, then 24 h: idempotency keys
  *   rg:audit               stream {e: audit entry JSON}        with DATABASE_URL only: entries until drained into PostgreSQL
  *
@@ -26,7 +29,7 @@ import type { Redis } from 'ioredis';
  * not Cluster.
  */
 export interface RedisKeys {
-  (kind: 'p' | 'l' | 'd' | 'f' | 'fu' | 'c' | 't' | 'r' | 'td' | 'i', id: string): string;
+  (kind: 'p' | 'l' | 'd' | 'f' | 'fu' | 'c' | 't' | 'r' | 'td' | 'pk' | 'pkc' | 'pr' | 'i', id: string): string;
   (kind: 'cx' | 'audit'): string;
 }
 

@@ -43,21 +43,24 @@ redis.call('DEL', KEYS[2])
 return 1`);
 
 /**
- * Failed passwords (src/signals/attempts.ts). KEYS: [1] rg:fu:<ip> (sorted set: user → latest
- * failure time), [2..] rg:f:<subject> (hash: 5-minute bucket → failures) for user, ip and,
- * when there is one, device. Both scripts answer with what the counts are made from: each
- * subject hash, then the address's distinct users in the last hour and the last day.
+ * Failed passwords (src/signals/attempts.ts). KEYS: [1] rg:fu:<ip> and [2] rg:fu:<network>
+ * (sorted sets: user → latest failure time), [3..] rg:f:<subject> (hash: 5-minute bucket →
+ * failures) for user, ip, network and, when there is one, device. Both scripts answer with
+ * what the counts are made from: each subject hash, then the address's distinct users in the
+ * last hour and the last day, then the network's.
  */
 const FAILURE_READ_BODY = `
 local out = {}
-for i = 2, #KEYS do out[#out + 1] = redis.call('HGETALL', KEYS[i]) end
-out[#out + 1] = redis.call('ZCOUNT', KEYS[1], ARGV[#ARGV - 1], '+inf')
-out[#out + 1] = redis.call('ZCOUNT', KEYS[1], ARGV[#ARGV], '+inf')
+for i = 3, #KEYS do out[#out + 1] = redis.call('HGETALL', KEYS[i]) end
+for i = 1, 2 do
+  out[#out + 1] = redis.call('ZCOUNT', KEYS[i], ARGV[#ARGV - 1], '+inf')
+  out[#out + 1] = redis.call('ZCOUNT', KEYS[i], ARGV[#ARGV], '+inf')
+end
 return out`;
 
 /** ARGV: bucket, now, retention ms, oldest bucket kept, userId, then the two distinct-user cutoffs. Counts one failure, atomically, then reads. */
 export const FAILURE_ADD = new Script(`
-for i = 2, #KEYS do
+for i = 3, #KEYS do
   redis.call('HINCRBY', KEYS[i], ARGV[1], 1)
   if redis.call('HLEN', KEYS[i]) > 300 then
     for _, b in ipairs(redis.call('HKEYS', KEYS[i])) do
@@ -66,9 +69,11 @@ for i = 2, #KEYS do
   end
   redis.call('PEXPIRE', KEYS[i], ARGV[3])
 end
-redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[5])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (tonumber(ARGV[2]) - tonumber(ARGV[3])))
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
+for i = 1, 2 do
+  redis.call('ZADD', KEYS[i], 'GT', ARGV[2], ARGV[5])
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. (tonumber(ARGV[2]) - tonumber(ARGV[3])))
+  redis.call('PEXPIRE', KEYS[i], ARGV[3])
+end
 ${FAILURE_READ_BODY}`);
 
 /** ARGV: the two distinct-user cutoffs. */
@@ -150,6 +155,33 @@ for i = 1, #all, 2 do
 end
 redis.call('PEXPIRE', KEYS[1], string.format('%d', latest - tonumber(ARGV[4])))
 return 1`);
+
+// Passkeys (passkeys.ts): rg:pk:<userId> holds <id> (the passkey's JSON), <id>:n (its counter) and <id>:u (last used, '' for never).
+
+/** KEYS: the user's passkeys, the credential id's owner key. ARGV: id, JSON, counter. 0 when the credential id is taken (by anyone), 1 added. */
+export const PASSKEY_ADD = new Script(`
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX') then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], ARGV[1] .. ':n', ARGV[3], ARGV[1] .. ':u', '')
+return 1`);
+
+/** KEYS: the user's passkeys. ARGV: id, the owner keys' prefix (rg:pkc:). Frees the credential id too. 0 when there is no such passkey. */
+export const PASSKEY_DELETE = new Script(`
+local doc = redis.call('HGET', KEYS[1], ARGV[1])
+if not doc then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1], ARGV[1] .. ':n', ARGV[1] .. ':u')
+redis.call('DEL', ARGV[2] .. cjson.decode(doc).credentialId)
+return 1`);
+
+/** KEYS: the user's passkeys. ARGV: id, counter, now. Moves the counter only forward (or 0 to 0): 1 moved, 0 not (or no such passkey). */
+export const PASSKEY_COUNTER = new Script(`
+local n = redis.call('HGET', KEYS[1], ARGV[1] .. ':n')
+if not n then return 0 end
+local stored, new = tonumber(n), tonumber(ARGV[2])
+if stored < new or (stored == 0 and new == 0) then
+  redis.call('HSET', KEYS[1], ARGV[1] .. ':n', ARGV[2], ARGV[1] .. ':u', ARGV[3])
+  return 1
+end
+return 0`);
 
 // Idempotency keys (idempotency.ts): the value is JSON {fingerprint, expires, answer?}.
 

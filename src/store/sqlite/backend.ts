@@ -5,6 +5,7 @@ import { SqliteDb, type SqliteDbOptions } from './db.js';
 import { SqliteFailures } from './failures.js';
 import { SqliteIdempotency } from './idempotency.js';
 import { sqliteLimits } from './limits.js';
+import { SqlitePasskeys } from './passkeys.js';
 import { SqliteProfiles } from './profiles.js';
 
 export interface SqliteBackendOptions extends SqliteDbOptions {
@@ -25,6 +26,7 @@ export class SqliteBackend implements Backend {
   readonly failures: SqliteFailures;
   readonly limits: LimitCounters;
   readonly challenges: SqliteChallengeState;
+  readonly passkeys: SqlitePasskeys;
   readonly idempotency: SqliteIdempotency;
   private readonly sql: SqliteDb;
   private readonly table: AuditTable;
@@ -38,6 +40,7 @@ export class SqliteBackend implements Backend {
     this.failures = new SqliteFailures(this.sql);
     this.limits = sqliteLimits(this.sql);
     this.challenges = new SqliteChallengeState(this.sql);
+    this.passkeys = new SqlitePasskeys(this.sql);
     this.idempotency = new SqliteIdempotency(this.sql);
   }
 
@@ -47,7 +50,7 @@ export class SqliteBackend implements Backend {
   }
 
   async prune(before: number): Promise<number> {
-    return this.sql.write(() => this.table.prune(before) + this.challenges.prune(before));
+    return this.sql.write(() => this.table.prune(before) + this.challenges.prune(before) + this.passkeys.prune(before));
   }
 
   async close(): Promise<void> {

@@ -4,8 +4,10 @@ import {
   failureBucket,
   FAILURE_RETENTION_MS,
   NO_FAILURES,
+  NO_USERS,
   oldestBucket,
   subjectKeys,
+  type DistinctUsers,
   type FailureCounts,
   type FailureSubjects,
 } from '../../signals/attempts.js';
@@ -24,7 +26,7 @@ const PRUNE_EVERY = 1024;
 export class FailureMemory {
   /** subject key → bucket → failures */
   private readonly buckets = new Map<string, Map<number, number>>();
-  /** address → user → latest failure time */
+  /** place (address or network) → user → latest failure time */
   private readonly users = new Map<string, Map<string, number>>();
   private sincePrune = 0;
 
@@ -35,24 +37,26 @@ export class FailureMemory {
     m.set(bucket, count);
   }
 
-  restoreUser(ip: string, userId: string, last: number): void {
-    let u = this.users.get(ip);
-    if (!u) this.users.set(ip, (u = new Map()));
+  restoreUser(place: string, userId: string, last: number): void {
+    let u = this.users.get(place);
+    if (!u) this.users.set(place, (u = new Map()));
     u.set(userId, last);
   }
 
   add(s: FailureSubjects, now: number): FailureCounts {
     const k = subjectKeys(s);
     const bucket = failureBucket(now);
-    for (const key of [k.user, k.ip, k.device]) {
+    for (const key of [k.user, k.ip, k.network, k.device]) {
       if (key === null) continue;
       let m = this.buckets.get(key);
       if (!m) this.buckets.set(key, (m = new Map()));
       m.set(bucket, (m.get(bucket) ?? 0) + 1);
     }
-    let u = this.users.get(s.ip);
-    if (!u) this.users.set(s.ip, (u = new Map()));
-    u.set(s.userId, Math.max(u.get(s.userId) ?? now, now));
+    for (const place of k.places) {
+      let u = this.users.get(place);
+      if (!u) this.users.set(place, (u = new Map()));
+      u.set(s.userId, Math.max(u.get(s.userId) ?? now, now));
+    }
     if (++this.sincePrune >= PRUNE_EVERY) this.prune(now);
     return this.counts(s, now);
   }
@@ -61,17 +65,28 @@ export class FailureMemory {
     const k = subjectKeys(s);
     const user = this.buckets.get(k.user);
     const ip = this.buckets.get(k.ip);
+    const network = this.buckets.get(k.network);
     const device = k.device === null ? undefined : this.buckets.get(k.device);
-    if (!user && !ip && !device) return NO_FAILURES;
+    if (!user && !ip && !network && !device) return NO_FAILURES;
+    return countsFrom(
+      { user: user ?? NONE, ip: ip ?? NONE, network: network ?? NONE, device: device ?? NONE },
+      { ip: this.distinct(k.places[0], now), network: this.distinct(k.places[1], now) },
+      now,
+    );
+  }
+
+  private distinct(place: string, now: number): DistinctUsers {
+    const users = this.users.get(place);
+    if (!users) return NO_USERS;
     let h1 = 0;
     let h24 = 0;
-    for (const last of this.users.get(s.ip)?.values() ?? []) {
-      if (last >= now - DISTINCT_USER_WINDOWS.ip_users_24h && last <= now) {
+    for (const last of users.values()) {
+      if (last >= now - DISTINCT_USER_WINDOWS.users_24h && last <= now) {
         h24++;
-        if (last >= now - DISTINCT_USER_WINDOWS.ip_users_1h) h1++;
+        if (last >= now - DISTINCT_USER_WINDOWS.users_1h) h1++;
       }
     }
-    return countsFrom({ user: user ?? NONE, ip: ip ?? NONE, device: device ?? NONE }, { ip_users_1h: h1, ip_users_24h: h24 }, now);
+    return { users_1h: h1, users_24h: h24 };
   }
 
   private prune(now: number): void {

@@ -38,8 +38,9 @@ export class SqliteFailures implements FailureCounters {
       const bucket = failureBucket(now);
       this.stmt.add.run(k.user, bucket);
       this.stmt.add.run(k.ip, bucket);
+      this.stmt.add.run(k.network, bucket);
       if (k.device) this.stmt.add.run(k.device, bucket);
-      this.stmt.addUser.run(s.ip, s.userId, now);
+      for (const place of k.places) this.stmt.addUser.run(place, s.userId, now);
       if (++this.sincePrune >= PRUNE_EVERY) {
         this.sincePrune = 0;
         this.stmt.prune.run(oldestBucket(now));

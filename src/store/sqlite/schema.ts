@@ -39,6 +39,13 @@ const MIGRATIONS: readonly string[] = [
   // Idempotency keys: a claim (status NULL) or the first answer, until `expires` (injected clock).
   `CREATE TABLE idempotency (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, status INTEGER, body TEXT, expires INTEGER NOT NULL) WITHOUT ROWID;
    CREATE INDEX idempotency_expires ON idempotency(expires);`,
+  // Passkeys (public keys only) and the registration challenges handed to browsers, until they expire.
+  `CREATE TABLE passkeys (
+     id TEXT PRIMARY KEY, user_id TEXT NOT NULL, credential_id TEXT NOT NULL UNIQUE, public_key TEXT NOT NULL,
+     counter INTEGER NOT NULL, transports TEXT NOT NULL, label TEXT NOT NULL, created_at INTEGER NOT NULL, last_used_at INTEGER) WITHOUT ROWID;
+   CREATE INDEX passkeys_user ON passkeys(user_id, created_at);
+   CREATE TABLE passkey_registrations (user_id TEXT NOT NULL, challenge TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (user_id, challenge)) WITHOUT ROWID;
+   CREATE INDEX passkey_registrations_expires ON passkey_registrations(expires_at);`,
 ];
 
 /** Brings the file to the current schema in one transaction; refuses a newer one. */
