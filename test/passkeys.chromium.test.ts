@@ -4,8 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, CDPSession, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// @ts-expect-error: the example is plain JavaScript, as an integrator might copy it
+import { buildPasskeyDemo } from '../examples/passkeys/server.js';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/log.js';
+import { startServer, type Server } from '../src/server.js';
 import { HOME, NEW_PHONE, post, send } from './challenge-helpers.js';
-import { decide, habit, makeApp, type TestApp } from './helpers.js';
+import { RULES_DIR, UA, decide, habit, makeApp, type TestApp } from './helpers.js';
 
 /** Debian's Chromium (apt-get install chromium); never a browser downloaded by npm. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -52,6 +57,8 @@ describe.skipIf(!HAVE_CHROMIUM)(`passkeys in headless Chromium (${CHROMIUM}) wit
       executablePath: CHROMIUM,
       headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      // A desktop Chrome's: headless Chromium's own says "HeadlessChrome", which the automation rule steps up.
+      userAgent: UA.chromeWindows,
     });
     for (const origin of [ORIGIN, OTHER_ORIGIN]) await browser.route(`${origin}/**`, (r) => r.fulfill({ contentType: 'text/html', body: '<!doctype html><title>login</title>' }));
     page = await browser.newPage();
@@ -189,5 +196,59 @@ describe.skipIf(!HAVE_CHROMIUM)(`passkeys in headless Chromium (${CHROMIUM}) wit
     expect((await send(t, 'GET', '/v1/users/alice/passkeys')).body).toEqual({ passkeys: [] });
     expect((await send(t, 'DELETE', `/v1/users/alice/passkeys/${aliceKey}`)).body.error.code).toBe('PASSKEY_NOT_FOUND');
     expect((await riskyLogin()).channel).toBe('sms');
+  });
+
+  describe('examples/passkeys, against a real riskgate', () => {
+    let riskgate: Server;
+    let demo: { listen(o: { host: string; port: number }): Promise<string>; close(): Promise<void>; server: { address(): { port: number } } };
+    let demoPage: Page;
+
+    beforeAll(async () => {
+      let url = '';
+      demo = buildPasskeyDemo({ riskgateUrl: () => url, riskgateKey: 'rg_demo' });
+      await demo.listen({ host: '127.0.0.1', port: 0 });
+      const origin = `http://localhost:${demo.server.address().port}`;
+      const config = loadConfig({ data: await mkdtemp(join(tmpdir(), 'riskgate-demo-')), rules: RULES_DIR, port: '0' });
+      config.file.passkeys = { rpId: 'localhost', rpName: 'riskgate demo', origins: [origin] };
+      riskgate = await startServer({ config, env: { RISKGATE_API_KEYS: 'rg_demo:decide+factors' }, logger: createLogger('silent'), announce: () => undefined });
+      url = riskgate.url;
+      demoPage = await browser.newPage();
+      await demoPage.goto(`${origin}/`);
+      const session = await browser.newCDPSession(demoPage);
+      await session.send('WebAuthn.enable', { enableUI: false });
+      await session.send('WebAuthn.addVirtualAuthenticator', {
+        options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+      });
+    }, 60_000);
+    afterAll(async () => {
+      await demoPage?.close();
+      await demo?.close();
+      await riskgate?.close();
+    });
+
+    /** Clicks a button and waits for the page's status line, which it expects to match `expected`. */
+    async function click(id: string, expected: RegExp): Promise<string> {
+      await demoPage.evaluate(`document.getElementById('status').textContent = ''`);
+      await demoPage.click(`#${id}`);
+      await demoPage.waitForFunction(`document.getElementById('status').textContent !== ''`);
+      const status = (await demoPage.locator('#status').textContent()) ?? '';
+      expect(status, await demoPage.locator('#out').textContent() ?? '').toMatch(expected);
+      return status;
+    }
+
+    it('suggests a passkey, registers one, passes a step-up with it, and deletes it', { timeout: 60_000 }, async () => {
+      await demoPage.fill('#username', 'dana');
+      for (let i = 0; i < 3; i++) await click('login', /^allow — riskgate suggests adding a passkey/);
+      await click('register', /^passkey registered$/);
+      await demoPage.locator('#passkeys li').first().waitFor();
+      expect(await demoPage.locator('#passkeys li').allTextContents()).toEqual([expect.stringMatching(/^this browser \(registered .*, last used never\)/)]);
+      await demoPage.fill('#ip', '84.208.0.1');
+      await demoPage.check('#newDevice');
+      await click('login', /^step-up verified$/);
+      await demoPage.fill('#ip', '84.208.77.2');
+      await demoPage.click('#passkeys li button');
+      await demoPage.locator('#passkeys li').first().waitFor({ state: 'detached' });
+      await click('login', /^challenge$/);
+    });
   });
 });

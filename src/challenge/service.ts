@@ -115,6 +115,17 @@ export class ChallengeService {
     return null;
   }
 
+  /**
+   * The enrolment nudge for a decision whose policy suggests `factor`: it stands when the user
+   * has no strong factor (no passkey, no confirmed TOTP) and riskgate can enrol that factor
+   * (passkeys configured); else undefined.
+   */
+  async enrolmentSuggestion(userId: string, factor: 'passkey'): Promise<{ suggest: 'passkey' } | undefined> {
+    if (factor !== 'passkey' || !this.passkeys) return undefined;
+    const [passkey, totp] = await Promise.all([this.passkeys.has(userId), this.o.store.getTotp(userId)]);
+    return passkey || totp?.confirmed ? undefined : { suggest: factor };
+  }
+
   /** A challenge for a "challenge" decision, or undefined when the user has no second factor riskgate can use. */
   async issue(decisionId: string, r: ChallengeRequest): Promise<ChallengeView | undefined> {
     const { store, delivery, settings } = this.o;

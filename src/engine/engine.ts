@@ -1,6 +1,6 @@
 import { homeTimeZone, type Observation, type Profile } from '../profile/profile.js';
 import { decisiveRules, evaluate, reasonsOf, type Evaluation } from '../rules/evaluate.js';
-import type { RuleSet } from '../rules/ruleset.js';
+import type { EnrollPolicy, RuleSet } from '../rules/ruleset.js';
 import { NO_FAILURES, type FailureCounts } from '../signals/attempts.js';
 import { deviceSignals, knownDevice, type ProofOutcome } from '../signals/device.js';
 import { fingerprintHashes, fingerprintSignals, type Fingerprint } from '../signals/fingerprint.js';
@@ -71,6 +71,8 @@ export interface Decision {
   fallback: StoreFailMode | null;
   /** What the store keeps of the decision (and what a passed challenge teaches). */
   record: DecisionRecord;
+  /** The factor the policy suggests enrolling on this decision (policy.enroll), for a user who has no strong factor; null when none. */
+  enroll: EnrollPolicy['suggest'] | null;
 }
 
 export interface FailureResult {
@@ -250,6 +252,7 @@ export class Engine {
       evaluation: ev,
       fallback: a.unavailable ? this.failMode : null,
       record,
+      enroll: a.rules.enroll && (a.rules.enroll.on as readonly Action[]).includes(a.action) ? a.rules.enroll.suggest : null,
     };
   }
 

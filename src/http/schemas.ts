@@ -73,7 +73,7 @@ export const Reason = Type.Object({ rule: Type.String(), points: Type.Number(), 
 export const Challenge = Type.Object(
   {
     id: Type.String(),
-    channel: Type.String({ description: 'totp, sms, whatsapp, voice or email.' }),
+    channel: Type.String({ description: 'passkey, totp, sms, whatsapp, voice or email. A passkey challenge also carries `options` (PublicKeyCredentialRequestOptionsJSON).' }),
     expiresAt: Type.String(),
     delivered: Type.Optional(Type.Boolean({ description: 'False when no provider could send the code: call /resend.' })),
     destination: Type.Optional(Type.Union([Type.String({ description: 'Where the code went, masked.' }), Type.Null()])),
@@ -90,6 +90,9 @@ export const DecisionResponse = Type.Object({
   reasons: Type.Array(Reason),
   rulesVersion: Type.String(),
   challenge: Type.Optional(Challenge),
+  enroll: Type.Optional(
+    Type.Object({ suggest: Type.Literal('passkey') }, { description: 'The policy suggests the user enrol this factor (policy.enroll): present for users with no strong factor. The login service decides when to show it.' }),
+  ),
 });
 
 export const FailureRequest = Type.Object(

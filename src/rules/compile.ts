@@ -248,6 +248,7 @@ export function compileRuleSet(dir: string, sources: readonly YamlSource[]): Rul
     lists: Object.freeze(lists),
     severities: Object.freeze({ ...severities }),
     thresholds: Object.freeze({ ...policy.thresholds }),
+    enroll: policy.enroll ? Object.freeze({ suggest: policy.enroll.suggest, on: Object.freeze([...(policy.enroll.on ?? ['allow' as const])]) }) : null,
     definitions: Object.freeze(definitions),
     context(signals: Signals): RuleContext {
       if (!typed) return signals as unknown as RuleContext;

@@ -14,6 +14,17 @@ export const PolicySchema = Type.Object(
       { additionalProperties: false },
     ),
     retired: Type.Optional(Type.Array(Type.String(), { description: 'Ids of deleted rules, never to be reused' })),
+    enroll: Type.Optional(
+      Type.Object(
+        {
+          suggest: Type.Literal('passkey', { description: 'The factor to suggest to users who have no strong factor (no passkey, no TOTP)' }),
+          on: Type.Optional(
+            Type.Array(Type.Union([Type.Literal('allow'), Type.Literal('challenge')]), { minItems: 1, uniqueItems: true, description: 'The decisions that carry the suggestion; [allow] by default' }),
+          ),
+        },
+        { additionalProperties: false, description: 'Enrolment nudge: decisions carry enroll: {suggest} for users without a strong factor; the login service decides when to show it' },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

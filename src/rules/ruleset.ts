@@ -33,6 +33,11 @@ export interface Thresholds {
   block: number;
 }
 
+export interface EnrollPolicy {
+  suggest: 'passkey';
+  on: readonly ('allow' | 'challenge')[];
+}
+
 export interface RuleSet {
   /** What decisions report: the policy's version label and the content hash. */
   readonly version: string;
@@ -45,6 +50,8 @@ export interface RuleSet {
   readonly lists: readonly CompiledList[];
   readonly severities: Readonly<Record<string, number>>;
   readonly thresholds: Thresholds;
+  /** The policy's enrolment nudge: which factor to suggest, on which decisions; null when the policy has none. */
+  readonly enroll: EnrollPolicy | null;
   /** Each rule ("rule <id>"), list ("list <name>") and the policy ("policy") as written, in a canonical text: what a reload compares. */
   readonly definitions: Readonly<Record<string, string>>;
   /** Wraps the signal families in the types the conditions were checked against. */

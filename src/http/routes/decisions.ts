@@ -4,6 +4,7 @@ import type { ChallengeService, ChallengeView } from '../../challenge/service.js
 import type { Decision, Engine } from '../../engine/engine.js';
 import { InputError, RefusedError } from '../../errors.js';
 import type { Metrics } from '../../observability/metrics.js';
+import { StoreUnavailableError } from '../../store/guard.js';
 import {
   DecisionParams,
   DecisionRequest,
@@ -22,7 +23,7 @@ import type { IdempotentRoute } from '../idempotency.js';
 export interface DecisionRoutesOptions {
   engine: Engine;
   /** Refuses a request it could not serve (an invalid phone number) before anything is decided, and issues the challenge of a "challenge" decision. */
-  challenges: Pick<ChallengeService, 'checkRequest' | 'issue'>;
+  challenges: Pick<ChallengeService, 'checkRequest' | 'issue' | 'enrolmentSuggestion'>;
   metrics: Metrics;
   /** Idempotency-Key handling for the routes that act (src/http/idempotency.ts). */
   idempotent: IdempotentRoute;
@@ -43,6 +44,18 @@ async function issueChallenge(challenges: DecisionRoutesOptions['challenges'], d
   }
 }
 
+/** The policy's enrolment nudge, when the user has no strong factor. A hint: a store that fails leaves it out rather than failing the decision. */
+async function enrolment(challenges: DecisionRoutesOptions['challenges'], d: Decision, log: FastifyBaseLogger): Promise<{ suggest: 'passkey' } | undefined> {
+  if (d.enroll === null || d.fallback !== null) return undefined;
+  try {
+    return await challenges.enrolmentSuggestion(d.record.userId, d.enroll);
+  } catch (err) {
+    if (!(err instanceof StoreUnavailableError)) throw err;
+    log.warn({ err, decisionId: d.decisionId }, 'enrolment suggestion left out: the state store did not answer');
+    return undefined;
+  }
+}
+
 /** Decisions, failed passwords and feedback on decisions: the login service's calls. */
 export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = async (app, { engine, challenges, metrics, idempotent }) => {
   app.post(
@@ -53,8 +66,9 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
       challenges.checkRequest(req.body);
       const d = await engine.decide(req.body);
       const challenge = d.action === 'challenge' ? await issueChallenge(challenges, d, req.body, req.log) : undefined;
+      const enroll = await enrolment(challenges, d, req.log);
       metrics.decision(d, Number(process.hrtime.bigint() - started) / 1e9);
-      return { decisionId: d.decisionId, action: d.action, score: d.score, reasons: d.reasons, rulesVersion: d.rulesVersion, ...(challenge ? { challenge } : {}) };
+      return { decisionId: d.decisionId, action: d.action, score: d.score, reasons: d.reasons, rulesVersion: d.rulesVersion, ...(challenge ? { challenge } : {}), ...(enroll ? { enroll } : {}) };
     },
   );
 
