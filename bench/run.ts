@@ -93,6 +93,12 @@ async function stop(c: Child): Promise<void> {
   await new Promise((r) => c.proc.once('exit', r));
 }
 
+/** CPU time (user + system) a process has used so far, in µs: what a request costs it, whatever else runs on the machine. */
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
 /** Peak resident set of a process so far (VmHWM), in MB. */
 function peakRssMb(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -107,16 +113,20 @@ interface LoadResult {
   errors: number;
   non2xx: number;
   rss: number;
+  /** The server's CPU time per answered request, in µs. */
+  cpuPerRequest: number;
 }
 
 async function load(c: Child, bodies: LoginAttempt[]): Promise<LoadResult> {
+  const cpuBefore = cpuMicros(c.proc.pid!);
   const r = await autocannon({
     url: `${c.url}/v1/decisions`,
     connections: CONNECTIONS,
     duration: DURATION,
     requests: bodies.map((b) => ({ method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: JSON.stringify(b) })),
   });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx, rss: peakRssMb(c.proc.pid!) };
+  const cpuPerRequest = (cpuMicros(c.proc.pid!) - cpuBefore) / Math.max(1, r.requests.total);
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx, rss: peakRssMb(c.proc.pid!), cpuPerRequest };
 }
 
 /** Decisions/s in-process on the same requests, as many at once as the HTTP load has connections. */
@@ -155,19 +165,32 @@ async function main() {
   const work = workload(USERS, 50_000);
   console.error(`bench: ${CONNECTIONS} connections, ${DURATION} s per HTTP run; ${fmt(USERS)} generated users, ${fmt(work.history.length)} events of history, ${fmt(work.requests.length)} requests`);
   const rows: string[][] = [];
+  // Each row is printed as soon as it is measured, so a run that fails later still tells what it measured.
+  const push = (row: string[]) => {
+    rows.push(row);
+    console.error(`bench: ${row.filter(Boolean).join(' | ')}`);
+  };
 
   const bare = await startChild('bare-fastify.js');
   await load(bare, work.requests.slice(0, 1000)); // JIT warm-up
   const base = await load(bare, work.requests);
   await stop(bare);
-  rows.push(['HTTP: bare Fastify, one POST JSON route', `${fmt(base.rps)} req/s`, `p50 ${base.p50} ms, p99 ${base.p99} ms`, 'baseline', `${fmt(base.rss)} MB`]);
+  push(['HTTP: bare Fastify, one POST JSON route', `${fmt(base.rps)} req/s`, `p50 ${base.p50} ms, p99 ${base.p99} ms`, 'baseline', `${fmt(base.cpuPerRequest)} µs`, `${fmt(base.rss)} MB`]);
 
   let engineDir = '';
-  for (const kind of ['sqlite', ...(flags.redis ? ['redis'] : []), ...(flags.postgres ? ['postgres'] : [])] as StoreKind[]) {
+  // SQLite twice: as installed, and with store.fsync (power loss: an fdatasync per turn of writes).
+  const runs: { kind: StoreKind; fsync: boolean }[] = [
+    { kind: 'sqlite', fsync: false },
+    { kind: 'sqlite', fsync: true },
+    ...(flags.redis ? [{ kind: 'redis' as const, fsync: false }] : []),
+    ...(flags.postgres ? [{ kind: 'postgres' as const, fsync: false }] : []),
+  ];
+  for (const { kind, fsync } of runs) {
     console.error(`bench: teaching the ${kind} store two weeks of history...`);
     const db = kind === 'postgres' ? await benchDatabase() : null;
     const state = await warmState(kind, work.history, REDIS_URL, db?.url);
-    if (kind === 'sqlite') {
+    if (fsync) writeFileSync(join(state.dir, 'riskgate.yaml'), 'store:\n  fsync: true\n');
+    if (kind === 'sqlite' && !engineDir) {
       engineDir = mkdtempSync(join(tmpdir(), 'riskgate-bench-engine-'));
       cpSync(state.dir, engineDir, { recursive: true });
     }
@@ -181,17 +204,18 @@ async function main() {
     const fallbacks = /^riskgate_store_fallbacks_total\{[^}]*\} (\d+)/m.exec(metrics);
     if (fallbacks) console.error(`warning: riskgate (${kind}) answered ${fallbacks[1]} requests in its store fail mode`);
     if (r.non2xx) console.error(`warning: riskgate (${kind}) gave ${r.non2xx} non-2xx answers`);
-    rows.push([
-      `HTTP: riskgate POST /v1/decisions (${NAMES[kind]})`,
+    push([
+      `HTTP: riskgate POST /v1/decisions (${NAMES[kind]}${fsync ? ', store.fsync' : ''})`,
       `${fmt(r.rps)} req/s`,
       `p50 ${r.p50} ms, p99 ${r.p99} ms`,
       `${fmt((r.rps / base.rps) * 100, 1)}% of bare Fastify`,
+      `${fmt(r.cpuPerRequest)} µs (${fmt((base.cpuPerRequest / r.cpuPerRequest) * 100, 1)}% of bare Fastify's rate)`,
       `${fmt(r.rss)} MB`,
     ]);
   }
 
-  const engineRow = (kind: string, rate: number) => [`engine alone, in-process (${kind})`, `${fmt(rate)} decisions/s`, `${fmt(1e6 / rate, 1)} µs/decision`, `${fmt((rate / base.rps) * 100, 1)}% of bare Fastify`, ''];
-  rows.push(engineRow('SQLite', await engineAlone(new SqliteBackend({ path: join(engineDir, 'riskgate.db') }), work.requests)));
+  const engineRow = (kind: string, rate: number) => [`engine alone, in-process (${kind})`, `${fmt(rate)} decisions/s`, `${fmt(1e6 / rate, 1)} µs/decision`, `${fmt((rate / base.rps) * 100, 1)}% of bare Fastify`, '', ''];
+  push(engineRow('SQLite', await engineAlone(new SqliteBackend({ path: join(engineDir, 'riskgate.db') }), work.requests)));
   rmSync(engineDir, { recursive: true, force: true });
   if (flags.redis) {
     // The server's Redis state went with it: teach a fresh one the same history.
@@ -199,7 +223,7 @@ async function main() {
     const state = await warmState('redis', work.history, REDIS_URL);
     const opened = await openStore(state.settings);
     if (!(await opened.ready!(5000))) throw new Error(`no Redis at ${REDIS_URL}`);
-    rows.push(engineRow('Redis', await engineAlone(opened.store, work.requests)));
+    push(engineRow('Redis', await engineAlone(opened.store, work.requests)));
     await deleteKeysUnder(REDIS_URL, state.prefix);
     rmSync(state.dir, { recursive: true, force: true });
   }
@@ -207,7 +231,7 @@ async function main() {
     console.error('bench: teaching the postgres store again for the engine alone...');
     const db = await benchDatabase();
     const state = await warmState('postgres', work.history, REDIS_URL, db.url);
-    rows.push(engineRow('PostgreSQL', await engineAlone((await openStore(state.settings)).store, work.requests)));
+    push(engineRow('PostgreSQL', await engineAlone((await openStore(state.settings)).store, work.requests)));
     await db.drop();
     rmSync(state.dir, { recursive: true, force: true });
   }
@@ -215,10 +239,10 @@ async function main() {
   if (REPLAY_USERS > 0) {
     console.error(`bench: generating and replaying a stream of ${fmt(REPLAY_USERS)} users over 42 days...`);
     const r = replayRun(REPLAY_USERS);
-    rows.push([`replay: ${fmt(r.events)} generated events`, `${fmt(r.rate)} events/s`, '', `${fmt(r.rate / 100_000 * 100, 1)}% of the 100,000 events/s target`, `${fmt(r.rss)} MB`]);
+    push([`replay: ${fmt(r.events)} generated events`, `${fmt(r.rate)} events/s`, '', `${fmt(r.rate / 100_000 * 100, 1)}% of the 100,000 events/s target`, '', `${fmt(r.rss)} MB`]);
   }
 
-  const header = ['measure', 'throughput', 'latency', 'ratio', 'peak RSS'];
+  const header = ['measure', 'throughput', 'latency', 'ratio', 'server CPU per request', 'peak RSS'];
   const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
   console.log(table);
   const cpu = cpus();
@@ -227,7 +251,9 @@ async function main() {
     join(root, 'bench', 'RESULTS.md'),
     `# Benchmark results\n\nMeasured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}, ${machine}.\n` +
       `HTTP load: autocannon, ${CONNECTIONS} connections, ${DURATION} s per server, the same ${fmt(work.requests.length)} requests: the third week of a generated stream of ${fmt(USERS)} users ` +
-      `(bench/workload.ts), after the store learned the first two weeks (${fmt(work.history.length)} events).\n\n${table}\n`,
+      `(bench/workload.ts), after the store learned the first two weeks (${fmt(work.history.length)} events).\n` +
+      `Server CPU per request: the server process's user + system time over the run, divided by the requests it answered; on a shared machine it is the steadier ratio ` +
+      `(bare Fastify's µs ÷ riskgate's µs is the share of bare Fastify's rate riskgate would reach with a core to itself).\n\n${table}\n`,
   );
 }
 

@@ -25,6 +25,7 @@ export const ConfigSchema = Type.Object(
         {
           failMode: Type.Optional(FailMode),
           timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 60_000 })),
+          fsync: Type.Optional(Type.Boolean()),
           redis: Type.Optional(
             Type.Object(
               {
@@ -115,6 +116,8 @@ export interface Config {
 export interface StoreConfig {
   failMode: StoreFailMode;
   timeoutMs: number;
+  /** SQLite: survive power loss too (fdatasync per turn of writes), not only a killed process. */
+  fsync: boolean;
   redis: { keyPrefix: string; recordDays: number };
   /** Only with DATABASE_URL. */
   postgres: { poolSize: number };
@@ -171,6 +174,7 @@ export function loadConfig(o: ConfigOverrides): Config {
     store: {
       failMode: file.store?.failMode ?? STORE_DEFAULTS.failMode,
       timeoutMs: file.store?.timeoutMs ?? STORE_DEFAULTS.timeoutMs,
+      fsync: file.store?.fsync ?? false,
       redis: { keyPrefix: file.store?.redis?.keyPrefix ?? STORE_DEFAULTS.keyPrefix, recordDays: file.store?.redis?.recordDays ?? auditRetentionDays },
       postgres: { poolSize: file.store?.postgres?.poolSize ?? STORE_DEFAULTS.poolSize },
     },

@@ -105,8 +105,8 @@ export async function startServer(o: StartOptions): Promise<Server> {
   try {
     const { keys, generated } = resolveApiKeys(env, dataDir);
     const secret = resolveSecret(env, dataDir);
-    const { failMode, timeoutMs, redis, postgres } = o.config.store;
-    const opened = await openStore({ dataDir, redisUrl: env.REDIS_URL, databaseUrl: env.DATABASE_URL, timeoutMs, redis, postgres });
+    const { failMode, timeoutMs, fsync, redis, postgres } = o.config.store;
+    const opened = await openStore({ dataDir, redisUrl: env.REDIS_URL, databaseUrl: env.DATABASE_URL, timeoutMs, fsync, redis, postgres });
     const { store } = opened;
     cleanups.push(() => store.close());
     logger.info(

@@ -16,6 +16,11 @@ export interface SharedState {
 /** A way to run several instances behind a load balancer: the tests of several instances (and of kill -9) run on each. */
 export interface Deployment {
   name: string;
+  /**
+   * Whether several instances can share its store; when not (SQLite, one process owns its data
+   * directory), the kill -9 tests restart the killed instance on its own data instead.
+   */
+  shared: boolean;
   /** Why its tests are skipped; null when they run. */
   skip: string | null;
   /** Fresh shared state (a key prefix, a schema of the test file's database). */
@@ -27,6 +32,7 @@ const storeYaml = (prefix: string) => `store:\n  failMode: closed\n  timeoutMs: 
 export const DEPLOYMENTS: Deployment[] = [
   {
     name: 'Redis',
+    shared: true,
     skip: redisSkip,
     fresh: async () => {
       const prefix = testPrefix();
@@ -35,6 +41,7 @@ export const DEPLOYMENTS: Deployment[] = [
   },
   {
     name: 'PostgreSQL',
+    shared: true,
     skip: pgSkip,
     fresh: async () => {
       const schema = await testSchema();
@@ -43,6 +50,7 @@ export const DEPLOYMENTS: Deployment[] = [
   },
   {
     name: 'Redis + PostgreSQL',
+    shared: true,
     skip: redisSkip ?? pgSkip,
     fresh: async () => {
       const prefix = testPrefix();
@@ -57,6 +65,13 @@ export const DEPLOYMENTS: Deployment[] = [
         },
       };
     },
+  },
+  {
+    // One process on its data directory: killed, it is started again on the same data.
+    name: 'SQLite',
+    shared: false,
+    skip: null,
+    fresh: async () => ({ env: {}, storeYaml: 'store:\n  failMode: closed\n  timeoutMs: 1000\n', sharedAudit: true, remove: async () => {} }),
   },
 ];
 

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { createLogger } from '../src/log.js';
 import { startServer } from '../src/server.js';
+import { SqliteBackend } from '../src/store/sqlite/backend.js';
 import { cli } from './cli-helpers.js';
 import { IP, RULES_DIR, UA } from './helpers.js';
 
@@ -55,6 +56,8 @@ describe('riskgate explain', () => {
     try {
       const home = { userId: 'alice', ip: IP.homeNO, userAgent: UA.chromeWindows, deviceId: 'd-home' };
       await server.engine.decide(home);
+      // explain reads what the server's tables committed (they commit every 200 ms behind its journal): now.
+      (server.store as SqliteBackend).checkpoint();
       const f = await files();
       await writeFile(f.login, JSON.stringify(home));
       const run = await cli(['explain', f.login, '--data', data, '--json', '--rules', RULES_DIR]);

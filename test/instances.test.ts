@@ -47,7 +47,7 @@ async function audit(s: { url: string }, q: Record<string, string>): Promise<{ k
 }
 
 for (const deployment of DEPLOYMENTS)
-describe.skipIf(deployment.skip !== null)(skippedTitle(`several instances on ${deployment.name}`, deployment.skip), () => {
+describe.skipIf(deployment.skip !== null)(skippedTitle(`${deployment.shared ? 'several instances' : 'one instance, restarted on its data,'} on ${deployment.name}`, deployment.skip), () => {
   let shared: SharedState;
   let dirs: string[];
   let servers: Server[];
@@ -60,9 +60,9 @@ describe.skipIf(deployment.skip !== null)(skippedTitle(`several instances on ${d
   };
   const codeOf = (id: string) => codes.get(id)!.at(-1)!;
 
-  async function instance(clock?: TestClock): Promise<Server> {
-    const dir = await mkdtemp(join(tmpdir(), 'riskgate-instance-'));
-    dirs.push(dir);
+  /** An instance in this process; `dir`: on that data directory (a killed instance's), else a new one. */
+  async function instance(clock?: TestClock, dir?: string): Promise<Server> {
+    if (dir === undefined) dirs.push((dir = await mkdtemp(join(tmpdir(), 'riskgate-instance-'))));
     const config = loadConfig({ config: await configFile(dir, shared), data: dir, rules: RULES_DIR, port: '0' });
     const server = await startServer({ config, env: { ...shared.env, RISKGATE_API_KEYS: KEYS, RISKGATE_SECRET: SECRET }, logger: createLogger('silent'), announce: outbox, ...(clock ? { clock: clock.read } : {}) });
     servers.push(server);
@@ -81,7 +81,7 @@ describe.skipIf(deployment.skip !== null)(skippedTitle(`several instances on ${d
     await shared.remove();
   });
 
-  describe('share their state', () => {
+  describe.skipIf(!deployment.shared)('share their state', () => {
     let clock: TestClock;
     let a: Server;
     let b: Server;
@@ -248,7 +248,7 @@ describe.skipIf(deployment.skip !== null)(skippedTitle(`several instances on ${d
 
   describe('when one instance is killed mid-run', () => {
     /** `riskgate serve` from the current source, in a process of its own, to kill; its console outbox goes to `outbox`. */
-    async function spawnInstance(): Promise<{ url: string; kill(): void; exited: Promise<unknown>; running(): boolean }> {
+    async function spawnInstance(): Promise<{ url: string; dir: string; kill(): void; exited: Promise<unknown>; running(): boolean }> {
       const dir = await mkdtemp(join(tmpdir(), 'riskgate-instance-'));
       dirs.push(dir);
       const child = spawn(process.execPath, [...RUN_TS, join(REPO, 'src/cli.ts'), 'serve', '--port', '0', '--data', dir, '--rules', RULES_DIR, '--config', await configFile(dir, shared)], {
@@ -265,8 +265,10 @@ describe.skipIf(deployment.skip !== null)(skippedTitle(`several instances on ${d
         });
       });
       instances.push(() => child.kill('SIGKILL'));
-      return { url, kill: () => child.kill('SIGKILL'), exited, running: () => child.exitCode === null && child.signalCode === null };
+      return { url, dir, kill: () => child.kill('SIGKILL'), exited, running: () => child.exitCode === null && child.signalCode === null };
     }
+    /** Where the killed instance's work is looked for: another instance on the shared store, or the killed one started again on its data. */
+    const survivor = (killed: { dir: string }) => (deployment.shared ? instance() : instance(undefined, killed.dir));
     let instances: (() => void)[] = [];
     afterEach(async () => {
       for (const kill of instances) kill();
@@ -299,13 +301,13 @@ describe.skipIf(deployment.skip !== null)(skippedTitle(`several instances on ${d
 
     it('loses no acknowledged failure count', async () => {
       const a = await spawnInstance();
-      const b = await instance();
       const failure = { userId: 'victim', ip: IP.germany, userAgent: UA.chromeWindows };
       const { acked, sent } = await untilKilled(a, 40, async () => {
         const r = await post(a.url, '/v1/login-failures', failure);
         return stored(r) ? (r.body.user_24h as number) : null;
       });
       await a.exited;
+      const b = await survivor(a);
 
       const counted = await b.store.failures.counts({ userId: 'victim', ip: IP.germany }, Date.now());
       expect(acked.length).toBeGreaterThanOrEqual(40);
@@ -319,13 +321,13 @@ describe.skipIf(deployment.skip !== null)(skippedTitle(`several instances on ${d
 
     it('loses no acknowledged decision: each one A answered takes its feedback on B, and is in the trail when it is shared', async () => {
       const a = await spawnInstance();
-      const b = await instance();
       const login = (n: number) => ({ userId: `user-${n % 7}`, ip: IP.homeNO, userAgent: UA.chromeWindows, deviceId: `d-${n % 3}` });
       const { acked } = await untilKilled(a, 40, async (n) => {
         const r = await post(a.url, '/v1/decisions', login(n));
         return stored(r) ? String(r.body.decisionId) : null;
       });
       await a.exited;
+      const b = await survivor(a);
 
       expect(acked.length).toBeGreaterThanOrEqual(40);
       for (const id of acked) expect((await post(b.url, `/v1/decisions/${id}/feedback`, { outcome: 'failed_challenge' })).status).toBe(200);
@@ -343,7 +345,6 @@ describe.skipIf(deployment.skip !== null)(skippedTitle(`several instances on ${d
 
     it('loses no acknowledged challenge: each one A answered verifies on B with the code A sent', async () => {
       const a = await spawnInstance();
-      const b = await instance();
       // A first login from a script: challenged, with a code to the phone.
       const login = (n: number) => ({ userId: `user-${n}`, ip: IP.germany, userAgent: 'python-requests/2.31', deviceId: `d-${n}`, phone: `+4791${String(n).padStart(6, '0')}` });
       const { acked } = await untilKilled(a, 20, async (n) => {
@@ -351,10 +352,41 @@ describe.skipIf(deployment.skip !== null)(skippedTitle(`several instances on ${d
         return stored(r) ? { n, action: r.body.action, id: (r.body.challenge as { id: string } | undefined)?.id } : null;
       });
       await a.exited;
+      const b = await survivor(a);
 
       expect(acked.length).toBeGreaterThanOrEqual(20);
       expect(acked.every((x) => x.action === 'challenge' && x.id)).toBe(true);
       for (const { id } of acked) expect((await post(b.url, `/v1/challenges/${id!}/verify`, { code: codeOf(id!) })).body).toMatchObject({ status: 'verified' });
     }, 60_000);
+
+    it('loses no spent recovery code and no counted verify attempt', async () => {
+      const a = await spawnInstance();
+      // Each request: a user with recovery codes, two challenges; a wrong code on the first (an
+      // attempt counted), a recovery code on the second (spent). Every verify from an address of its own (verifyPerIpPerHour).
+      const login = (n: number) => ({ userId: `user-${n}`, ip: IP.germany, userAgent: 'python-requests/2.31', deviceId: `d-${n}`, phone: `+4792${String(n).padStart(6, '0')}` });
+      const from = (n: number, k: number) => `198.51.${100 + k}.${n % 250}`;
+      const challenge = async (url: string, n: number) => (await post(url, '/v1/decisions', login(n))).body.challenge as { id: string } | undefined;
+      const { acked } = await untilKilled(a, 16, async (n) => {
+        const codes = (await post(a.url, `/v1/users/user-${n}/recovery-codes`, {})).body.codes as string[] | undefined;
+        const [first, second] = [await challenge(a.url, n), await challenge(a.url, n)];
+        if (!codes || !first || !second) return null;
+        const wrong = await post(a.url, `/v1/challenges/${first.id}/verify`, { code: '000000', ip: from(n, 0) });
+        const spent = await post(a.url, `/v1/challenges/${second.id}/verify`, { recoveryCode: codes[0], ip: from(n, 1) });
+        if (wrong.status !== 200 || spent.body.status !== 'verified') return null;
+        return { n, first: first.id, attemptsLeft: wrong.body.attemptsLeft as number, code: codes[0]! };
+      });
+      await a.exited;
+      const b = await survivor(a);
+
+      expect(acked.length).toBeGreaterThanOrEqual(16);
+      for (const { n, first, attemptsLeft, code } of acked) {
+        expect(attemptsLeft).toBe(4);
+        // The attempt counted before the kill still counts: the next wrong code leaves one fewer.
+        expect((await post(b.url, `/v1/challenges/${first}/verify`, { code: '000000', ip: from(n, 2) })).body).toEqual({ status: 'invalid', attemptsLeft: 3 });
+        // The recovery code spent before the kill stays spent.
+        const next = await challenge(b.url, n);
+        expect((await post(b.url, `/v1/challenges/${next!.id}/verify`, { recoveryCode: code, ip: from(n, 3) })).body).toEqual({ status: 'invalid', attemptsLeft: 4 });
+      }
+    }, 90_000);
   });
 });

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { homeTimeZone, type Observation, type Profile } from '../profile/profile.js';
 import { decisiveRules, evaluate, reasonsOf, type Evaluation } from '../rules/evaluate.js';
 import type { EnrollPolicy, RuleSet } from '../rules/ruleset.js';
@@ -177,6 +178,9 @@ export function judge(facts: LoginFacts, history: History, now: number, rules: R
 
 const NO_HISTORY: History = Object.freeze({ profile: null, counts: NO_FAILURES, trusted: false, proof: 'none' as const });
 
+/** Addresses parsed and located, kept: logins repeat their addresses (homes, offices, carriers). */
+const ADDRESS_CACHE = 20_000;
+
 /**
  * The decision pipeline, the same for the HTTP API, replay and rule tests: it is handed its
  * clock, store and rules, and knows nothing of Fastify, files or the wall clock.
@@ -189,6 +193,8 @@ export class Engine {
   private readonly failMode: StoreFailMode;
   private readonly auditing: boolean;
   private readonly proofs: DeviceProofs;
+  /** Raw address → parsed and located (neither depends on anything but the address and the geo database). */
+  private readonly addresses = new LRUCache<string, { net: NetworkInfo; geo?: GeoInfo | null }>({ max: ADDRESS_CACHE });
 
   constructor(opts: EngineOptions) {
     this.opts = opts;
@@ -258,7 +264,7 @@ export class Engine {
 
   /** A wrong password: counted, then judged like a login so the service knows whether to stop the attempts. */
   async recordFailure(f: LoginFailure): Promise<FailureResult> {
-    const net = parseIp(f.ip);
+    const net = this.address(f.ip).net;
     const now = this.opts.clock();
     let counted: FailureCounts | StoreUnavailableError;
     try {
@@ -367,9 +373,11 @@ export class Engine {
    * failure already learned: its counts, or that the store is unavailable; `net`, its address
    * already parsed.
    */
-  private async assess(attempt: LoginAttempt, now: number, known?: FailureCounts | StoreUnavailableError, net: NetworkInfo = parseIp(attempt.ip)): Promise<Assessment> {
+  private async assess(attempt: LoginAttempt, now: number, known?: FailureCounts | StoreUnavailableError, net?: NetworkInfo): Promise<Assessment> {
     const rules = this.opts.rules();
-    const facts = enrich(attempt, this.userAgents, this.geo, net);
+    const place = this.address(attempt.ip);
+    net ??= place.net;
+    const facts = enrich(attempt, this.userAgents, place.geo === undefined ? this.geo : () => place.geo!, net);
     const { deviceId } = facts;
     let history: History = NO_HISTORY;
     let unavailable: StoreUnavailableError | null = null;
@@ -395,6 +403,21 @@ export class Engine {
     const { signals, evaluation, observation } = judge(facts, history, now, rules, known !== undefined);
     const action = unavailable ? this.fallbackAction(evaluation.action) : evaluation.action;
     return { now, rules, net, signals, observation, evaluation, action, unavailable };
+  }
+
+  /**
+   * An address parsed and located, from the cache when it was seen lately; its place only
+   * when the lookup is the geolocation database's (replay's places from its input belong to
+   * each event: `geo` undefined). Throws InputError for a bad address.
+   */
+  private address(ip: string): { net: NetworkInfo; geo?: GeoInfo | null } {
+    let hit = this.addresses.get(ip);
+    if (!hit) {
+      const net = parseIp(ip);
+      hit = this.geo === geoipLite ? { net, geo: geoipLite(net.ip, !net.private) } : { net };
+      this.addresses.set(ip, hit);
+    }
+    return hit;
   }
 
   /** Runs writes whose failure must not change an answer already given; the store's guard reports the failure. */

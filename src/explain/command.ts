@@ -80,7 +80,8 @@ async function decide(rules: RuleSet, attempt: LoginAttempt, now: number, o: { h
   if (o.data) {
     const db = join(o.data, 'riskgate.db');
     if (!existsSync(db)) throw new ExplainInputError(`${o.data}: no riskgate.db here; give a server's data directory`);
-    const store = new SqliteBackend({ path: db });
+    // Read only: a server may be running on it (its last 200 ms of writes are in its journal, not yet in the tables).
+    const store = new SqliteBackend({ path: db, readonly: true });
     try {
       // A trust token is checked as the server would: with RISKGATE_SECRET, or the secret generated in the data directory.
       const trust = new TrustTokens(store.challenges, resolveSecret(process.env, o.data).keys, VERIFY_ONLY_DAYS);

@@ -19,6 +19,8 @@ export interface StoreSettings {
   databaseUrl?: string | undefined;
   /** A store command without an answer after this long fails. */
   timeoutMs: number;
+  /** SQLite: fdatasync each turn's journal write (power loss), not only write it (a killed process). */
+  fsync?: boolean | undefined;
   redis: { keyPrefix: string; recordDays: number };
   postgres: { poolSize: number };
 }
@@ -49,7 +51,7 @@ export async function openStore(s: StoreSettings): Promise<OpenedStore> {
     const store = await PgBackend.open(pg);
     return { store, health: () => store.health(s.timeoutMs) };
   }
-  const sqlite = () => new SqliteBackend({ path: join(s.dataDir, 'riskgate.db') });
+  const sqlite = () => new SqliteBackend({ path: join(s.dataDir, 'riskgate.db'), fsync: s.fsync });
   if (!s.redisUrl) return { store: sqlite() };
   const record = pg ? await PgRecord.open(pg) : null;
   let trail: StreamTrail | undefined;

@@ -48,6 +48,11 @@ export class AuditTable {
   private readonly pendingDecisions = new Map<string, Row>();
   private readonly inserts = new Map<number, Statement>();
   private readonly stmt;
+  /**
+   * Whether the table may hold a decision. Without one (replay and rule tests keep no audit
+   * trail), there is nothing to mark, and learning costs no UPDATE and SELECT per login.
+   */
+  private mayHoldDecisions: boolean;
 
   constructor(private readonly sql: SqliteDb) {
     this.stmt = sql.prepare({
@@ -57,6 +62,7 @@ export class AuditTable {
       getDecision: "SELECT * FROM audit WHERE ref = ? AND kind = 'decision' ORDER BY seq LIMIT 1",
       prune: 'DELETE FROM audit WHERE time < ?',
     });
+    this.mayHoldDecisions = sql.db.prepare("SELECT 1 FROM audit WHERE kind = 'decision' LIMIT 1").get() !== undefined;
     sql.onCommit(() => this.flush());
     sql.onRollback(() => {
       this.pending.length = 0;
@@ -68,6 +74,7 @@ export class AuditTable {
   push(e: AuditEntry, decision: boolean): void {
     const row = [e.time, e.kind, e.ref, e.userId, e.ip, e.action, e.score, JSON.stringify(e.rules), e.rulesVersion, e.detail ? JSON.stringify(e.detail) : null, null];
     this.pending.push(row);
+    if (decision) this.mayHoldDecisions = true;
     if (decision && e.ref) this.pendingDecisions.set(e.ref, row);
   }
 
@@ -83,6 +90,7 @@ export class AuditTable {
       pending[LEARNED_COLUMN] = mark;
       return 'marked';
     }
+    if (!this.mayHoldDecisions) return 'none';
     if (this.stmt.markLearned.run(mark, decisionId).changes === 1) return 'marked';
     return this.stmt.getLearned.get(decisionId) ? 'taught' : 'none';
   }

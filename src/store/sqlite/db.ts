@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { PRIVATE_DIR_MODE, preparePrivateFile } from '../../files.js';
@@ -8,6 +8,10 @@ export type Statement = Database.Statement;
 
 /** A write does not wait for its commit in an ephemeral database; a batch commits every this many writes instead. */
 const EPHEMERAL_BATCH = 5000;
+/** With a journal, the tables' transaction commits this often (and at close)... */
+const COMMIT_EVERY_MS = 200;
+/** ...or once the journal holds this much, whichever comes first: it bounds the replay at start. */
+const COMMIT_JOURNAL_BYTES = 16 << 20;
 
 export interface SqliteDbOptions {
   /** A file path, or ":memory:" for tests and rule tests. */
@@ -18,42 +22,86 @@ export interface SqliteDbOptions {
    * every EPHEMERAL_BATCH writes instead of every event-loop turn.
    */
   ephemeral?: boolean | undefined;
+  /**
+   * Survive power loss too, not only the process being killed: each turn's journal write is
+   * followed by fdatasync, and SQLite commits with synchronous=FULL. Slower (docs/configuration.md).
+   */
+  fsync?: boolean | undefined;
+  /**
+   * Read only (`riskgate explain --data`, beside a running server): nothing is written, the
+   * journal is neither run nor emptied, and what the tables hold is what the server committed
+   * (at most COMMIT_EVERY_MS old). Writes throw.
+   */
+  readonly?: boolean | undefined;
+}
+
+/** One turn's journal line: its sequence number, statements first used in it, and what ran. */
+interface JournalTurn {
+  s: number;
+  /** New statement ids in this journal file: id → SQL. */
+  q?: Record<number, string>;
+  /** [statement id, arguments] in the order they ran. */
+  r: [number, unknown[]][];
+}
+
+interface Batch {
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+  writes: number;
 }
 
 /**
  * One SQLite file in WAL mode through better-sqlite3, owned by one process, shared by the
- * backend's ports. Writes are group-committed: the first write of an event-loop turn opens a
- * transaction, every write of that turn joins it, and it commits at the end of the turn. A
- * write's promise resolves only after its commit, so whatever a caller acknowledges is on
- * disk, while a burst of concurrent logins shares one commit instead of paying one each.
+ * backend's ports. Writes are grouped by event-loop turn: the first write of a turn opens a
+ * batch, every write of that turn joins it, and it ends at the end of the turn. A write's
+ * promise resolves only after its batch is durable, so whatever a caller acknowledges survives
+ * the process being killed, while a burst of concurrent logins shares the cost.
+ *
+ * On a file (not ephemeral), "durable" means the journal: every statement that changes the
+ * database is recorded as it runs, and at the end of the turn the turn's statements go to
+ * `<path>-journal.jsonl` in one write(2) (plus fdatasync with `fsync`). The tables are changed
+ * at once, inside a transaction that commits behind the answers, every COMMIT_EVERY_MS, and
+ * records the last turn it holds; at start, the turns after it are run again from the journal.
+ * A failed batch rolls back to the turn's savepoint: earlier turns stay.
+ *
+ * In memory (tests), a turn commits its own transaction.
  */
 export class SqliteDb {
   readonly db: Database.Database;
   readonly ephemeral: boolean;
-  private batch: { done: Promise<void>; resolve: () => void; reject: (e: unknown) => void; writes: number } | null = null;
+  private batch: Batch | null = null;
   private readonly beforeCommit: (() => void)[] = [];
   private readonly afterRollback: (() => void)[] = [];
+  private readonly journal: Journal | null = null;
 
   constructor(opts: SqliteDbOptions) {
-    if (opts.path !== ':memory:') {
+    if (opts.path !== ':memory:' && !opts.readonly) {
       // A new directory is private; an existing one is the server's to narrow (it names the data directory).
       mkdirSync(dirname(opts.path), { recursive: true, mode: PRIVATE_DIR_MODE });
       // SQLite makes the -wal and -shm files with the database's mode.
-      preparePrivateFile(opts.path, [`${opts.path}-wal`, `${opts.path}-shm`, `${opts.path}-journal`]);
+      preparePrivateFile(opts.path, [`${opts.path}-wal`, `${opts.path}-shm`, `${opts.path}-journal`, `${opts.path}-journal.jsonl`]);
     }
-    this.db = new Database(opts.path);
+    this.db = new Database(opts.path, opts.readonly ? { readonly: true, fileMustExist: true } : {});
     this.ephemeral = opts.ephemeral ?? false;
-    if (this.ephemeral) {
+    if (opts.readonly) {
+      // The journal mode and the schema are the owner's to set.
+    } else if (this.ephemeral) {
       this.db.pragma('journal_mode = MEMORY');
       this.db.pragma('synchronous = OFF');
       this.db.pragma('locking_mode = EXCLUSIVE');
     } else {
       this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma(opts.fsync ? 'synchronous = FULL' : 'synchronous = NORMAL');
     }
     this.db.pragma('cache_size = -65536'); // 64 MiB: profiles and the recent audit pages stay in memory
     this.db.pragma('busy_timeout = 5000');
     migrate(this.db);
+    if (!this.ephemeral && !opts.readonly && opts.path !== ':memory:') {
+      this.journal = new Journal(this.db, `${opts.path}-journal.jsonl`, opts.fsync ?? false);
+      this.journal.recover();
+      this.journal.instrument(() => this.batch !== null);
+    }
   }
 
   /** Prepares each statement once; the result has exactly `sql`'s names. */
@@ -74,12 +122,13 @@ export class SqliteDb {
   }
 
   /**
-   * Runs `fn` (synchronous SQL) inside the current batch transaction, opening one if needed;
-   * the promise settles when the batch commits (or fails to).
+   * Runs `fn` (synchronous SQL) inside the current batch, opening one if needed; the promise
+   * settles when the batch is durable (or fails).
    */
   write<T>(fn: () => T): Promise<T> {
     if (!this.batch) {
-      this.db.exec('BEGIN');
+      if (this.journal) this.journal.beginTurn();
+      else this.db.exec('BEGIN');
       let resolve!: () => void;
       let reject!: (e: unknown) => void;
       const done = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
@@ -103,17 +152,20 @@ export class SqliteDb {
   private fail(e: unknown): void {
     const batch = this.batch;
     this.batch = null;
-    if (this.db.inTransaction) this.db.exec('ROLLBACK');
+    if (this.journal) this.journal.rollbackTurn();
+    else if (this.db.inTransaction) this.db.exec('ROLLBACK');
     for (const fn of this.afterRollback) fn();
     batch?.reject(e);
   }
 
+  /** Ends the open batch: commits it, or with a journal writes its turn there. */
   commit(): void {
     const batch = this.batch;
     if (!batch) return;
     try {
       for (const fn of this.beforeCommit) fn();
-      this.db.exec('COMMIT');
+      if (this.journal) this.journal.endTurn();
+      else this.db.exec('COMMIT');
       this.batch = null;
       batch.resolve();
     } catch (e) {
@@ -121,9 +173,222 @@ export class SqliteDb {
     }
   }
 
+  /** Commits the tables now, after which the journal is empty (it happens every COMMIT_EVERY_MS anyway). */
+  checkpoint(): void {
+    this.commit();
+    this.journal?.commitTables();
+  }
+
   /** Commits what is pending and closes the file. */
   close(): void {
     this.commit();
+    this.journal?.close();
     if (this.db.open) this.db.close();
   }
+}
+
+/**
+ * The redo journal of a SqliteDb (see there): statements that change the database, recorded
+ * as they run and written once per turn; the tables' own transaction commits behind it.
+ */
+class Journal {
+  private readonly fd: number;
+  /** SQL → statement id in the current journal file. */
+  private readonly ids = new Map<string, number>();
+  private newIds: Record<number, string> | null = null;
+  private runs: [number, unknown[]][] = [];
+  private seq = 0;
+  private bytes = 0;
+  private turnOpen = false;
+  private replaying = false;
+  private commitTimer: NodeJS.Timeout | null = null;
+  private commitDue = false;
+
+  constructor(
+    private readonly db: Database.Database,
+    readonly path: string,
+    private readonly fsync: boolean,
+  ) {
+    this.fd = openSync(path, 'a+', 0o600);
+  }
+
+  /** Runs again the turns the tables did not commit (the process was killed), then empties the journal. */
+  recover(): void {
+    const committed = (this.db.prepare('SELECT seq FROM journal_state WHERE id = 1').get() as { seq: number }).seq;
+    const text = readFileSync(this.path, 'utf8');
+    const sql = new Map<number, Statement>();
+    let last = committed;
+    this.replaying = true;
+    this.db.exec('BEGIN');
+    try {
+      for (const line of text.split('\n')) {
+        if (!line) continue;
+        let turn: JournalTurn;
+        try {
+          turn = JSON.parse(line) as JournalTurn;
+        } catch {
+          break; // a torn last line (power loss without fsync): that turn was never acknowledged
+        }
+        for (const [id, text] of Object.entries(turn.q ?? {})) sql.set(Number(id), this.db.prepare(text));
+        if (turn.s <= committed) continue;
+        for (const [id, args] of turn.r) {
+          const st = sql.get(id);
+          if (!st) throw new Error(`${this.path}: statement ${id} used before it is defined`);
+          st.run(...args.map(fromJournal));
+        }
+        last = turn.s;
+      }
+      this.db.prepare('UPDATE journal_state SET seq = ? WHERE id = 1').run(last);
+      this.db.exec('COMMIT');
+    } catch (e) {
+      this.db.exec('ROLLBACK');
+      throw e;
+    } finally {
+      this.replaying = false;
+    }
+    this.seq = last;
+    this.truncate();
+  }
+
+  /**
+   * Records every run of a statement that changes the database: inside a turn into the turn,
+   * and outside one (a library's housekeeping) on its own line at once, if it joined the open
+   * transaction; a statement run with no transaction open committed by itself already.
+   */
+  instrument(inBatch: () => boolean): void {
+    const db = this.db;
+    const prepare = db.prepare.bind(db) as (...args: unknown[]) => Statement;
+    // better-sqlite3's pragma() prepares through the same method, with extra arguments.
+    (db as { prepare: unknown }).prepare = (source: string, ...rest: unknown[]) => {
+      const st = prepare(source, ...rest);
+      if (st.readonly) return st;
+      for (const m of ['run', 'get', 'all'] as const) {
+        const orig = st[m] as (...a: unknown[]) => unknown;
+        (st as unknown as Record<string, unknown>)[m] = (...args: unknown[]) => {
+          const r = orig.apply(st, args);
+          if (!this.replaying && db.inTransaction) {
+            this.record(source, args);
+            if (!inBatch() && !this.turnOpen) this.flushLine();
+          }
+          return r;
+        };
+      }
+      return st;
+    };
+  }
+
+  beginTurn(): void {
+    if (!this.db.inTransaction) {
+      this.db.exec('BEGIN');
+      this.commitTimer = setTimeout(() => this.commitTables(), COMMIT_EVERY_MS);
+      this.commitTimer.unref();
+    }
+    this.db.exec('SAVEPOINT turn');
+    this.turnOpen = true;
+  }
+
+  /** The turn's statements, in one write; then the tables' transaction commits if it is due. */
+  endTurn(): void {
+    if (this.runs.length) this.flushLine();
+    this.db.exec('RELEASE turn');
+    this.turnOpen = false;
+    if (this.commitDue || this.bytes >= COMMIT_JOURNAL_BYTES) this.commitTables();
+  }
+
+  rollbackTurn(): void {
+    if (this.turnOpen && !this.db.inTransaction) {
+      // SQLite rolled the whole transaction back (an I/O error, a full disk): the earlier turns
+      // it held are in the journal, and go back into the tables from there.
+      this.turnOpen = false;
+      this.runs = [];
+      this.newIds = null;
+      this.recover();
+      return;
+    }
+    if (this.turnOpen) {
+      this.db.exec('ROLLBACK TO turn');
+      this.db.exec('RELEASE turn');
+      this.turnOpen = false;
+    }
+    // Statement ids first used in the discarded turn were never written: forget them.
+    for (const id of Object.keys(this.newIds ?? {})) for (const [sql, n] of this.ids) if (n === Number(id)) this.ids.delete(sql);
+    this.newIds = null;
+    this.runs = [];
+  }
+
+  private record(source: string, args: unknown[]): void {
+    let id = this.ids.get(source);
+    if (id === undefined) {
+      id = this.ids.size;
+      this.ids.set(source, id);
+      (this.newIds ??= {})[id] = source;
+    }
+    this.runs.push([id, args.map(toJournal)]);
+  }
+
+  private flushLine(): void {
+    const turn: JournalTurn = { s: ++this.seq, ...(this.newIds ? { q: this.newIds } : {}), r: this.runs };
+    const line = `${JSON.stringify(turn)}\n`;
+    this.newIds = null;
+    this.runs = [];
+    this.bytes += writeSync(this.fd, line);
+    if (this.fsync) fdatasyncSync(this.fd);
+  }
+
+  /** Commits the tables' transaction with the last turn it holds, after which the journal is not needed. */
+  commitTables(): void {
+    if (this.commitTimer) clearTimeout(this.commitTimer);
+    this.commitTimer = null;
+    if (this.turnOpen) {
+      this.commitDue = true; // at the end of this turn
+      return;
+    }
+    this.commitDue = false;
+    if (!this.db.open || !this.db.inTransaction) return;
+    this.replaying = true; // the state row is not a journaled change
+    try {
+      this.db.prepare('UPDATE journal_state SET seq = ? WHERE id = 1').run(this.seq);
+    } finally {
+      this.replaying = false;
+    }
+    this.db.exec('COMMIT');
+    this.truncate();
+  }
+
+  /** Empties the journal once the tables hold all of it; statement ids start again. */
+  private truncate(): void {
+    ftruncateSync(this.fd, 0);
+    if (this.fsync) fdatasyncSync(this.fd);
+    this.ids.clear();
+    this.bytes = 0;
+  }
+
+  close(): void {
+    this.commitTables();
+    closeSync(this.fd);
+  }
+}
+
+/**
+ * A bound argument as JSON keeps it: bytes as {"$b": base64}; undefined (bound as NULL) as
+ * null, which JSON would drop from named parameters. An argument is a value, an array of
+ * values (positional) or an object of them (named).
+ */
+function toJournal(v: unknown): unknown {
+  if (v instanceof Uint8Array) return { $b: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') };
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.some((x) => x === undefined || x instanceof Uint8Array) ? v.map((x) => (x === undefined ? null : toJournal(x))) : v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = x === undefined ? null : x instanceof Uint8Array ? toJournal(x) : x;
+  return out;
+}
+
+function fromJournal(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  const bytes = (x: unknown) => (x !== null && typeof x === 'object' && typeof (x as { $b?: unknown }).$b === 'string' ? Buffer.from((x as { $b: string }).$b, 'base64') : x);
+  if ('$b' in v) return bytes(v);
+  if (Array.isArray(v)) return v.map(bytes);
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = bytes(x);
+  return out;
 }

@@ -46,12 +46,16 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX passkeys_user ON passkeys(user_id, created_at);
    CREATE TABLE passkey_registrations (user_id TEXT NOT NULL, challenge TEXT NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (user_id, challenge)) WITHOUT ROWID;
    CREATE INDEX passkey_registrations_expires ON passkey_registrations(expires_at);`,
+  // The last journal turn the tables hold (db.ts: the turns after it are run again at start).
+  `CREATE TABLE journal_state (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
+   INSERT INTO journal_state (id, seq) VALUES (1, 0);`,
 ];
 
 /** Brings the file to the current schema in one transaction; refuses a newer one. */
 export function migrate(db: Database.Database): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > MIGRATIONS.length) throw new Error(`database schema version ${version} is newer than this riskgate (${MIGRATIONS.length})`);
+  if (version === MIGRATIONS.length) return;
   db.transaction(() => {
     for (const step of MIGRATIONS.slice(version)) db.exec(step);
     db.pragma(`user_version = ${MIGRATIONS.length}`);

@@ -1,0 +1,119 @@
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SqliteBackend } from '../src/store/sqlite/backend.js';
+import type { DecisionRecord } from '../src/store/ports.js';
+
+/**
+ * The SQLite store's journal (src/store/sqlite/db.ts): what a write acknowledged is in the
+ * journal before the tables commit it, so a copy of the data directory taken at that moment,
+ * which is what a killed process leaves, opens with everything acknowledged.
+ */
+const dirs: string[] = [];
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'riskgate-journal-'));
+  dirs.push(d);
+  return d;
+};
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** The files a process killed now would leave: the database, its WAL and the journal. */
+function crashCopy(from: string): string {
+  const to = tempDir();
+  for (const f of ['riskgate.db', 'riskgate.db-wal', 'riskgate.db-journal.jsonl']) if (existsSync(join(from, f))) copyFileSync(join(from, f), join(to, f));
+  return to;
+}
+
+const record = (id: string, time: number): DecisionRecord => ({
+  id,
+  time,
+  userId: 'alice',
+  ip: '192.0.2.1',
+  requestAction: 'login',
+  action: 'allow',
+  score: 0,
+  reasons: [],
+  shadow: [],
+  rulesVersion: 'v',
+  observation: { time, deviceId: 'd1', family: 'Chrome/Windows/desktop', subnet: '192.0.2.0/24', range: '192.0.0.0/16', place: null, point: null, hour: 9 },
+});
+
+describe('SQLite journal', () => {
+  it('an acknowledged write is in the journal before the tables commit it, and is there again after a crash', async () => {
+    const dir = tempDir();
+    const store = new SqliteBackend({ path: join(dir, 'riskgate.db') });
+    await Promise.all([store.decisions.save(record('d-1', 1000)), store.failures.add({ userId: 'alice', ip: '192.0.2.1' }, 1000)]);
+    await store.profiles.learn('alice', 'd-1', record('d-1', 1000).observation);
+    await store.challenges.replaceRecoveryCodes('alice', ['h1', 'h2'], 1000);
+    expect(await store.challenges.useRecoveryCode('alice', 'h1', 1001)).toBe(true);
+    // One line per turn of writes, and the tables have not committed them yet.
+    expect(readFileSync(join(dir, 'riskgate.db-journal.jsonl'), 'utf8').trim().split('\n')).toHaveLength(4);
+
+    const copy = crashCopy(dir);
+    await store.close();
+    // Closed, the tables hold everything and the journal is empty.
+    expect(readFileSync(join(dir, 'riskgate.db-journal.jsonl'), 'utf8')).toBe('');
+
+    const after = new SqliteBackend({ path: join(copy, 'riskgate.db') });
+    // What was run again is committed, and the journal emptied.
+    expect(readFileSync(join(copy, 'riskgate.db-journal.jsonl'), 'utf8')).toBe('');
+    expect(await after.decisions.get('d-1')).toMatchObject({ id: 'd-1', userId: 'alice' });
+    expect((await after.failures.counts({ userId: 'alice', ip: '192.0.2.1' }, 1000)).user_24h).toBe(1);
+    expect((await after.profiles.get('alice'))?.logins).toBe(1);
+    expect(await after.challenges.useRecoveryCode('alice', 'h1', 1002)).toBe(false);
+    expect(await after.challenges.useRecoveryCode('alice', 'h2', 1002)).toBe(true);
+    await after.close();
+  });
+
+  it('runs again only what the tables had not committed: a copy taken after a commit counts each failure once', async () => {
+    const dir = tempDir();
+    const store = new SqliteBackend({ path: join(dir, 'riskgate.db') });
+    for (let i = 0; i < 3; i++) await store.failures.add({ userId: 'bob', ip: '192.0.2.9' }, 1000 + i);
+    store.checkpoint(); // as the tables' commit does every 200 ms
+    expect(readFileSync(join(dir, 'riskgate.db-journal.jsonl'), 'utf8')).toBe('');
+    await store.failures.add({ userId: 'bob', ip: '192.0.2.9' }, 1010);
+    const copy = crashCopy(dir);
+    await store.close();
+    const after = new SqliteBackend({ path: join(copy, 'riskgate.db') });
+    expect((await after.failures.counts({ userId: 'bob', ip: '192.0.2.9' }, 1010)).user_24h).toBe(4);
+    await after.close();
+  });
+
+  it('keeps what was bound as it was: undefined named parameters as NULL, bytes as bytes, arrays of positional values', async () => {
+    const dir = tempDir();
+    const store = new SqliteBackend({ path: join(dir, 'riskgate.db') });
+    store.db.exec('CREATE TABLE scratch (a, b, c)');
+    await store.decisions.save(record('d-3', 3000)); // opens the tables' transaction: the rows below join it and the journal
+    store.db.prepare('INSERT INTO scratch VALUES (@a, @b, @c)').run({ a: 1, b: undefined, c: Buffer.from([1, 2, 3]) });
+    store.db.prepare('INSERT INTO scratch VALUES (?, ?, ?)').run([2, undefined, Buffer.from([4])]);
+    const copy = crashCopy(dir);
+    await store.close();
+    const after = new SqliteBackend({ path: join(copy, 'riskgate.db') });
+    expect(after.db.prepare('SELECT * FROM scratch ORDER BY a').all()).toEqual([
+      { a: 1, b: null, c: Buffer.from([1, 2, 3]) },
+      { a: 2, b: null, c: Buffer.from([4]) },
+    ]);
+    await after.close();
+  });
+
+  it('a failed turn is undone alone: earlier acknowledged turns stay, in the tables and after a crash', async () => {
+    const dir = tempDir();
+    const store = new SqliteBackend({ path: join(dir, 'riskgate.db') });
+    await store.decisions.save(record('d-2', 2000));
+    // A turn whose second write fails (the same primary key twice): the whole turn is undone, and only it.
+    const device = { id: 't-1', userId: 'carol', deviceId: 'd-9', label: 'laptop', ip: '192.0.2.7', createdAt: 2000, expiresAt: 9000 };
+    const turn = [store.challenges.addTrustedDevice(device), store.challenges.addTrustedDevice(device)];
+    await expect(Promise.all(turn)).rejects.toThrow(/UNIQUE/);
+    expect(await store.challenges.listTrustedDevices('carol', 2000)).toEqual([]);
+    expect(await store.decisions.get('d-2')).toMatchObject({ id: 'd-2' });
+    const copy = crashCopy(dir);
+    await store.close();
+    const after = new SqliteBackend({ path: join(copy, 'riskgate.db') });
+    expect(await after.decisions.get('d-2')).toMatchObject({ id: 'd-2' });
+    expect(await after.challenges.listTrustedDevices('carol', 2000)).toEqual([]);
+    await after.close();
+  });
+});
