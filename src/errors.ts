@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   INVALID_IP: { status: 400, doc: '`ip` is not an IPv4 or IPv6 address, or carries a zone id (`fe80::1%eth0`).' },
   INVALID_PHONE: { status: 400, doc: '`phone` is not a valid number (E.164, or national with `country`). Refused before anything is decided or sent.' },
   PHONE_NOT_ALLOWED: { status: 400, doc: '`phone` is a valid number riskgate does not send codes to: premium-rate, shared-cost, UAN, personal or unknown type (toll fraud), or of a country outside `delivery.countries`. Refused before anything is decided or sent; send the login without `phone` (TOTP, e-mail) instead.' },
+  INVALID_DEVICE_KEY: { status: 400, doc: 'The device key is not an ECDSA P-256 public key as JWK (`{"kty":"EC","crv":"P-256","x":…,"y":…}`, no private part).' },
   UNAUTHORIZED: { status: 401, doc: 'No API key, or not a valid one. Send `Authorization: Bearer <key>`.' },
   INSUFFICIENT_SCOPE: { status: 403, doc: 'The API key is valid but lacks the scope the route needs (`decide`, `factors` or `admin`; see configuration.md).' },
   NOT_FOUND: { status: 404, doc: 'No such route.' },

@@ -1,4 +1,5 @@
 /** Shared vocabulary of the engine. Nothing here knows about HTTP, files or the wall clock. */
+import type { Fingerprint } from './signals/fingerprint.js';
 
 export type Action = 'allow' | 'challenge' | 'block';
 
@@ -22,6 +23,15 @@ export type Clock = () => number;
 /** Longest values the engine takes (the HTTP schemas and replay's readers both hold inputs to them). */
 export const INPUT_LIMITS = { userId: 256, userAgent: 2048, deviceId: 256 } as const;
 
+/** A device-bound key's proof as a decision request carries it: the time it signed (ms since the epoch) and the signature (base64url, IEEE P1363 r||s as WebCrypto makes it). */
+export interface DeviceProofInput {
+  time: number;
+  signature: string;
+}
+
+/** A replay's recorded outcome of a proof, in place of a signature (docs/replay.md#device-evidence-optional). */
+export type RecordedProof = 'valid' | 'invalid';
+
 /** A login whose password was accepted (or a sensitive action), as the login service reports it. */
 export interface LoginAttempt {
   userId: string;
@@ -34,6 +44,13 @@ export interface LoginAttempt {
   email?: string | undefined;
   /** `login` unless the service asks about another action, e.g. `change_password`. */
   action?: string | undefined;
+  /** Client attributes the login page read (src/signals/fingerprint.ts). */
+  fingerprint?: Fingerprint | undefined;
+  /**
+   * The device-bound key's signature for this login; or, from a replay only, the outcome a
+   * recorded stream gives for it.
+   */
+  deviceProof?: DeviceProofInput | RecordedProof | undefined;
 }
 
 /** A wrong password: who, from where, on what. */

@@ -106,7 +106,7 @@ describe('bad input gets a 4xx with {error:{code,message}} naming the field, and
   it('an unknown field names itself and the fields there are', async () => {
     const res = await post('/v1/decisions', { ...login, deviceID: 'x' });
     expect(res.statusCode).toBe(400);
-    expect(res.json().error.message).toBe('body field "deviceID" is unknown (body fields: userId, ip, userAgent, deviceId, trustToken, phone, country, email, action)');
+    expect(res.json().error.message).toBe('body field "deviceID" is unknown (body fields: userId, ip, userAgent, deviceId, trustToken, phone, country, email, action, fingerprint, deviceProof)');
   });
 
   it('a missing field and a body that is not an object say so', async () => {

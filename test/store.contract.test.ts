@@ -135,11 +135,23 @@ describeEachStore(STORE_KINDS, 'store contract', twoHandles, (w) => {
 
     it('refuses a stored profile of a version it does not know, rather than read it as its own', async () => {
       const doc = (v: unknown) => JSON.stringify({ ...learnProfile(null, obs()), v });
-      await w.world.writeProfileDoc('from-the-future', doc(2));
+      await w.world.writeProfileDoc('from-the-future', doc(3));
       await w.world.writeProfileDoc('unversioned', doc(null));
-      await expect(a.profiles.get('from-the-future')).rejects.toThrow('the stored profile of user "from-the-future" has version 2; this riskgate reads version 1');
-      await expect(b.profiles.learn('from-the-future', 'dec-f', obs())).rejects.toThrow('has version 2');
+      await expect(a.profiles.get('from-the-future')).rejects.toThrow('the stored profile of user "from-the-future" has version 3; this riskgate reads versions 1 and 2');
+      await expect(b.profiles.learn('from-the-future', 'dec-f', obs())).rejects.toThrow('has version 3');
       await expect(a.profiles.get('unversioned')).rejects.toThrow('has version null');
+    });
+
+    it('reads a version 1 profile, learns on it and writes version 2', async () => {
+      const { v: _v, keys: _k, addresses: _a, ...rest } = learnProfile(null, obs());
+      const v1 = { ...rest, v: 1, devices: rest.devices.map((d) => ({ id: d.id, family: d.family, first: d.first, last: d.last, count: d.count })) };
+      await w.world.writeProfileDoc('old', JSON.stringify(v1));
+      const read = await a.profiles.get('old');
+      expect(read).toMatchObject({ v: 2, keys: [], addresses: [], logins: 1 });
+      expect(read!.devices[0]).toMatchObject({ id: 'd1', nets: [], fp: null });
+      await a.decisions.save(record('dec-old', { action: 'allow' }));
+      expect(await b.profiles.learn('old', 'dec-old', obs({ time: obs().time + 1000 }))).toBe(true);
+      expect(await a.profiles.get('old')).toMatchObject({ v: 2, logins: 2 });
     });
 
     it('lets exactly one of many concurrent learns of the same decision teach', async () => {

@@ -3,10 +3,13 @@ import { homeTimeZone, type Observation, type Profile } from '../profile/profile
 import { decisiveRules, evaluate, reasonsOf, type Evaluation } from '../rules/evaluate.js';
 import type { EnrollPolicy, RuleSet } from '../rules/ruleset.js';
 import { NO_FAILURES, type AttemptCounts, type FailureCounts } from '../signals/attempts.js';
-import { deviceSignals } from '../signals/device.js';
+import { deviceSignals, knownDevice, type ProofOutcome } from '../signals/device.js';
+import { fingerprintHashes, fingerprintSignals, type Fingerprint } from '../signals/fingerprint.js';
+import { checkPublicJwk, DeviceProofs, type PublicJwk } from './device-proof.js';
+import type { FingerprintHashes } from '../profile/profile.js';
 import { geoSignals } from '../signals/geo.js';
 import { geoipLite, type GeoInfo, type GeoLookup } from '../signals/geoip.js';
-import { networkSignals, parseIp, type NetworkInfo } from '../signals/network.js';
+import { failureNetwork, networkSignals, parseIp, type NetworkInfo } from '../signals/network.js';
 import type { Signals } from '../signals/schema.js';
 import { localHour, timeSignals } from '../signals/time.js';
 import { userSignals } from '../signals/user.js';
@@ -26,7 +29,7 @@ export interface TrustVerifier {
 }
 
 /** The store ports the engine works with. */
-export type EngineStore = Pick<StorePorts, 'profiles' | 'decisions' | 'audit' | 'failures'>;
+export type EngineStore = Pick<StorePorts, 'profiles' | 'decisions' | 'audit' | 'failures' | 'limits'>;
 
 export interface EngineOptions {
   store: EngineStore;
@@ -117,6 +120,8 @@ export interface History {
   trusted: boolean;
   /** The earliest clone mark among the user's passkeys (a signature counter that went backwards), or null. */
   passkeyClonedAt: number | null;
+  /** What the device-bound key proved (DeviceProofs.check); `none` when the device has no key. */
+  proof: ProofOutcome;
 }
 
 /**
@@ -132,6 +137,10 @@ export interface LoginFacts {
   net: NetworkInfo;
   ua: UserAgentInfo;
   geo: GeoInfo | null;
+  /** The /24 (IPv4) or /64 (IPv6) of the address: what a device's history keeps. */
+  net64: string;
+  fingerprint: Fingerprint | undefined;
+  fpHashes: FingerprintHashes | null;
 }
 
 /** A login judged against its history: what the rules read, what they made of it, what it would teach. */
@@ -143,8 +152,21 @@ export interface Judgement {
 
 /** Parses and locates a login; `net` when its address is already parsed. */
 export function enrich(attempt: LoginAttempt, userAgents: UserAgentParser, geo: GeoLookup, net: NetworkInfo = parseIp(attempt.ip)): LoginFacts {
-  return { userId: attempt.userId, action: attempt.action ?? 'login', deviceId: attempt.deviceId || undefined, net, ua: userAgents.parse(attempt.userAgent), geo: geo(net.ip, !net.private) };
+  const fp = attempt.fingerprint;
+  return {
+    userId: attempt.userId,
+    action: attempt.action ?? 'login',
+    deviceId: attempt.deviceId || undefined,
+    net,
+    ua: userAgents.parse(attempt.userAgent),
+    geo: geo(net.ip, !net.private),
+    net64: failureNetwork(net.ip),
+    fingerprint: fp,
+    fpHashes: fp ? fingerprintHashes(fp) : null,
+  };
 }
+
+
 
 /**
  * The decision core, pure: a login's facts set against its history, at `now`, under `rules`.
@@ -152,13 +174,13 @@ export function enrich(attempt: LoginAttempt, userAgents: UserAgentParser, geo: 
  * rule tests by way of Engine, replay directly on its own in-memory state.
  */
 export function judge(facts: LoginFacts, history: History, now: number, rules: RuleSet, failed: boolean): Judgement {
-  const { profile, counts, trusted, passkeyClonedAt } = history;
+  const { profile, counts, trusted, passkeyClonedAt, proof } = history;
   const hour = localHour(now, homeTimeZone(profile) ?? facts.geo?.tz ?? null);
-  const signals = gatherSignals({ facts, profile, counts, trusted, passkeyCloned: passkeyClonedAt !== null, hour, now, rules, failed });
+  const signals = gatherSignals({ facts, profile, counts, trusted, passkeyCloned: passkeyClonedAt !== null, proof, hour, now, rules, failed });
   return { signals, evaluation: evaluate(rules, signals), observation: observe(now, facts, hour) };
 }
 
-const NO_HISTORY: History = Object.freeze({ profile: null, counts: NO_FAILURES, trusted: false, passkeyClonedAt: null });
+const NO_HISTORY: History = Object.freeze({ profile: null, counts: NO_FAILURES, trusted: false, passkeyClonedAt: null, proof: 'none' as const });
 
 /** Addresses parsed and located, kept: logins repeat their addresses (homes, offices, carriers). */
 const ADDRESS_CACHE = 20_000;
@@ -174,6 +196,7 @@ export class Engine {
   private readonly userAgents: UserAgentParser;
   private readonly failMode: StoreFailMode;
   private readonly auditing: boolean;
+  private readonly proofs: DeviceProofs;
   /** Raw address → parsed and located (neither depends on anything but the address and the geo database). */
   private readonly addresses = new LRUCache<string, { net: NetworkInfo; geo?: GeoInfo | null }>({ max: ADDRESS_CACHE });
 
@@ -184,6 +207,7 @@ export class Engine {
     this.geo = opts.geo ?? geoipLite;
     this.userAgents = opts.userAgents ?? new UserAgentParser();
     this.failMode = opts.failMode ?? 'closed';
+    this.proofs = new DeviceProofs(opts.store.limits);
   }
 
   get rules(): RuleSet {
@@ -326,6 +350,19 @@ export class Engine {
   }
 
   /**
+   * Registers a device-bound key for one of the user's device ids (replacing its earlier key):
+   * from then on a decision for that device without a valid proof is `device.proof` missing or
+   * invalid. `null` is a replay's simulated key, which only recorded outcomes prove.
+   */
+  async registerDeviceKey(userId: string, deviceId: string, jwk: PublicJwk | null): Promise<{ registered: number }> {
+    const { x, y } = jwk ? checkPublicJwk(jwk) : { x: '', y: '' };
+    const now = this.opts.clock();
+    const observation: Observation = { time: now, deviceId, family: '', subnet: null, range: null, place: null, point: null, hour: 0, key: { device: deviceId, x, y, time: now } };
+    await this.store.profiles.learn(userId, uuidv7(now), observation);
+    return { registered: now };
+  }
+
+  /**
    * A challenge for this decision was verified: the login now teaches the profile. Takes the
    * decision's id, or its record when the caller holds it (replay, which keeps no audit trail).
    */
@@ -358,7 +395,10 @@ export class Engine {
           attempt.trustToken && this.opts.trust ? this.opts.trust.verify(attempt.trustToken, attempt.userId, deviceId, now) : false,
           this.opts.passkeys ? this.opts.passkeys.clonedAt(attempt.userId) : null,
         ]);
-        history = { profile, counts, trusted, passkeyClonedAt };
+        const key = DeviceProofs.keyOf(profile, deviceId);
+        // A failure is not a login: its proof is not spent (nor checked).
+        const proof = key === undefined ? 'none' : known === undefined ? await this.proofs.check(key, attempt.userId, deviceId, attempt.deviceProof, now) : 'none';
+        history = { profile, counts, trusted, passkeyClonedAt, proof };
       } catch (e) {
         if (!(e instanceof StoreUnavailableError)) throw e;
         unavailable = e;
@@ -415,6 +455,7 @@ interface SignalInputs {
   counts: FailureCounts;
   trusted: boolean;
   passkeyCloned: boolean;
+  proof: ProofOutcome;
   hour: number;
   now: number;
   rules: RuleSet;
@@ -427,11 +468,14 @@ function gatherSignals(i: SignalInputs): Signals {
   const subject = { addr: net.addr, userId, deviceId: deviceId ?? '', country: geo?.country ?? '' };
   for (const l of i.rules.lists) lists[l.name] = l.test(subject);
   const { failed_challenges_24h, ...attempts } = i.counts;
+  const entry = knownDevice(deviceId, i.profile, i.now);
+  const where = { net: net.private ? null : i.facts.net64, range: net.private ? null : net.range, region: geo ? `${geo.country}/${geo.region}` : null, hour: i.hour };
   return {
     request: { action: i.facts.action, ip: net.ip, user_id: userId, device_id: deviceId ?? '', failed: i.failed },
     user: userSignals(i.profile, i.now, failed_challenges_24h, i.passkeyCloned),
-    device: deviceSignals(deviceId, ua, i.trusted, i.profile, i.now),
-    network: networkSignals(net, i.profile, i.now),
+    device: deviceSignals(deviceId, ua, i.trusted, i.profile, i.now, entry, where, i.proof),
+    fingerprint: fingerprintSignals(i.facts.fingerprint, i.facts.fpHashes, entry, i.profile?.devices ?? [], geo?.tz || null, i.now),
+    network: networkSignals(net, i.profile, i.now, net.version === 4 ? net.ip : i.facts.net64),
     geo: geoSignals(geo, i.profile, i.now),
     time: timeSignals(i.hour, i.profile),
     attempts,
@@ -447,8 +491,10 @@ function observe(now: number, f: LoginFacts, hour: number): Observation {
     family: f.ua.family,
     subnet: net.private ? null : net.subnet,
     range: net.private ? null : net.range,
+    address: net.private ? null : net.version === 4 ? net.ip : f.net64,
     place: geo ? { country: geo.country, region: geo.region, city: geo.city, tz: geo.tz } : null,
     point: geo ? { lat: geo.lat, lon: geo.lon, radiusKm: geo.radiusKm } : null,
     hour,
+    device: f.deviceId ? { net: net.private ? null : f.net64, region: geo ? `${geo.country}/${geo.region}` : null, ua: f.ua.hash, major: f.ua.major, fp: f.fpHashes } : null,
   };
 }

@@ -112,7 +112,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
       await v1.register(rulesRoutes, { rules: opts.rules, loadedAt });
       await v1.register(auditRoutes, { audit: opts.audit });
       await v1.register(challengeRoutes, { service: opts.challenges, idempotent });
-      await v1.register(factorRoutes, { service: opts.challenges });
+      await v1.register(factorRoutes, { service: opts.challenges, engine: opts.engine });
     },
     { prefix: '/v1' },
   );

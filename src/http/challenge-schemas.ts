@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { ErrorBody, UserId } from './schemas.js';
+import { DeviceId, ErrorBody, UserId } from './schemas.js';
 
 /** Request and response schemas of the challenge and second-factor routes (docs/api.md). */
 
@@ -101,6 +101,19 @@ export const ChallengeParams = Type.Object({ id: Id });
 export const UserParams = Type.Object({ userId: UserId });
 export const TrustedDeviceParams = Type.Object({ userId: UserId, id: Id });
 export const PasskeyParams = Type.Object({ userId: UserId, id: Id });
+export const DeviceKeyParams = Type.Object({ userId: UserId, deviceId: DeviceId });
+
+export const DeviceKeyRequest = Type.Object(
+  {
+    publicKey: Type.Object(
+      { kty: Type.String({ maxLength: 8 }), crv: Type.String({ maxLength: 16 }), x: Type.String({ maxLength: 64 }), y: Type.String({ maxLength: 64 }) },
+      { additionalProperties: true, description: 'The public key as WebCrypto exports it (JWK): ECDSA P-256. Other JWK members (key_ops, ext) are ignored; a private part ("d") is refused.' },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const DeviceKeyResponse = Type.Object({ deviceId: Type.String(), registeredAt: Type.String() });
 
 export const VerifyRequest = Type.Object(
   {

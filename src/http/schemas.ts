@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { FingerprintSchema } from '../signals/fingerprint.js';
 import { INPUT_LIMITS } from '../types.js';
 
 /** Request and response schemas of the HTTP API (docs/api.md); they drive validation, serialization and /docs/json. */
@@ -36,7 +37,16 @@ const NO_CONTROLS = { pattern: '^[^\\x00-\\x1F\\x7F]+$', 'x-expected': 'text wit
 export const UserId = Type.String({ minLength: 1, maxLength: INPUT_LIMITS.userId, ...NO_CONTROLS, description: 'The login service\'s id for the user.' });
 const Ip = Type.String({ minLength: 2, maxLength: 64, description: 'Client IPv4 or IPv6 address.' });
 const UserAgent = Type.String({ maxLength: INPUT_LIMITS.userAgent, description: 'The client\'s User-Agent header.' });
-const DeviceId = Type.String({ minLength: 1, maxLength: INPUT_LIMITS.deviceId, ...NO_CONTROLS, description: 'Stable device identifier or fingerprint hash from the client.' });
+export const DeviceId = Type.String({ minLength: 1, maxLength: INPUT_LIMITS.deviceId, ...NO_CONTROLS, description: 'Stable device identifier or fingerprint hash from the client.' });
+
+/** A device-bound key's signature for this login (docs/signals.md#device-bound-keys). */
+const DeviceProof = Type.Object(
+  {
+    time: Type.Integer({ minimum: 0, description: 'The time the page signed, in milliseconds since the epoch.' }),
+    signature: Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9_-]+$', 'x-expected': 'base64url without padding', description: 'ECDSA P-256 SHA-256 signature (WebCrypto\'s raw r||s, 64 bytes), base64url.' }),
+  },
+  { additionalProperties: false },
+);
 
 export const DecisionRequest = Type.Object(
   {
@@ -51,6 +61,8 @@ export const DecisionRequest = Type.Object(
     action: Type.Optional(
       Type.String({ pattern: '^[a-z][a-z0-9_.-]{0,63}$', 'x-expected': 'a lower-case name like "login" or "change_password" (a-z, 0-9, _ . -; at most 64)', description: 'What is being done; "login" by default.' }),
     ),
+    fingerprint: Type.Optional(FingerprintSchema),
+    deviceProof: Type.Optional(DeviceProof),
   },
   { additionalProperties: false },
 );

@@ -1,28 +1,11 @@
 import { ipProblem } from '../signals/network.js';
-import { INPUT_LIMITS } from '../types.js';
+import type { Fingerprint } from '../signals/fingerprint.js';
+import { INPUT_LIMITS, type RecordedProof } from '../types.js';
 
-/**
- * Client attributes a login page can read in the browser. All optional: browsers expose
- * different subsets (only Chromium has deviceMemory).
- */
-export interface Fingerprint {
-  /** IANA zone the browser reports (Intl.DateTimeFormat().resolvedOptions().timeZone). */
-  timeZone?: string;
-  languages?: string[];
-  /** screen.width x screen.height, e.g. "1920x1080". */
-  screen?: string;
-  platform?: string;
-  hardwareConcurrency?: number;
-  deviceMemory?: number;
-  colorDepth?: number;
-  /** navigator.maxTouchPoints. */
-  touch?: number;
-  /** A hash of the WebGL renderer string. */
-  webglHash?: string;
-}
+export type { Fingerprint } from '../signals/fingerprint.js';
 
 /** What a device-bound key proved, as a replay stream records it: a simulated outcome, not a signature. */
-export type DeviceProof = 'valid' | 'invalid';
+export type DeviceProof = RecordedProof;
 
 /** One recorded login (docs/replay.md#input), whichever format it was read from. */
 export interface LoginEvent {
@@ -32,9 +15,9 @@ export interface LoginEvent {
   ip: string;
   userAgent: string | undefined;
   deviceId: string | undefined;
-  /** Carried for the device signals; replay does not pass it to the engine yet. */
+  /** Passed to the engine with the login (the fingerprint signals). */
   fingerprint?: Fingerprint | undefined;
-  /** Absent: the login sent no proof. Carried like the fingerprint. */
+  /** Absent: the login sent no proof. Passed to the engine as the proof's recorded outcome. */
   deviceProof?: DeviceProof | undefined;
   /** success: the password was accepted and the engine decides; failure: a wrong password. */
   outcome: 'success' | 'failure';

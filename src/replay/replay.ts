@@ -73,6 +73,8 @@ const MAX_EXAMPLES = 10;
 class Lane {
   private now = 0;
   private readonly offline: OfflineEngine;
+  /** Devices this lane registered a simulated key for ("user\ndevice"). */
+  private readonly keyed = new Set<string>();
   readonly tally: Tally;
 
   constructor(
@@ -89,8 +91,16 @@ class Lane {
   async step(ev: LoginEvent): Promise<Verdict> {
     const { engine } = this.offline;
     this.now = ev.time;
-    const request = { userId: ev.userId, ip: ev.ip, userAgent: ev.userAgent, deviceId: ev.deviceId };
+    const request = { userId: ev.userId, ip: ev.ip, userAgent: ev.userAgent, deviceId: ev.deviceId, fingerprint: ev.fingerprint, deviceProof: ev.deviceProof };
     if (ev.outcome === 'success') {
+      // A device's first valid proof: its login page registered a key (simulated: the recorded outcomes prove it).
+      if (ev.deviceProof === 'valid' && ev.deviceId) {
+        const id = `${ev.userId}\n${ev.deviceId}`;
+        if (!this.keyed.has(id)) {
+          this.keyed.add(id);
+          await engine.registerDeviceKey(ev.userId, ev.deviceId, null);
+        }
+      }
       const d = await engine.decide(request);
       // A challenged legitimate user passes (and the login teaches the profile); an attacker fails, unless told to pass.
       if (d.action === 'challenge' && (ev.label === LEGIT || this.attacksPass)) await engine.passChallenge(d.record);

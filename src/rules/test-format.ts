@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { FingerprintSchema } from '../signals/fingerprint.js';
 import type { LoginAttempt, LoginFailure } from '../types.js';
 
 /**
@@ -22,6 +23,9 @@ const Login = Type.Object(
     country: Type.Optional(Type.String()),
     email: Type.Optional(Type.String()),
     action: Type.Optional(Type.String({ description: 'Default: login' })),
+    fingerprint: Type.Optional(FingerprintSchema),
+    keyed: Type.Optional(Type.Boolean({ description: 'The device holds a device-bound key: the runner registers one for it (a simulated key) before this login' })),
+    deviceProof: Type.Optional(Type.Union([Type.Literal('valid'), Type.Literal('invalid')], { description: 'What the device-bound key proved for this login, as a recorded outcome; left out: no proof' })),
   },
   { additionalProperties: false },
 );

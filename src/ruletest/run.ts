@@ -42,8 +42,10 @@ async function runTest(rules: RuleSet, suite: TestSuite, index: number): Promise
   const { engine } = offline;
   const user = t.user ?? 'test-user';
   const failure = (f: FailureDoc): LoginFailure => ({ ...f, userId: f.userId ?? user });
-  const login = async ({ trusted, ...l }: LoginDoc): Promise<LoginAttempt> => {
-    const attempt = { ...l, userId: l.userId ?? user };
+  const login = async ({ trusted, keyed, ...l }: LoginDoc): Promise<LoginAttempt> => {
+    const attempt: LoginAttempt = { ...l, userId: l.userId ?? user };
+    // `keyed: true`: the device holds a device-bound key (simulated: only recorded outcomes prove it).
+    if (keyed && attempt.deviceId) await engine.registerDeviceKey(attempt.userId, attempt.deviceId, null);
     // `trusted: true`: a token as a verified challenge with "trust this device" would have issued, under the runner's own keys.
     if (trusted) attempt.trustToken = (await offline.trust.issue(attempt.userId, attempt.deviceId!, 'rule test', attempt.ip, clock)).token;
     return attempt;

@@ -88,8 +88,9 @@ export function failureNetwork(ip: string): string {
   return `${p[0]!.toString(16)}:${p[1]!.toString(16)}:${p[2]!.toString(16)}:${p[3]!.toString(16)}::/64`;
 }
 
-export function networkSignals(net: NetworkInfo, profile: Profile | null, now: number): FamilySignals<'network'> {
+export function networkSignals(net: NetworkInfo, profile: Profile | null, now: number, address: string): FamilySignals<'network'> {
   return {
+    address_known: profile ? profile.addresses.some((n) => n.prefix === address && isFresh(n, now)) : false,
     private: net.private,
     version: net.version,
     subnet: net.subnet,

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { LRUCache } from 'lru-cache';
+import { hash53 } from './fingerprint.js';
 
 // ua-parser-js 1.0.x is MIT; 2.x is AGPL-3.0 (see README, "Dependencies").
 const UAParser = createRequire(import.meta.url)('ua-parser-js') as typeof import('ua-parser-js');
@@ -15,6 +16,10 @@ export interface UserAgentInfo {
   family: string;
   /** Headless browsers, HTTP libraries and crawlers: logins by scripts, not people. */
   automation: boolean;
+  /** Hash of the exact string (hash53): what a device's history keeps; "" when none. */
+  hash: string;
+  /** The browser's major version as a number; 0 when unknown. */
+  major: number;
 }
 
 const AUTOMATION =
@@ -28,6 +33,8 @@ const MISSING: UserAgentInfo = Object.freeze({
   deviceType: '',
   family: 'unknown',
   automation: false,
+  hash: '',
+  major: 0,
 });
 
 /** Parses a user agent string; parses are cached because real traffic repeats a few thousand strings. */
@@ -61,5 +68,7 @@ function parseUncached(ua: string): UserAgentInfo {
     deviceType,
     family: `${browser || '?'}/${os || '?'}/${deviceType}`,
     automation: AUTOMATION.test(ua),
+    hash: hash53(ua),
+    major: Number.parseInt(r.browser.major ?? '', 10) || 0,
   });
 }

@@ -1,6 +1,4 @@
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -8,12 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replay, type ReplayResult } from '../../src/replay/replay.js';
 import { renderReport } from '../../src/replay/report.js';
 import { loadRuleSet } from '../../src/rules/compile.js';
+import { CHROMIUM, HAVE_CHROMIUM, launchChromium } from '../chromium.js';
 import { copyRules, RULES_DIR } from '../helpers.js';
 import { DAY, removeLater, removeTempDirs, smallStream, tempDir } from './helpers.js';
 
-/** Debian's Chromium (apt-get install chromium); never a browser downloaded by npm. */
-const CHROMIUM = '/usr/bin/chromium';
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
 if (!HAVE_CHROMIUM) console.warn(`report test SKIPPED: ${CHROMIUM} is missing (apt-get install chromium); .ci/run installs it`);
 
 const CHARTS = ['chart-scores', 'chart-threshold', 'chart-timeline', 'chart-failures', 'chart-rules'];
@@ -62,19 +58,13 @@ describe('HTML report', () => {
 
   describe.skipIf(!HAVE_CHROMIUM)(`in headless Chromium (${CHROMIUM})`, () => {
     let browser: BrowserContext;
-    let profile: string;
+    let chromium: Awaited<ReturnType<typeof launchChromium>> | undefined;
     beforeAll(async () => {
-      const { chromium } = await import('playwright-core');
-      profile = await mkdtemp(join(tmpdir(), 'riskgate-chromium-'));
-      browser = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      });
+      chromium = await launchChromium();
+      browser = chromium.browser;
     }, 60_000);
     afterAll(async () => {
-      await browser?.close();
-      if (profile) await rm(profile, { recursive: true, force: true });
+      await chromium?.close();
     });
 
     /** Opens a report; `problems` and `requests` collect console errors and every URL the page asked for. */

@@ -1,8 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { ChallengeService } from '../../challenge/service.js';
+import type { Engine } from '../../engine/engine.js';
 import {
   CHALLENGE_ERRORS,
   DeletedResponse,
+  DeviceKeyParams,
+  DeviceKeyRequest,
+  DeviceKeyResponse,
   PasskeyParams,
   PasskeyRegisterRequest,
   PasskeyRegisterResponse,
@@ -22,10 +26,31 @@ import { ErrorBody, optionalBody, security } from '../schemas.js';
 
 export interface FactorRoutesOptions {
   service: ChallengeService;
+  /** Device-bound keys live in the user's profile, which the engine keeps. */
+  engine: Pick<Engine, 'registerDeviceKey'>;
 }
 
-/** A user's second factors: the TOTP enrolment, passkeys, recovery codes, trusted devices. */
-export const factorRoutes: FastifyPluginAsyncTypebox<FactorRoutesOptions> = async (app, { service }) => {
+/** A user's second factors: the TOTP enrolment, passkeys, recovery codes, trusted devices, device-bound keys. */
+export const factorRoutes: FastifyPluginAsyncTypebox<FactorRoutesOptions> = async (app, { service, engine }) => {
+  app.post(
+    '/users/:userId/devices/:deviceId/key',
+    {
+      config: { scope: 'factors' },
+      schema: {
+        tags: ['second factors'],
+        summary: 'Register a device-bound key (WebCrypto ECDSA P-256 public JWK) for a device id; it replaces the device\'s earlier key',
+        security,
+        params: DeviceKeyParams,
+        body: DeviceKeyRequest,
+        response: { 200: DeviceKeyResponse, ...CHALLENGE_ERRORS },
+      },
+    },
+    async (req) => {
+      const { registered } = await engine.registerDeviceKey(req.params.userId, req.params.deviceId, req.body.publicKey);
+      return { deviceId: req.params.deviceId, registeredAt: new Date(registered).toISOString() };
+    },
+  );
+
   app.post(
     '/users/:userId/totp',
     {
