@@ -55,6 +55,8 @@ export const ConfigSchema = Type.Object(
           /** Fallback order of the channels. */
           order: Type.Optional(Type.Array(ChannelSchema, { minItems: 1, uniqueItems: true })),
           timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 60_000 })),
+          /** Countries (ISO 3166-1 alpha-2) codes are sent to by phone; ["*"] for all. Default: all but the high-risk ones (docs/challenges.md#toll-fraud). */
+          countries: Type.Optional(Type.Array(Type.String({ pattern: '^([A-Z]{2}|\\*)$' }), { minItems: 1, uniqueItems: true })),
           /** The text sent; {code}, {issuer} and {minutes} are replaced. */
           message: Type.Optional(Type.String({ minLength: 1, maxLength: 300, pattern: '\\{code\\}' })),
           /** Each entry is checked against the schema of its type (src/challenge/providers/config.ts). */
@@ -72,16 +74,34 @@ export const ConfigSchema = Type.Object(
           maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
           maxSends: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
           trustDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 365 })),
+          /** /resend may move a TOTP (or passkey) challenge to a code channel; off by default (docs/challenges.md). */
+          allowDowngrade: Type.Optional(Type.Boolean()),
           /** The factors a challenge uses before a sent code, in order, when the user has them. */
           prefer: Type.Optional(Type.Array(Type.Union([Type.Literal('passkey'), Type.Literal('totp')]), { maxItems: 2, uniqueItems: true })),
           /** The issuer shown in authenticator apps and messages. */
           issuer: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+          /** Conversion as a toll-fraud signal (docs/challenges.md#toll-fraud). */
+          conversion: Type.Optional(
+            Type.Object(
+              {
+                minAnswered: Type.Optional(Type.Integer({ minimum: 1 })),
+                minRate: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+                throttledPerHour: Type.Optional(Type.Integer({ minimum: 0 })),
+              },
+              { additionalProperties: false },
+            ),
+          ),
           limits: Type.Optional(
             Type.Object(
               {
                 perUserPerHour: Type.Optional(Type.Integer({ minimum: 1 })),
                 perPhonePerHour: Type.Optional(Type.Integer({ minimum: 1 })),
+                perPrefixPerHour: Type.Optional(Type.Integer({ minimum: 1 })),
                 perCountryPerHour: Type.Optional(Type.Integer({ minimum: 1 })),
+                /** A country's cap follows its usual volume: this many times its hourly average of the day before, if above perCountryPerHour. */
+                countryVolumeFactor: Type.Optional(Type.Number({ minimum: 1, maximum: 100 })),
+                sendsPerHour: Type.Optional(Type.Integer({ minimum: 1 })),
+                perEmailPerHour: Type.Optional(Type.Integer({ minimum: 1 })),
                 verifyPerIpPerHour: Type.Optional(Type.Integer({ minimum: 1 })),
               },
               { additionalProperties: false },

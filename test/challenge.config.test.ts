@@ -119,11 +119,26 @@ describe('riskgate.yaml: delivery and challenges', () => {
     expect(message).toMatch(/riskgate\.yaml:6:\d+: RG103 delivery\.providers\[1\]\.serviceSid/);
   });
 
-  it('refuses a code length outside 4–10 and a message without {code}', async () => {
+  it('refuses a code length outside 6–10 (fewer digits make guessing within the attempt limits too likely) and a message without {code}', async () => {
     const edge = loadConfig({ config: await configFile('challenges:\n  codeLength: 10\ndelivery:\n  message: "{code} is your code"\n') });
     expect(edge.file.challenges?.codeLength).toBe(10);
-    await expect(configFile('challenges:\n  codeLength: 12\n').then((f) => loadConfig({ config: f }))).rejects.toThrow(/challenges\.codeLength/);
+    expect(loadConfig({ config: await configFile('challenges:\n  codeLength: 6\n') }).file.challenges?.codeLength).toBe(6);
+    for (const n of [4, 5, 12]) await expect(configFile(`challenges:\n  codeLength: ${n}\n`).then((f) => loadConfig({ config: f }))).rejects.toThrow(/riskgate\.yaml:2:\d+: .*challenges\.codeLength/);
     await expect(configFile('delivery:\n  message: "hello"\n').then((f) => loadConfig({ config: f }))).rejects.toThrow(/delivery\.message/);
+  });
+
+  it('checks the toll-fraud settings: country codes, the conversion share, the downgrade switch', async () => {
+    const ok = loadConfig({ config: await configFile('delivery:\n  countries: [NO, SE]\nchallenges:\n  allowDowngrade: true\n  conversion:\n    minRate: 0.5\n  limits:\n    perPrefixPerHour: 3\n    countryVolumeFactor: 2.5\n') });
+    expect(ok.file.delivery?.countries).toEqual(['NO', 'SE']);
+    for (const [yaml, field] of [
+      ['delivery:\n  countries: [no]\n', /delivery\.countries/],
+      ['delivery:\n  countries: []\n', /delivery\.countries/],
+      ['challenges:\n  conversion:\n    minRate: 2\n', /challenges\.conversion\.minRate/],
+      ['challenges:\n  allowDowngrade: "yes"\n', /challenges\.allowDowngrade/],
+      ['challenges:\n  limits:\n    sendsPerHour: 0\n', /challenges\.limits\.sendsPerHour/],
+    ] as const) {
+      await expect(configFile(yaml).then((f) => loadConfig({ config: f }))).rejects.toThrow(field);
+    }
   });
 
   it('a provider whose secret is missing from the environment stops the start, naming the variable', async () => {

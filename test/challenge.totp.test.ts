@@ -70,7 +70,7 @@ describeEachStore(SERVER_STORES, 'TOTP over HTTP', challengeAppOn, (t) => {
     await habit(t, HOME);
     t.clock.advance(10 * MINUTE);
     const d = await decide(t, { ...NEW_PHONE, phone: '+4791234567' });
-    expect(d.body.challenge).toMatchObject({ channel: 'totp', delivered: true, destination: null, channels: ['sms', 'whatsapp', 'voice'] });
+    expect(d.body.challenge).toMatchObject({ channel: 'totp', delivered: true, destination: null, channels: [] });
     expect(t.outbox.messages).toHaveLength(0);
     const id = d.body.challenge.id;
 
@@ -99,15 +99,7 @@ describeEachStore(SERVER_STORES, 'TOTP over HTTP', challengeAppOn, (t) => {
     expect(matchingStep(secret, '12345a', now)).toBeNull();
   });
 
-  it('a TOTP challenge can be moved to a code channel with /resend', async () => {
-    const e = await enrol();
-    await post(t, '/v1/users/alice/totp/confirm', { code: codeAt(e.secret, t.clock.now) });
-    await habit(t, HOME);
-    const d = await decide(t, { ...NEW_PHONE, phone: '+4791234567' });
-    const r = await post(t, `/v1/challenges/${d.body.challenge.id}/resend`, {});
-    expect(r.body).toMatchObject({ channel: 'sms', delivered: true });
-    expect((await post(t, `/v1/challenges/${d.body.challenge.id}/verify`, { code: t.outbox.last()!.code })).body.status).toBe('verified');
-  });
+  // A TOTP challenge is not moved to a code channel by /resend: test/abuse.downgrade.test.ts.
 
   it('DELETE removes the enrolment; challenges fall back to codes', async () => {
     const e = await enrol();

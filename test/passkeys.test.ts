@@ -25,7 +25,7 @@ async function riskyLogin(t: TestApp, userId = 'alice') {
   logins += 1;
   const d = await decide(t, { ...NEW_PHONE, userId, deviceId: `d-phone-${logins}`, ip: `81.167.${150 + (logins % 90)}.9`, phone: '+4791234567' });
   expect(d.body.action).toBe('challenge');
-  return d.body.challenge as { id: string; channel: string; attemptsLeft: number; options?: RequestOptions };
+  return d.body.challenge as { id: string; channel: string; attemptsLeft: number; channels: string[]; options?: RequestOptions };
 }
 
 /** Two riskgate instances on one shared state of `kind`, with one clock, passkeys configured. */
@@ -229,8 +229,23 @@ describe('passkeys: checks and settings', () => {
     }
   });
 
-  it('a passkey challenge moves to a code with /resend, and either answer passes it', async () => {
+  it('a passkey challenge is not moved to a code by /resend (a downgrade, issue 14 finding 9): 409, audited', async () => {
     const t = await app();
+    try {
+      const key = new SoftAuthenticator({ origin: ORIGIN });
+      await register(t, key);
+      const c = await riskyLogin(t);
+      expect(c.channels).toEqual([]);
+      expect(await post(t, `/v1/challenges/${c.id}/resend`, { channel: 'sms' })).toMatchObject({ status: 409, body: { error: { code: 'DOWNGRADE_REFUSED' } } });
+      expect(t.outbox.messages).toHaveLength(0);
+      expect((await t.store.audit.query({ ref: c.id, kind: 'challenge.downgrade_refused' })).map((e) => e.detail)).toEqual([{ from: 'passkey', to: 'sms' }]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('with challenges.allowDowngrade, a passkey challenge moves to a code with /resend, and either answer passes it', async () => {
+    const t = await app({ passkeys: PASSKEYS, challenges: { allowDowngrade: true } });
     try {
       const key = new SoftAuthenticator({ origin: ORIGIN });
       await register(t, key);

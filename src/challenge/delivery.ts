@@ -1,6 +1,7 @@
 import type { Channel } from './model.js';
 import { makeCode, withoutCode } from './codes.js';
 import type { Phone } from './phone.js';
+import type { LimitHit } from './pumping.js';
 import type { Provider, SendFailure } from './providers/provider.js';
 
 export interface Destinations {
@@ -15,6 +16,9 @@ export interface SendAttempt {
   /** "limit": riskgate's own abuse limit refused the send before any provider was asked. */
   result: 'sent' | SendFailure | 'limit';
   detail?: string;
+  /** With result "limit": which limit, and the country it was about (the metric's labels). */
+  limit?: string;
+  country?: string | null;
 }
 
 export type DeliveryOutcome =
@@ -22,7 +26,7 @@ export type DeliveryOutcome =
   | { ok: false; attempts: SendAttempt[] };
 
 /** Returns why riskgate itself will not send on this channel now (an abuse limit), or null. */
-export type SendGate = (channel: Channel, to: string) => Promise<string | null>;
+export type SendGate = (channel: Channel, to: string) => Promise<LimitHit | null>;
 
 export interface DeliveryOptions {
   providers: readonly Provider[];
@@ -55,12 +59,15 @@ export class Delivery {
   async deliver(challengeId: string, channels: readonly Channel[], d: Destinations, gate: SendGate): Promise<DeliveryOutcome> {
     const attempts: SendAttempt[] = [];
     let code: string | null = null;
+    // A destination riskgate's limits refused is skipped on its other channels (one attempt recorded).
+    const refusedTo = new Set<string>();
     for (const channel of channels) {
       const to = destination(channel, d);
-      if (to === null) continue;
+      if (to === null || refusedTo.has(to)) continue;
       const refused = await gate(channel, to);
       if (refused) {
-        attempts.push({ channel, provider: 'riskgate', result: 'limit', detail: refused });
+        refusedTo.add(to);
+        attempts.push({ channel, provider: 'riskgate', result: 'limit', detail: refused.detail, limit: refused.limit, country: refused.country });
         continue;
       }
       for (const provider of this.o.providers.filter((p) => p.channels.includes(channel))) {

@@ -27,6 +27,11 @@ export type ChallengeEvent =
   | { type: 'answered'; challenge: ChallengeRecord; outcome: VerifyOutcome; ip: string; method: string; settled: boolean }
   /** Closed as expired by the sweep, unanswered. */
   | { type: 'expired'; challenge: ChallengeRecord }
+  /**
+   * /resend asked to move a challenge on a stronger factor (TOTP, a passkey) to a code channel:
+   * refused unless challenges.allowDowngrade, audited either way (`to`: the channel asked or sent on).
+   */
+  | { type: 'downgrade'; challenge: ChallengeRecord; to: Channel; allowed: boolean }
   /** The verify service holding the code could not check it; the attempt was not counted. */
   | { type: 'check_failed'; challenge: ChallengeRecord; provider: string; reason: string; detail: string }
   | { type: 'trust_issued'; challenge: ChallengeRecord; device: TrustedDevice }
@@ -86,6 +91,8 @@ export function auditEntries(e: ChallengeEvent): AuditFields[] {
       return [about(e.challenge, AUDIT_OF_STATUS[e.outcome.status], { method: e.method, attempts: e.outcome.attempts, maxAttempts: e.outcome.maxAttempts }, e.ip)];
     case 'expired':
       return [about(e.challenge, 'challenge.expired', { channel: e.challenge.channel, attempts: e.challenge.attempts, unanswered: true })];
+    case 'downgrade':
+      return [about(e.challenge, e.allowed ? 'challenge.downgraded' : 'challenge.downgrade_refused', { from: e.challenge.channel, to: e.to })];
     case 'check_failed':
       return [about(e.challenge, 'challenge.check_failed', { provider: e.provider, reason: e.reason, detail: e.detail })];
     case 'trust_issued':

@@ -7,6 +7,7 @@ import type { Keys } from './keys.js';
 import { AbuseLimits, DEFAULT_LIMITS } from './limits.js';
 import { PASSKEY_DEFAULTS } from './passkey-config.js';
 import type { ProviderConfig } from './providers/config.js';
+import { DEFAULT_PUMPING, PumpingGuard } from './pumping.js';
 import { ALL_CHANNELS, makeProvider } from './providers/index.js';
 import type { Provider } from './providers/provider.js';
 import { ChallengeService, type ChallengeSettings } from './service.js';
@@ -36,6 +37,7 @@ function settingsFrom(file: ConfigFile): ChallengeSettings & { trustDays: number
     maxSends: c.maxSends ?? CHALLENGE_DEFAULTS.maxSends,
     issuer: c.issuer ?? CHALLENGE_DEFAULTS.issuer,
     trustDays: c.trustDays ?? CHALLENGE_DEFAULTS.trustDays,
+    allowDowngrade: c.allowDowngrade ?? false,
   };
 }
 
@@ -72,8 +74,16 @@ export function setupChallenges(s: ChallengeSetup): { trust: TrustTokens; provid
     codeLength: settings.codeLength,
     ttlSeconds: settings.ttlSeconds,
   });
-  const limits = new AbuseLimits(s.store.limits, { ...DEFAULT_LIMITS, ...s.file.challenges?.limits });
+  const { countryVolumeFactor, ...hourly } = s.file.challenges?.limits ?? {};
+  const limits = new AbuseLimits(s.store.limits, { ...DEFAULT_LIMITS, ...hourly });
+  const countries = s.file.delivery?.countries;
+  const pumping = new PumpingGuard(limits, {
+    ...DEFAULT_PUMPING,
+    ...s.file.challenges?.conversion,
+    countryVolumeFactor: countryVolumeFactor ?? DEFAULT_PUMPING.countryVolumeFactor,
+    countries: countries === undefined ? null : countries.includes('*') ? 'all' : new Set(countries),
+  });
   const passkeys = s.file.passkeys ? { store: s.store.passkeys, settings: { ...PASSKEY_DEFAULTS, ...s.file.passkeys } } : null;
-  const service = new ChallengeService({ store: s.store.challenges, decisions: s.store.decisions, audit: s.store.audit, onPassed: s.onPassed, keys: s.keys, delivery, trust, limits, onEvent: s.onEvent, clock: s.clock, settings, passkeys });
+  const service = new ChallengeService({ store: s.store.challenges, decisions: s.store.decisions, audit: s.store.audit, onPassed: s.onPassed, keys: s.keys, delivery, trust, limits, pumping, onEvent: s.onEvent, clock: s.clock, settings, passkeys });
   return { trust, providers, service };
 }

@@ -6,11 +6,25 @@ const HOUR_S = 3600;
 export interface LimitSettings {
   perUserPerHour: number;
   perPhonePerHour: number;
+  /** Sends to numbers that share all but their last four digits. */
+  perPrefixPerHour: number;
+  /** The least cap of a country; it follows the country's usual volume above it (src/challenge/pumping.ts). */
   perCountryPerHour: number;
+  /** Every send to a phone together. */
+  sendsPerHour: number;
+  perEmailPerHour: number;
   verifyPerIpPerHour: number;
 }
 
-export const DEFAULT_LIMITS: LimitSettings = { perUserPerHour: 10, perPhonePerHour: 5, perCountryPerHour: 300, verifyPerIpPerHour: 60 };
+export const DEFAULT_LIMITS: LimitSettings = {
+  perUserPerHour: 10,
+  perPhonePerHour: 5,
+  perPrefixPerHour: 20,
+  perCountryPerHour: 50,
+  sendsPerHour: 1000,
+  perEmailPerHour: 5,
+  verifyPerIpPerHour: 60,
+};
 
 export type LimitKind = keyof LimitSettings;
 
@@ -34,11 +48,36 @@ export class AbuseLimits {
    * increment comes first (atomic in every store) and a refused event is given back, so two
    * concurrent requests can never both take the last place.
    */
-  async take(kind: LimitKind, key: string, now: number): Promise<boolean> {
+  async take(kind: LimitKind, key: string, now: number, max: number = this.settings[kind]): Promise<boolean> {
     const counter = `limit_${kind}`;
     const k = `${key}|${Math.floor(now / HOUR_MS)}`;
-    if ((await this.counters.add(counter, k, 1, COUNTER_TTL_S)) <= this.settings[kind]) return true;
+    if ((await this.counters.add(counter, k, 1, COUNTER_TTL_S)) <= max) return true;
     await this.counters.add(counter, k, -1, COUNTER_TTL_S);
     return false;
+  }
+
+  /** Gives back an event take() counted (a wider limit refused the same send). */
+  async untake(kind: LimitKind, key: string, now: number): Promise<void> {
+    await this.counters.add(`limit_${kind}`, `${key}|${Math.floor(now / HOUR_MS)}`, -1, COUNTER_TTL_S);
+  }
+
+  /** A plain counter of the store: adds `points` (0 reads it) and answers the count. */
+  count(counter: string, key: string, points: number, ttlSec: number): Promise<number> {
+    return this.counters.add(counter, key, points, ttlSec);
+  }
+
+  /**
+   * Takes one of `max` places of `key` under `counter` (no hourly window: the counter lives
+   * `ttlSec`), atomically like take(): of any number of concurrent callers, at most `max` ever
+   * hold a place. give() hands one back.
+   */
+  async place(counter: string, key: string, max: number, ttlSec: number): Promise<boolean> {
+    if ((await this.counters.add(counter, key, 1, ttlSec)) <= max) return true;
+    await this.counters.add(counter, key, -1, ttlSec);
+    return false;
+  }
+
+  async give(counter: string, key: string, ttlSec: number): Promise<void> {
+    await this.counters.add(counter, key, -1, ttlSec);
   }
 }

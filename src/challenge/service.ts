@@ -9,6 +9,7 @@ import type { Delivery, DeliveryOutcome, Destinations, SendGate } from './delive
 import { auditEntries, type ChallengeEvent } from './events.js';
 import type { Keys } from './keys.js';
 import type { AbuseLimits } from './limits.js';
+import type { LimitHit, PumpingGuard } from './pumping.js';
 import type { PasskeySettings } from './passkey-config.js';
 import { PasskeyFactor, type AuthenticationResponseJSON, type PasskeyView, type PublicKeyCredentialCreationOptionsJSON, type PublicKeyCredentialRequestOptionsJSON, type RegistrationResponseJSON } from './passkeys.js';
 import { maskDestination, normalizePhone } from './phone.js';
@@ -16,6 +17,13 @@ import { matchingStep, newEnrolment, type TotpEnrolment } from './totp.js';
 import type { TrustTokens } from './trust.js';
 
 const RECOVERY_CODES = 10;
+/** The limit counter of a challenge's sends (resend race): keyed by the challenge id. */
+const SENDS = 'challenge_sends';
+
+/** A channel a code is sent on, as opposed to a factor the user holds (TOTP, a passkey). */
+function isCodeChannel(c: ChallengeChannel): c is Channel {
+  return c === 'sms' || c === 'whatsapp' || c === 'voice' || c === 'email';
+}
 
 /** A factor the user holds, which a challenge can use instead of sending a code. */
 export type StrongFactor = 'passkey' | 'totp';
@@ -28,6 +36,8 @@ export interface ChallengeSettings {
   maxAttempts: number;
   maxSends: number;
   issuer: string;
+  /** /resend may move a challenge on a stronger factor (TOTP, passkey) to a code channel. */
+  allowDowngrade: boolean;
 }
 
 /** What the login service sends about the user with a decision. */
@@ -81,6 +91,7 @@ export interface ChallengeServiceOptions {
   delivery: Delivery;
   trust: TrustTokens;
   limits: AbuseLimits;
+  pumping: PumpingGuard;
   /** Hears every event once it is in the audit trail (the metrics). */
   onEvent: (e: ChallengeEvent) => void;
   clock: Clock;
@@ -103,7 +114,7 @@ export class ChallengeService {
 
   /** Refuses a phone number before anything is decided, stored or sent. */
   checkRequest(r: ChallengeRequest): void {
-    if (r.phone) normalizePhone(r.phone, r.country);
+    if (r.phone) this.o.pumping.checkCountry(normalizePhone(r.phone, r.country));
   }
 
   /** The factor a challenge for the user uses instead of a sent code: the first of `prefer` that the user holds. */
@@ -177,6 +188,7 @@ export class ChallengeService {
       delivered = out.ok;
       Object.assign(c, out.ok ? this.deliveryFields(id, out, c.expiresAt) : { channel: channels[0]! });
       c.sends = out.ok ? 1 : 0;
+      if (out.ok) await this.o.limits.place(SENDS, id, settings.maxSends, this.sendsTtl());
       await store.createChallenge(c);
       await this.emit({ type: 'sent', challenge: c, delivery: out });
     } else {
@@ -234,13 +246,25 @@ export class ChallengeService {
     const channels = delivery.channels(dest);
     if (channel !== undefined && !channels.includes(channel)) throw new RefusedError('CHANNEL_UNAVAILABLE', `this challenge cannot be sent by ${channel}`);
     if (channels.length === 0) throw new RefusedError('CHANNEL_UNAVAILABLE', 'this challenge has no phone number or e-mail address to send to');
+    const downgrade = !isCodeChannel(c.channel);
+    if (downgrade && !settings.allowDowngrade) {
+      await this.emit({ type: 'downgrade', challenge: c, to: channel ?? channels[0]!, allowed: false });
+      throw new RefusedError('DOWNGRADE_REFUSED', `this challenge is answered with ${c.channel}; it is not sent as a code (challenges.allowDowngrade)`);
+    }
     const start = channel !== undefined ? channels.indexOf(channel) : (channels.indexOf(c.channel as Channel) + 1) % channels.length;
     const order = [...channels.slice(start), ...channels.slice(0, start)];
 
+    // The send is counted before any provider is asked, atomically in the store: of twenty
+    // resends at once (on any instances), at most maxSends codes go out, the first included.
+    if (!(await this.o.limits.place(SENDS, id, settings.maxSends, this.sendsTtl()))) {
+      throw new RefusedError('RESEND_LIMIT', `this challenge was already sent ${settings.maxSends} times`);
+    }
     const out = await delivery.deliver(id, order, dest, this.gate(now, dest));
+    if (!out.ok) await this.o.limits.give(SENDS, id, this.sendsTtl());
     const next = out.ok ? { ...c, ...this.deliveryFields(id, out, now + settings.ttlSeconds * 1000) } : c;
     await this.emit({ type: 'sent', challenge: c, delivery: out });
     await this.emit({ type: 'resent', challenge: c, delivery: out, first: order[0]! });
+    if (downgrade && out.ok) await this.emit({ type: 'downgrade', challenge: c, to: out.channel, allowed: true });
     if (!out.ok) {
       if (out.attempts.every((a) => a.result === 'rate_limited' || a.result === 'limit')) throw new RefusedError('CHALLENGE_RATE_LIMITED', 'every channel is rate-limited for this destination now; try again later');
       throw new RefusedError('DELIVERY_FAILED', `no provider could send the code (${out.attempts.length} tried); the challenge stays pending`);
@@ -418,18 +442,20 @@ export class ChallengeService {
     return issued.token;
   }
 
-  /** Abuse limits per phone number (once per round) and per destination country (each send), checked before a send to a phone. */
+  /** The toll-fraud and flood limits (src/challenge/pumping.ts), checked once per round for the phone and once for the e-mail address. */
   private gate(now: number, dest: Destinations): SendGate {
-    let phoneTaken = false;
-    return async (channel, to) => {
-      if (channel === 'email' || !dest.phone) return null;
-      if (!phoneTaken) {
-        if (!(await this.o.limits.take('perPhonePerHour', to, now))) return 'perPhonePerHour';
-        phoneTaken = true;
-      }
-      const country = dest.phone.country;
-      return (await this.o.limits.take('perCountryPerHour', country, now)) ? null : `perCountryPerHour (${country})`;
+    const checked = new Map<'phone' | 'email', Promise<LimitHit | null>>();
+    return (channel, to) => {
+      const kind = channel === 'email' ? 'email' : 'phone';
+      let hit = checked.get(kind);
+      if (!hit) checked.set(kind, (hit = kind === 'email' ? this.o.pumping.email(to, now) : dest.phone ? this.o.pumping.phone(dest.phone, now) : Promise.resolve(null)));
+      return hit;
     };
+  }
+
+  /** A challenge can be resent while it is open, and each resend opens it for ttlSeconds again. */
+  private sendsTtl(): number {
+    return (this.o.settings.maxSends + 1) * this.o.settings.ttlSeconds;
   }
 
   private deliveryFields(id: string, out: Extract<DeliveryOutcome, { ok: true }>, expiresAt: number) {
@@ -452,7 +478,8 @@ export class ChallengeService {
       delivered,
       destination: c.destination ? maskDestination(c.destination) : null,
       attemptsLeft: Math.max(0, c.maxAttempts - c.attempts),
-      channels,
+      // A challenge on a stronger factor offers no code channel unless downgrades are allowed.
+      channels: isCodeChannel(c.channel) || this.o.settings.allowDowngrade ? channels : [],
     };
   }
 
@@ -460,6 +487,9 @@ export class ChallengeService {
   private async emit(e: ChallengeEvent): Promise<void> {
     const time = this.o.clock();
     for (const entry of auditEntries(e)) await this.o.audit.append({ time, ...entry, action: null, score: null, rules: [], rulesVersion: null });
+    // Conversion (toll fraud): every code challenge that closes counts, verified or not.
+    if (e.type === 'answered' && e.settled) await this.o.pumping.closed(e.challenge, e.outcome.status === 'verified', time);
+    if (e.type === 'expired') await this.o.pumping.closed(e.challenge, false, time);
     this.o.onEvent(e);
   }
 }

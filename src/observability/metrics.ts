@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SendAttempt } from '../challenge/delivery.js';
 import type { ChallengeEvent } from '../challenge/events.js';
 import type { Decision, FailureResult } from '../engine/engine.js';
 import type { StoreEvent } from '../store/guard.js';
@@ -50,6 +51,18 @@ export class Metrics {
     name: 'riskgate_challenge_fallbacks_total',
     help: 'Deliveries that fell back past a failed provider or channel, by the channel that took the code ("none" when none did).',
     labelNames: ['channel'],
+    registers: [this.registry],
+  });
+  readonly deliveryLimited = new Counter({
+    name: 'riskgate_delivery_limited_total',
+    help: 'Sends riskgate refused itself (toll fraud, floods), by limit (perPhonePerHour, perPrefixPerHour, perCountryPerHour, conversion, sendsPerHour, perEmailPerHour) and destination country ("" for e-mail).',
+    labelNames: ['limit', 'country'],
+    registers: [this.registry],
+  });
+  readonly challengeDowngrades = new Counter({
+    name: 'riskgate_challenge_downgrades_total',
+    help: 'Resends asked to move a challenge on a stronger factor (TOTP, passkey) to a code channel, by result (allowed, refused).',
+    labelNames: ['result', 'from', 'to'],
     registers: [this.registry],
   });
   readonly challengeVerifications = new Counter({
@@ -112,9 +125,15 @@ export class Metrics {
       case 'issued':
         this.challenges.inc({ channel: e.challenge.channel, outcome: e.delivered ? 'issued' : 'undelivered' });
         break;
+      case 'destinations_limited':
+        for (const a of e.attempts) this.limited(a);
+        break;
       case 'sent': {
         const { attempts } = e.delivery;
-        for (const a of attempts) this.challengeSends.inc({ channel: a.channel, provider: a.provider, result: a.result });
+        for (const a of attempts) {
+          this.challengeSends.inc({ channel: a.channel, provider: a.provider, result: a.result });
+          this.limited(a);
+        }
         if (attempts.length > 1 || !e.delivery.ok) this.challengeFallbacks.inc({ channel: e.delivery.ok ? e.delivery.channel : 'none' });
         break;
       }
@@ -128,7 +147,14 @@ export class Metrics {
       case 'expired':
         this.challenges.inc({ channel: e.challenge.channel, outcome: 'expired' });
         break;
+      case 'downgrade':
+        this.challengeDowngrades.inc({ result: e.allowed ? 'allowed' : 'refused', from: e.challenge.channel, to: e.to });
+        break;
     }
+  }
+
+  private limited(a: SendAttempt): void {
+    if (a.result === 'limit') this.deliveryLimited.inc({ limit: a.limit ?? 'unknown', country: a.country ?? '' });
   }
 
   private verification(status: string): void {
