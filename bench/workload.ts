@@ -53,7 +53,7 @@ export async function warmState(kind: StoreKind, history: readonly GenEvent[], r
     dataDir: config.dataDir,
     redisUrl: kind === 'redis' ? redisUrl : undefined,
     databaseUrl: kind === 'postgres' ? databaseUrl : undefined,
-    timeoutMs: config.store.timeoutMs,
+    timeoutMs: 10_000, // teaching is not the measured path: a loaded machine must not time it out (ioredis commandTimeout)
     redis: config.store.redis,
     postgres: config.store.postgres,
   };
