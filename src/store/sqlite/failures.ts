@@ -21,8 +21,8 @@ export class SqliteFailures implements FailureCounters {
     this.stmt = sql.prepare({
       add: 'INSERT INTO failures (subject, bucket, count) VALUES (?, ?, 1) ON CONFLICT(subject, bucket) DO UPDATE SET count = count + 1',
       addUser: 'INSERT INTO failure_users (ip, user_id, last) VALUES (?, ?, ?) ON CONFLICT(ip, user_id) DO UPDATE SET last = max(last, excluded.last)',
-      all: 'SELECT subject, bucket, count FROM failures',
-      allUsers: 'SELECT ip, user_id, last FROM failure_users',
+      all: 'SELECT subject, bucket, count FROM failures ORDER BY subject, bucket',
+      allUsers: 'SELECT ip, user_id, last FROM failure_users ORDER BY last',
       prune: 'DELETE FROM failures WHERE bucket < ?',
       pruneUsers: 'DELETE FROM failure_users WHERE last < ?',
     });
@@ -67,5 +67,6 @@ export class SqliteFailures implements FailureCounters {
     this.memory = new FailureMemory();
     for (const r of this.stmt.all.iterate() as Iterable<{ subject: string; bucket: number; count: number }>) this.memory.restoreBucket(r.subject, r.bucket, r.count);
     for (const r of this.stmt.allUsers.iterate() as Iterable<{ ip: string; user_id: string; last: number }>) this.memory.restoreUser(r.ip, r.user_id, r.last);
+    this.memory.settle();
   }
 }
