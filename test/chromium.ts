@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 
 /** Debian's Chromium (apt-get install chromium); never a browser downloaded by npm. */
 export const CHROMIUM = '/usr/bin/chromium';
@@ -24,4 +25,19 @@ export async function launchChromium(): Promise<{ browser: BrowserContext; close
       await rm(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * One headless Chromium for the enclosing describe block: launched before its tests, closed
+ * after them. Returns the browser, to be read inside a test.
+ */
+export function useChromium(): () => BrowserContext {
+  let chromium: Awaited<ReturnType<typeof launchChromium>> | undefined;
+  beforeAll(async () => {
+    chromium = await launchChromium();
+  }, 60_000);
+  afterAll(async () => {
+    await chromium?.close();
+  });
+  return () => chromium!.browser;
 }

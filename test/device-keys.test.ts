@@ -1,8 +1,7 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
-import type { BrowserContext } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { proofString } from '../src/engine/device-proof.js';
-import { CHROMIUM, HAVE_CHROMIUM, launchChromium } from './chromium.js';
+import { CHROMIUM, HAVE_CHROMIUM, useChromium } from './chromium.js';
 import { AUTH, IP, UA, decide, habit, makeApp, type TestApp } from './helpers.js';
 
 if (!HAVE_CHROMIUM) console.warn(`device key browser test SKIPPED: ${CHROMIUM} is missing (apt-get install chromium); .ci/run installs it`);
@@ -59,19 +58,11 @@ describe('device-bound keys over HTTP', () => {
   });
 
   describe.skipIf(!HAVE_CHROMIUM)(`with real WebCrypto in headless Chromium (${CHROMIUM})`, () => {
-    let browser: BrowserContext;
-    let chromium: Awaited<ReturnType<typeof launchChromium>> | undefined;
-    beforeAll(async () => {
-      chromium = await launchChromium();
-      browser = chromium.browser;
-    }, 60_000);
-    afterAll(async () => {
-      await chromium?.close();
-    });
+    const browser = useChromium();
 
     it('a non-extractable key made by the browser registers, and its signatures prove the device', async () => {
       // A secure context (WebCrypto needs one): an https page the test serves itself, nothing on the network.
-      const page = await browser.newPage();
+      const page = await browser().newPage();
       await page.route('https://login.example/', (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>login</title>' }));
       await page.goto('https://login.example/');
       const time = t.clock.now;

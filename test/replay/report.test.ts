@@ -1,12 +1,12 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
 import { replay, type ReplayResult } from '../../src/replay/replay.js';
 import { renderReport } from '../../src/replay/report.js';
 import { loadRuleSet } from '../../src/rules/compile.js';
-import { CHROMIUM, HAVE_CHROMIUM, launchChromium } from '../chromium.js';
+import { CHROMIUM, HAVE_CHROMIUM, useChromium } from '../chromium.js';
 import { copyRules, RULES_DIR } from '../helpers.js';
 import { DAY, removeLater, removeTempDirs, smallStream, tempDir } from './helpers.js';
 
@@ -57,21 +57,13 @@ describe('HTML report', () => {
   });
 
   describe.skipIf(!HAVE_CHROMIUM)(`in headless Chromium (${CHROMIUM})`, () => {
-    let browser: BrowserContext;
-    let chromium: Awaited<ReturnType<typeof launchChromium>> | undefined;
-    beforeAll(async () => {
-      chromium = await launchChromium();
-      browser = chromium.browser;
-    }, 60_000);
-    afterAll(async () => {
-      await chromium?.close();
-    });
+    const browser = useChromium();
 
     /** Opens a report; `problems` and `requests` collect console errors and every URL the page asked for. */
     async function open(r: ReplayResult, name: string): Promise<{ page: Page; url: string; problems: string[]; requests: string[] }> {
       const file = join(await tempDir(), name);
       await writeFile(file, renderReport(r));
-      const page = await browser.newPage();
+      const page = await browser().newPage();
       const problems: string[] = [];
       const requests: string[] = [];
       page.on('console', (m) => {
