@@ -124,6 +124,7 @@ export class SqliteProfiles implements ProfileStore {
   private hold(userId: string, p: Profile): void {
     if (!this.beforeBatch.has(userId)) this.beforeBatch.set(userId, this.dirty.get(userId));
     this.dirty.set(userId, p);
+    this.cache.delete(userId); // one copy in memory: the cache gets it back at the flush
   }
 
   private put(userId: string, p: Profile, time: number): void {
