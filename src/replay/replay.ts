@@ -50,6 +50,8 @@ export interface RunSummary {
   warmupDays: number;
   seconds: number;
   eventsPerSecond: number;
+  /** CPU time the process has used (user and system, all threads), start-up included. */
+  cpuSeconds: number;
   /** The process's peak resident memory so far, in MiB. */
   peakRssMb: number;
 }
@@ -129,6 +131,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         warmupDays: (o.warmupMs ?? 0) / DAY_MS,
         seconds,
         eventsPerSecond: seconds > 0 ? events / seconds : 0,
+        cpuSeconds: cpuSeconds(),
         peakRssMb: peakRssMb(),
       },
       summary: main.tally.summary(describe(o.rules)),
@@ -142,6 +145,11 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     for (const lane of lanes) lane.close();
     if (ownState) await rm(stateDir, { recursive: true, force: true });
   }
+}
+
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
 }
 
 /**
