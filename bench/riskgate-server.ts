@@ -25,5 +25,10 @@ const config = loadConfig({ config: join(dir, 'riskgate.yaml'), data: dir, rules
 const server = await startServer({ config, env, logger: createLogger('warn'), announce: () => {} });
 process.stdout.write(`ready ${server.url}\n`);
 
-// Exit cleanly on SIGTERM so that `node --cpu-prof` can write its profile.
-process.on('SIGTERM', () => void server.close().then(() => (kind === 'redis' ? deleteKeysUnder(redisUrl, config.store.redis.keyPrefix) : undefined)).then(() => process.exit(0)));
+// Exit cleanly on SIGTERM so that `node --cpu-prof` can write its profile; say where the memory is.
+process.on('SIGTERM', () => {
+  const m = process.memoryUsage();
+  const mb = (n: number) => `${Math.round(n / 2 ** 20)} MB`;
+  process.stderr.write(`riskgate-server (${kind}) at the end: rss ${mb(m.rss)}, V8 heap used ${mb(m.heapUsed)} of ${mb(m.heapTotal)}, outside the heap ${mb(m.external)} (array buffers ${mb(m.arrayBuffers)})\n`);
+  void server.close().then(() => (kind === 'redis' ? deleteKeysUnder(redisUrl, config.store.redis.keyPrefix) : undefined)).then(() => process.exit(0));
+});

@@ -1,7 +1,7 @@
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SqliteBackend } from '../src/store/sqlite/backend.js';
 import type { DecisionRecord } from '../src/store/ports.js';
 
@@ -79,6 +79,62 @@ describe('SQLite journal', () => {
     await store.close();
     const after = new SqliteBackend({ path: join(copy, 'riskgate.db') });
     expect((await after.failures.counts({ userId: 'bob', ip: '192.0.2.9' }, 1010)).user_24h).toBe(4);
+    await after.close();
+  });
+
+  it('profiles reach the table every few seconds; until then the journal has their logins, learned again once after a crash', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const dir = tempDir();
+      const store = new SqliteBackend({ path: join(dir, 'riskgate.db') });
+      await store.decisions.save(record('d-1', 1000));
+      expect(await store.profiles.learn('alice', 'd-1', record('d-1', 1000).observation)).toBe(true);
+      await store.decisions.save(record('d-2', 2000));
+      expect(await store.profiles.learn('alice', 'd-2', record('d-2', 2000).observation)).toBe(true);
+      vi.advanceTimersByTime(200); // the tables commit; the profile is still only in memory and the journal
+      const tableLogins = () => store.db.prepare("SELECT json_extract(doc, '$.logins') AS n FROM profiles WHERE user_id = 'alice'").get() as { n: number } | undefined;
+      expect(tableLogins()).toBeUndefined();
+      expect((await store.profiles.get('alice'))?.logins).toBe(2);
+      const journal = readFileSync(join(dir, 'riskgate.db-journal.jsonl'), 'utf8');
+      expect(journal).toContain('"profile.learn"');
+      expect(journal).not.toContain('INSERT INTO profiles');
+      const copy = crashCopy(dir);
+
+      // Unlearning is deferred too; it and the learns before it come back in order.
+      expect(await store.profiles.unlearn('d-2')).toBe(true);
+      const copy2 = crashCopy(dir);
+
+      vi.advanceTimersByTime(2000); // the deferred changes reach the table and the journal is emptied
+      expect(tableLogins()).toEqual({ n: 1 });
+      expect(readFileSync(join(dir, 'riskgate.db-journal.jsonl'), 'utf8')).toBe('');
+      await store.close();
+
+      const after = new SqliteBackend({ path: join(copy, 'riskgate.db') });
+      // Learned once each, although the decisions' rows were already committed.
+      expect((await after.profiles.get('alice'))?.logins).toBe(2);
+      expect(await after.profiles.learn('alice', 'd-1', record('d-1', 1000).observation)).toBe(false);
+      await after.close();
+      const after2 = new SqliteBackend({ path: join(copy2, 'riskgate.db') });
+      expect((await after2.profiles.get('alice'))?.logins).toBe(1);
+      expect(await after2.profiles.unlearn('d-2')).toBe(false);
+      await after2.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a failed batch takes back its deferred profile changes, and only its own', async () => {
+    const dir = tempDir();
+    const store = new SqliteBackend({ path: join(dir, 'riskgate.db') });
+    await store.profiles.learn('dave', 'd-5', record('d-5', 5000).observation);
+    const device = { id: 't-2', userId: 'dave', deviceId: 'd-9', label: 'laptop', ip: '192.0.2.7', createdAt: 5000, expiresAt: 9000 };
+    const turn = [store.profiles.learn('dave', 'd-6', record('d-6', 6000).observation), store.challenges.addTrustedDevice(device), store.challenges.addTrustedDevice(device)];
+    await expect(Promise.all(turn)).rejects.toThrow(/UNIQUE/);
+    expect((await store.profiles.get('dave'))?.logins).toBe(1);
+    const copy = crashCopy(dir);
+    await store.close();
+    const after = new SqliteBackend({ path: join(copy, 'riskgate.db') });
+    expect((await after.profiles.get('dave'))?.logins).toBe(1);
     await after.close();
   });
 

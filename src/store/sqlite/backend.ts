@@ -6,7 +6,7 @@ import { SqliteFailures } from './failures.js';
 import { SqliteIdempotency } from './idempotency.js';
 import { sqliteLimits } from './limits.js';
 import { SqlitePasskeys } from './passkeys.js';
-import { SqliteProfiles } from './profiles.js';
+import { profileRedo, SqliteProfiles } from './profiles.js';
 
 export interface SqliteBackendOptions extends SqliteDbOptions {
   /** Parsed profiles kept in memory (one process owns a data directory). */
@@ -32,7 +32,7 @@ export class SqliteBackend implements Backend {
   private readonly table: AuditTable;
 
   constructor(opts: SqliteBackendOptions) {
-    this.sql = new SqliteDb(opts);
+    this.sql = new SqliteDb({ ...opts, redo: profileRedo() });
     this.table = new AuditTable(this.sql);
     this.profiles = new SqliteProfiles(this.sql, this.table, opts.profileCache ?? (opts.ephemeral ? 100_000 : 20_000));
     this.decisions = new SqliteDecisionLog(this.sql, this.table);

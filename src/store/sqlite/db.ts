@@ -12,6 +12,21 @@ const EPHEMERAL_BATCH = 5000;
 const COMMIT_EVERY_MS = 200;
 /** ...or once the journal holds this much, whichever comes first: it bounds the replay at start. */
 const COMMIT_JOURNAL_BYTES = 16 << 20;
+/**
+ * Deferred changes (SqliteDb.deferred: profiles) reach the tables this often, all at once, after
+ * which the journal is emptied; until then they are journal records and memory. A user who
+ * logs in several times within it costs one table write.
+ */
+const FLUSH_DEFERRED_MS = 2000;
+
+/**
+ * Runs deferred changes again at start, in journal order, straight on the tables (`finish` once
+ * the last is run). Passed to SqliteDb so that recovery needs no port to exist yet.
+ */
+export interface DeferredRedo {
+  apply(db: Database.Database, name: string, args: unknown[]): void;
+  finish(db: Database.Database): void;
+}
 
 export interface SqliteDbOptions {
   /** A file path, or ":memory:" for tests and rule tests. */
@@ -33,6 +48,8 @@ export interface SqliteDbOptions {
    * (at most COMMIT_EVERY_MS old). Writes throw.
    */
   readonly?: boolean | undefined;
+  /** How deferred changes (`SqliteDb.defer`) are run again from the journal at start. */
+  redo?: DeferredRedo | undefined;
 }
 
 /** One turn's journal line: its sequence number, statements first used in it, and what ran. */
@@ -40,8 +57,11 @@ interface JournalTurn {
   s: number;
   /** New statement ids in this journal file: id → SQL. */
   q?: Record<number, string>;
-  /** [statement id, arguments] in the order they ran. */
-  r: [number, unknown[]][];
+  /**
+   * [statement id, arguments] in the order they ran; a deferred change (SqliteDb.defer) is
+   * [its name, arguments] among them.
+   */
+  r: [number | string, unknown[]][];
 }
 
 interface Batch {
@@ -72,7 +92,8 @@ export class SqliteDb {
   readonly ephemeral: boolean;
   private batch: Batch | null = null;
   private readonly beforeCommit: (() => void)[] = [];
-  private readonly afterRollback: (() => void)[] = [];
+  private readonly afterCommit: (() => void)[] = [];
+  private readonly afterRollback: ((lost: boolean) => void)[] = [];
   private readonly journal: Journal | null = null;
 
   constructor(opts: SqliteDbOptions) {
@@ -98,7 +119,9 @@ export class SqliteDb {
     this.db.pragma('busy_timeout = 5000');
     migrate(this.db);
     if (!this.ephemeral && !opts.readonly && opts.path !== ':memory:') {
-      this.journal = new Journal(this.db, `${opts.path}-journal.jsonl`, opts.fsync ?? false);
+      this.journal = new Journal(this.db, `${opts.path}-journal.jsonl`, opts.fsync ?? false, opts.redo ?? null, (lost) => {
+        for (const fn of this.afterRollback) fn(lost);
+      });
       this.journal.recover();
       this.journal.instrument(() => this.batch !== null);
     }
@@ -116,9 +139,37 @@ export class SqliteDb {
     this.beforeCommit.push(fn);
   }
 
-  /** `fn` runs after a rollback: what a port keeps in memory may hold what was never committed. */
-  onRollback(fn: () => void): void {
+  /** `fn` runs once a batch is durable (its turn is in the journal, or committed). */
+  onCommitted(fn: () => void): void {
+    this.afterCommit.push(fn);
+  }
+
+  /**
+   * `fn` runs after a rollback: what a port keeps in memory may hold what was never committed.
+   * `lost`: the whole transaction was lost and the tables were brought back from the journal,
+   * deferred changes included (they are in the tables now).
+   */
+  onRollback(fn: (lost: boolean) => void): void {
     this.afterRollback.push(fn);
+  }
+
+  /** Whether changes may be deferred (`defer`): a file store with a journal. */
+  get defers(): boolean {
+    return this.journal !== null;
+  }
+
+  /**
+   * Records a deferred change in the open batch (call inside `write`): the journal keeps `name`
+   * and `args` instead of SQL, and the port keeps the change in memory until `onFlush`, when it
+   * writes it to the tables; at start, the options' `redo` runs again those the tables missed.
+   */
+  defer(name: string, args: unknown[]): void {
+    this.journal!.recordDeferred(name, args);
+  }
+
+  /** `fn` writes the deferred changes to the tables, inside their transaction (see `defer`). */
+  onFlush(fn: () => void): void {
+    this.journal?.flushers.push(fn);
   }
 
   /**
@@ -152,9 +203,8 @@ export class SqliteDb {
   private fail(e: unknown): void {
     const batch = this.batch;
     this.batch = null;
-    if (this.journal) this.journal.rollbackTurn();
-    else if (this.db.inTransaction) this.db.exec('ROLLBACK');
-    for (const fn of this.afterRollback) fn();
+    const lost = this.journal ? this.journal.rollbackTurn() : (this.db.inTransaction && this.db.exec('ROLLBACK'), false);
+    if (!lost) for (const fn of this.afterRollback) fn(false);
     batch?.reject(e);
   }
 
@@ -167,16 +217,17 @@ export class SqliteDb {
       if (this.journal) this.journal.endTurn();
       else this.db.exec('COMMIT');
       this.batch = null;
+      for (const fn of this.afterCommit) fn();
       batch.resolve();
     } catch (e) {
       this.fail(e);
     }
   }
 
-  /** Commits the tables now, after which the journal is empty (it happens every COMMIT_EVERY_MS anyway). */
+  /** Commits the tables now, deferred changes included, after which the journal is empty (it happens every FLUSH_DEFERRED_MS anyway). */
   checkpoint(): void {
     this.commit();
-    this.journal?.commitTables();
+    this.journal?.commitTables(true);
   }
 
   /** Commits what is pending and closes the file. */
@@ -196,25 +247,36 @@ class Journal {
   /** SQL → statement id in the current journal file. */
   private readonly ids = new Map<string, number>();
   private newIds: Record<number, string> | null = null;
-  private runs: [number, unknown[]][] = [];
+  private runs: [number | string, unknown[]][] = [];
   private seq = 0;
   private bytes = 0;
   private turnOpen = false;
   private replaying = false;
   private commitTimer: NodeJS.Timeout | null = null;
   private commitDue = false;
+  /** When deferred changes are next written to the tables (and the journal emptied). */
+  private flushAt = 0;
+  private flushDue = false;
+  /** The ports' writers of deferred changes (SqliteDb.onFlush). */
+  readonly flushers: (() => void)[] = [];
 
   constructor(
     private readonly db: Database.Database,
     readonly path: string,
     private readonly fsync: boolean,
+    private readonly redo: DeferredRedo | null,
+    private readonly lostTransaction: (lost: boolean) => void,
   ) {
     this.fd = openSync(path, 'a+', 0o600);
   }
 
-  /** Runs again the turns the tables did not commit (the process was killed), then empties the journal. */
+  /**
+   * Runs again the turns the tables did not commit (the process was killed), and the deferred
+   * changes they had not been given yet, then empties the journal.
+   */
   recover(): void {
-    const committed = (this.db.prepare('SELECT seq FROM journal_state WHERE id = 1').get() as { seq: number }).seq;
+    const state = this.db.prepare('SELECT seq, deferred FROM journal_state WHERE id = 1').get() as { seq: number; deferred: number };
+    const committed = state.seq;
     const text = readFileSync(this.path, 'utf8');
     const sql = new Map<number, Statement>();
     let last = committed;
@@ -230,15 +292,22 @@ class Journal {
           break; // a torn last line (power loss without fsync): that turn was never acknowledged
         }
         for (const [id, text] of Object.entries(turn.q ?? {})) sql.set(Number(id), this.db.prepare(text));
-        if (turn.s <= committed) continue;
+        if (turn.s <= state.deferred) continue;
         for (const [id, args] of turn.r) {
+          if (typeof id === 'string') {
+            if (!this.redo) throw new Error(`${this.path}: deferred change "${id}" with nothing to run it`);
+            this.redo.apply(this.db, id, args);
+            continue;
+          }
+          if (turn.s <= committed) continue;
           const st = sql.get(id);
           if (!st) throw new Error(`${this.path}: statement ${id} used before it is defined`);
           st.run(...args.map(fromJournal));
         }
-        last = turn.s;
+        last = Math.max(last, turn.s);
       }
-      this.db.prepare('UPDATE journal_state SET seq = ? WHERE id = 1').run(last);
+      this.redo?.finish(this.db);
+      this.db.prepare('UPDATE journal_state SET seq = ?, deferred = ? WHERE id = 1').run(last, last);
       this.db.exec('COMMIT');
     } catch (e) {
       this.db.exec('ROLLBACK');
@@ -280,7 +349,10 @@ class Journal {
   beginTurn(): void {
     if (!this.db.inTransaction) {
       this.db.exec('BEGIN');
-      this.commitTimer = setTimeout(() => this.commitTables(), COMMIT_EVERY_MS);
+      if (this.commitTimer) clearTimeout(this.commitTimer);
+      const now = Date.now();
+      if (!this.flushAt) this.flushAt = now + FLUSH_DEFERRED_MS;
+      this.commitTimer = setTimeout(() => this.commitTables(Date.now() >= this.flushAt), COMMIT_EVERY_MS);
       this.commitTimer.unref();
     }
     this.db.exec('SAVEPOINT turn');
@@ -292,18 +364,21 @@ class Journal {
     if (this.runs.length) this.flushLine();
     this.db.exec('RELEASE turn');
     this.turnOpen = false;
-    if (this.commitDue || this.bytes >= COMMIT_JOURNAL_BYTES) this.commitTables();
+    if (this.commitDue || this.bytes >= COMMIT_JOURNAL_BYTES) this.commitTables(this.flushDue || this.bytes >= COMMIT_JOURNAL_BYTES);
   }
 
-  rollbackTurn(): void {
+  /** Undoes the open turn; true when the whole transaction was lost and the tables were brought back from the journal. */
+  rollbackTurn(): boolean {
     if (this.turnOpen && !this.db.inTransaction) {
       // SQLite rolled the whole transaction back (an I/O error, a full disk): the earlier turns
-      // it held are in the journal, and go back into the tables from there.
+      // it held, and the deferred changes not yet in the tables, are in the journal, and go
+      // back into the tables from there.
       this.turnOpen = false;
       this.runs = [];
       this.newIds = null;
       this.recover();
-      return;
+      this.lostTransaction(true);
+      return true;
     }
     if (this.turnOpen) {
       this.db.exec('ROLLBACK TO turn');
@@ -314,6 +389,11 @@ class Journal {
     for (const id of Object.keys(this.newIds ?? {})) for (const [sql, n] of this.ids) if (n === Number(id)) this.ids.delete(sql);
     this.newIds = null;
     this.runs = [];
+    return false;
+  }
+
+  recordDeferred(name: string, args: unknown[]): void {
+    this.runs.push([name, args]);
   }
 
   private record(source: string, args: unknown[]): void {
@@ -335,24 +415,42 @@ class Journal {
     if (this.fsync) fdatasyncSync(this.fd);
   }
 
-  /** Commits the tables' transaction with the last turn it holds, after which the journal is not needed. */
-  commitTables(): void {
+  /**
+   * Commits the tables' transaction with the last turn it holds. With `flush`, the deferred
+   * changes are written first, after which the journal is not needed and is emptied.
+   */
+  commitTables(flush = false): void {
     if (this.commitTimer) clearTimeout(this.commitTimer);
     this.commitTimer = null;
     if (this.turnOpen) {
       this.commitDue = true; // at the end of this turn
+      this.flushDue ||= flush;
       return;
     }
     this.commitDue = false;
-    if (!this.db.open || !this.db.inTransaction) return;
-    this.replaying = true; // the state row is not a journaled change
+    this.flushDue = false;
+    if (!this.db.open) return;
+    if (!this.db.inTransaction) {
+      if (flush && this.bytes > 0) this.db.exec('BEGIN');
+      else return;
+    }
+    this.replaying = true; // neither the state row nor the deferred changes' writes are journaled
     try {
-      this.db.prepare('UPDATE journal_state SET seq = ? WHERE id = 1').run(this.seq);
+      if (flush) for (const fn of this.flushers) fn();
+      if (flush) this.db.prepare('UPDATE journal_state SET seq = ?, deferred = ? WHERE id = 1').run(this.seq, this.seq);
+      else this.db.prepare('UPDATE journal_state SET seq = ? WHERE id = 1').run(this.seq);
     } finally {
       this.replaying = false;
     }
     this.db.exec('COMMIT');
-    this.truncate();
+    if (flush) {
+      this.truncate();
+      this.flushAt = 0;
+    } else {
+      // Quiet from now on: the deferred changes still reach the tables in time.
+      this.commitTimer = setTimeout(() => this.commitTables(true), Math.max(0, this.flushAt - Date.now()));
+      this.commitTimer.unref();
+    }
   }
 
   /** Empties the journal once the tables hold all of it; statement ids start again. */
@@ -364,7 +462,7 @@ class Journal {
   }
 
   close(): void {
-    this.commitTables();
+    this.commitTables(true);
     closeSync(this.fd);
   }
 }

@@ -13,6 +13,7 @@ import {
   type FailureCounts,
   type FailureSubjects,
 } from '../../signals/attempts.js';
+import { halfSipHash, out, Slots } from './slots.js';
 
 /** The buckets one subject can have in a day: more are never read. */
 const MAX_BUCKETS = Math.ceil(FAILURE_RETENTION_MS / FAILURE_BUCKET_MS) + 1;
@@ -43,20 +44,28 @@ const EXPIRE_STEP = 16;
  * owns, reads its counts from here and writes them through to its tables, from which it
  * restores this at start.
  *
- * Bounded, and expired in amortised O(1) (issue 14, finding 12): both maps are kept in order
- * of each entry's latest failure (an entry is moved to the end when it fails again), so the
- * entries that expire first are at the front. Each failure counted drops up to EXPIRE_STEP
- * expired entries from the fronts, and never scans the rest. Per subject at most a day of
- * 5-minute buckets is kept, per place at most MAX_PLACE_USERS users; past `limits`, the
- * least recently failed entries are dropped first (`evicted` counts them), so a flood of new
- * ids costs bounded memory. What is dropped stays in the tables and is restored at the next
- * start.
+ * Bounded, and expired in amortised O(1) (docs/abuse.md): subjects and places are held in
+ * Slots (typed arrays, keys known by a keyed 64-bit hash: a flood of new ids leaves no
+ * objects for the garbage collector to walk), whose queue knows which entry failed least
+ * recently, in 5-minute buckets. Each failure counted drops up to EXPIRE_STEP expired entries
+ * from the front of the queue and never scans the rest. Per subject at most a day of buckets
+ * is kept, per place at most MAX_PLACE_USERS users; past `limits`, the least recently failed
+ * entries are dropped first (`evicted` counts them), so a flood of new ids costs bounded
+ * memory. What is dropped stays in the tables and is restored at the next start.
  */
 export class FailureMemory {
-  /** subject key → [bucket, count, bucket, count...], oldest bucket first; map in order of latest failure */
-  private readonly buckets = new Map<string, number[]>();
-  /** place (address or network) → its users' latest failures; map in order of latest failure */
-  private readonly users = new Map<string, Place>();
+  /**
+   * subject key → its buckets, stamped with its latest. A subject with one bucket (most, in a
+   * flood of new ids) keeps it in its two integers [bucket, count] and no value; with more,
+   * its value is [bucket, count, bucket, count...], oldest bucket first.
+   */
+  private readonly buckets = new Slots<number[]>(2);
+  /**
+   * place (address or network) → its users' latest failures, stamped with the bucket of its
+   * latest failure (its `times`). A place with one user keeps that user's hash in its two
+   * integers and no value; with more, its value holds them all.
+   */
+  private readonly users = new Slots<PlaceUsers>(2);
   /** Entries dropped over the limits before they expired. */
   evicted = 0;
 
@@ -64,46 +73,24 @@ export class FailureMemory {
 
   /** Puts back what a store kept: a subject's bucket (in bucket order), or a user's latest failure from a place (in time order). */
   restoreBucket(key: string, bucket: number, count: number): void {
-    const pairs = this.buckets.get(key);
-    if (pairs) pairs.push(bucket, count);
-    else this.buckets.set(key, [bucket, count]);
+    this.count(key, bucket, count);
   }
 
   restoreUser(place: string, userId: string, last: number): void {
-    let p = this.users.get(place);
-    if (!p) this.users.set(place, (p = { last, users: new Map() }));
-    p.users.delete(userId);
-    p.users.set(userId, last);
-    if (p.users.size > MAX_PLACE_USERS) p.users.delete(p.users.keys().next().value!);
-    p.last = Math.max(p.last, last);
+    this.seeUser(place, userId, last);
   }
 
-  /** After a restore: both maps in order of latest failure, as counting keeps them. */
+  /** After a restore: the queues in order of latest failure, as counting keeps them. */
   settle(): void {
-    const byLast = <V>(m: Map<string, V>, last: (v: V) => number) => {
-      const sorted = [...m.entries()].sort((a, b) => last(a[1]) - last(b[1]));
-      m.clear();
-      for (const [k, v] of sorted) m.set(k, v);
-    };
-    byLast(this.buckets, (p) => p[p.length - 2]!);
-    byLast(this.users, (p) => p.last);
+    this.buckets.requeue();
+    this.users.requeue();
   }
 
   add(s: FailureSubjects, now: number): FailureCounts {
     const k = subjectKeys(s);
     const bucket = failureBucket(now);
     for (const key of [k.user, k.ip, k.network, k.device]) if (key !== null) this.count(key, bucket);
-    for (const place of k.places) {
-      let p = this.users.get(place);
-      if (p) this.users.delete(place);
-      else p = { last: now, users: new Map() };
-      this.users.set(place, p);
-      const last = Math.max(p.users.get(s.userId) ?? now, now);
-      p.users.delete(s.userId);
-      p.users.set(s.userId, last);
-      if (p.users.size > MAX_PLACE_USERS) p.users.delete(p.users.keys().next().value!);
-      p.last = Math.max(p.last, last);
-    }
+    for (const place of k.places) this.seeUser(place, s.userId, now);
     this.expire(now);
     return this.counts(s, now);
   }
@@ -116,17 +103,13 @@ export class FailureMemory {
 
   counts(s: FailureSubjects, now: number): FailureCounts {
     const k = subjectKeys(s);
-    const user = this.buckets.get(k.user);
-    const ip = this.buckets.get(k.ip);
-    const network = this.buckets.get(k.network);
-    const device = k.device === null ? undefined : this.buckets.get(k.device);
-    const codes = this.buckets.get(k.codes);
-    if (!user && !ip && !network && !device && !codes) return NO_FAILURES;
-    return countsFrom(
-      { user: pairsOf(user), ip: pairsOf(ip), network: pairsOf(network), device: pairsOf(device), codes: pairsOf(codes) },
-      { ip: this.distinct(k.places[0], now), network: this.distinct(k.places[1], now) },
-      now,
-    );
+    const user = this.pairs(k.user);
+    const ip = this.pairs(k.ip);
+    const network = this.pairs(k.network);
+    const device = k.device === null ? NONE : this.pairs(k.device);
+    const codes = this.pairs(k.codes);
+    if (user === NONE && ip === NONE && network === NONE && device === NONE && codes === NONE) return NO_FAILURES;
+    return countsFrom({ user, ip, network, device, codes }, { ip: this.distinct(k.places[0], now), network: this.distinct(k.places[1], now) }, now);
   }
 
   /** How many subjects and places are held (the bench reads it). */
@@ -134,68 +117,165 @@ export class FailureMemory {
     return { subjects: this.buckets.size, places: this.users.size };
   }
 
-  private count(key: string, bucket: number): void {
-    let pairs = this.buckets.get(key);
-    if (pairs) this.buckets.delete(key);
-    else pairs = [];
-    this.buckets.set(key, pairs);
-    const n = pairs.length;
-    if (n >= 2 && pairs[n - 2] === bucket) pairs[n - 1]! += 1;
-    else pairs.push(bucket, 1);
-    if (pairs.length > 2 * MAX_BUCKETS) pairs.splice(0, pairs.length - 2 * MAX_BUCKETS);
+  /** A subject's buckets as countsFrom reads them (once per window: an iterable, not an iterator). */
+  private pairs(key: string): Iterable<readonly [number, number]> {
+    const b = this.buckets;
+    const slot = b.locate(key);
+    if (slot < 0) return NONE;
+    const more = b.value(slot);
+    if (more) return pairsOf(more);
+    const i = b.ints(slot);
+    return [[b.data[i]!, b.data[i + 1]!]];
+  }
+
+  /** Adds `n` failures in `bucket` (never older than the subject's latest). */
+  private count(key: string, bucket: number, n = 1): void {
+    const b = this.buckets;
+    const slot = b.locate(key);
+    if (slot < 0) {
+      const i = b.ints(b.add(bucket));
+      b.data[i] = bucket;
+      b.data[i + 1] = n;
+      return;
+    }
+    let pairs = b.value(slot);
+    if (!pairs) {
+      const i = b.ints(slot);
+      if (b.data[i] === bucket) {
+        b.data[i + 1]! += n;
+        return;
+      }
+      b.setValue(slot, (pairs = [b.data[i]!, b.data[i + 1]!, bucket, n]));
+    } else if (pairs[pairs.length - 2] === bucket) pairs[pairs.length - 1]! += n;
+    else {
+      pairs.push(bucket, n);
+      if (pairs.length > 2 * MAX_BUCKETS) pairs.splice(0, pairs.length - 2 * MAX_BUCKETS);
+    }
+    b.touch(slot, bucket);
+  }
+
+  /** A user failed from a place at `time`: the place keeps its most recent MAX_PLACE_USERS users. */
+  private seeUser(place: string, userId: string, time: number): void {
+    const u = this.users;
+    halfSipHash(userId);
+    const h1 = out[0]!;
+    const h2 = out[1]!;
+    let slot = u.locate(place);
+    if (slot < 0) {
+      slot = u.add(failureBucket(time));
+      u.data[u.ints(slot)] = h1;
+      u.data[u.ints(slot) + 1] = h2;
+      u.times[slot] = time;
+      return;
+    }
+    let p = u.value(slot);
+    if (!p) {
+      const i = u.ints(slot);
+      if (u.data[i] === h1 && u.data[i + 1] === h2) {
+        u.times[slot] = Math.max(u.times[slot]!, time);
+        u.touch(slot, failureBucket(u.times[slot]!));
+        return;
+      }
+      u.setValue(slot, (p = new PlaceUsers(u.data[i]!, u.data[i + 1]!, u.times[slot]!)));
+    }
+    p.see(h1, h2, time);
+    u.times[slot] = Math.max(u.times[slot]!, time);
+    u.touch(slot, failureBucket(u.times[slot]!));
   }
 
   private distinct(place: string, now: number): DistinctUsers {
-    const p = this.users.get(place);
-    if (!p) return NO_USERS;
+    const u = this.users;
+    const slot = u.locate(place);
+    if (slot < 0) return NO_USERS;
+    const p = u.value(slot);
+    const from1h = now - DISTINCT_USER_WINDOWS.users_1h;
+    const from24h = now - DISTINCT_USER_WINDOWS.users_24h;
     let h1 = 0;
     let h24 = 0;
-    for (const last of p.users.values()) {
-      if (last >= now - DISTINCT_USER_WINDOWS.users_24h && last <= now) {
+    const tally = (last: number) => {
+      if (last >= from24h && last <= now) {
         h24++;
-        if (last >= now - DISTINCT_USER_WINDOWS.users_1h) h1++;
+        if (last >= from1h) h1++;
       }
-    }
+    };
+    if (!p) tally(u.times[slot]!);
+    else for (let j = 0; j < p.n; j++) tally(p.lasts[j]!);
     return { users_1h: h1, users_24h: h24 };
   }
 
-  /** Drops up to EXPIRE_STEP expired entries from the front of each map, and whatever is over the limits. */
+  /** Drops up to EXPIRE_STEP expired entries from the front of each queue, and whatever is over the limits. */
   private expire(now: number): void {
     const oldest = oldestBucket(now);
     const before = now - FAILURE_RETENTION_MS;
-    let n = 0;
-    for (const [key, pairs] of this.buckets) {
-      if (n++ >= EXPIRE_STEP || pairs[pairs.length - 2]! >= oldest) break;
-      this.buckets.delete(key);
+    for (let n = 0; n < EXPIRE_STEP; n++) {
+      const slot = this.buckets.front();
+      if (slot < 0 || this.buckets.stamp(slot) >= oldest) break;
+      this.buckets.remove(slot);
     }
-    n = 0;
-    for (const [place, p] of this.users) {
-      if (n++ >= EXPIRE_STEP || p.last >= before) break;
-      this.users.delete(place);
+    for (let n = 0; n < EXPIRE_STEP; n++) {
+      const slot = this.users.front();
+      if (slot < 0 || this.users.times[slot]! >= before) break;
+      this.users.remove(slot);
     }
     while (this.buckets.size > this.limits.subjects) {
-      this.buckets.delete(this.buckets.keys().next().value!);
+      this.buckets.remove(this.buckets.front());
       this.evicted++;
     }
     while (this.users.size > this.limits.places) {
-      this.users.delete(this.users.keys().next().value!);
+      this.users.remove(this.users.front());
       this.evicted++;
     }
   }
 }
 
-interface Place {
-  /** The latest failure of any of its users. */
-  last: number;
-  /** user → latest failure time, in order of failure; at most MAX_PLACE_USERS, the most recent. */
-  users: Map<string, number>;
+/**
+ * The users of a place with more than one, as hashes of their ids, each with its latest
+ * failure; unordered, at most MAX_PLACE_USERS: a new user past that replaces the one that
+ * failed least recently.
+ */
+class PlaceUsers {
+  hashes = new Int32Array(8);
+  lasts = new Float64Array(4);
+  n = 1;
+
+  constructor(h1: number, h2: number, last: number) {
+    this.hashes[0] = h1;
+    this.hashes[1] = h2;
+    this.lasts[0] = last;
+  }
+
+  see(h1: number, h2: number, time: number): void {
+    let oldest = 0;
+    for (let j = 0; j < this.n; j++) {
+      if (this.hashes[2 * j] === h1 && this.hashes[2 * j + 1] === h2) {
+        this.lasts[j] = Math.max(this.lasts[j]!, time);
+        return;
+      }
+      if (this.lasts[j]! < this.lasts[oldest]!) oldest = j;
+    }
+    let j = this.n;
+    if (j === MAX_PLACE_USERS) j = oldest;
+    else {
+      if (j === this.lasts.length) {
+        const size = Math.min(2 * j, MAX_PLACE_USERS);
+        const hashes = new Int32Array(2 * size);
+        hashes.set(this.hashes);
+        const lasts = new Float64Array(size);
+        lasts.set(this.lasts);
+        this.hashes = hashes;
+        this.lasts = lasts;
+      }
+      this.n++;
+    }
+    this.hashes[2 * j] = h1;
+    this.hashes[2 * j + 1] = h2;
+    this.lasts[j] = time;
+  }
 }
 
 const NONE: readonly (readonly [number, number])[] = [];
 
-/** A subject's pairs as countsFrom reads them (once per window: an iterable, not an iterator). */
-function pairsOf(pairs: number[] | undefined): Iterable<readonly [number, number]> {
-  if (!pairs) return NONE;
+function pairsOf(pairs: number[]): Iterable<readonly [number, number]> {
   return {
     *[Symbol.iterator]() {
       for (let i = 0; i < pairs.length; i += 2) yield [pairs[i]!, pairs[i + 1]!] as const;

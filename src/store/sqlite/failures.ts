@@ -3,8 +3,14 @@ import type { FailureCounters } from '../ports.js';
 import type { SqliteDb } from './db.js';
 import { FailureMemory } from './failure-memory.js';
 
-/** Old failure data is deleted once every this many failures. */
-const PRUNE_EVERY = 1024;
+/**
+ * Expired failure rows are deleted every PRUNE_EVERY failures, at most PRUNE_ROWS of each
+ * table at a time: a steady flood expires about 6 rows per failure, so this keeps up with
+ * one, and no prune holds the event loop for long (one that deleted everything expired at
+ * once took tens of milliseconds under a flood).
+ */
+const PRUNE_EVERY = 64;
+const PRUNE_ROWS = 1024;
 
 /**
  * Failed passwords: counted in memory (FailureMemory: a day of failures fits, and a login's
@@ -23,8 +29,8 @@ export class SqliteFailures implements FailureCounters {
       addUser: 'INSERT INTO failure_users (ip, user_id, last) VALUES (?, ?, ?) ON CONFLICT(ip, user_id) DO UPDATE SET last = max(last, excluded.last)',
       all: 'SELECT subject, bucket, count FROM failures ORDER BY subject, bucket',
       allUsers: 'SELECT ip, user_id, last FROM failure_users ORDER BY last',
-      prune: 'DELETE FROM failures WHERE bucket < ?',
-      pruneUsers: 'DELETE FROM failure_users WHERE last < ?',
+      prune: `DELETE FROM failures WHERE (subject, bucket) IN (SELECT subject, bucket FROM failures WHERE bucket < ? LIMIT ${PRUNE_ROWS})`,
+      pruneUsers: `DELETE FROM failure_users WHERE (ip, user_id) IN (SELECT ip, user_id FROM failure_users WHERE last < ? LIMIT ${PRUNE_ROWS})`,
     });
     this.restore();
     // The memory may hold failures that were never committed.

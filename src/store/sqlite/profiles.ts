@@ -1,18 +1,32 @@
+import type Database from 'better-sqlite3';
 import { LRUCache } from 'lru-cache';
 import { learnProfile, parseProfile, unlearnProfile, type LearnedRecord, type Observation, type Profile } from '../../profile/profile.js';
 import type { ProfileStore } from '../ports.js';
 import type { AuditTable } from './audit.js';
-import type { SqliteDb } from './db.js';
+import type { DeferredRedo, SqliteDb } from './db.js';
+
+const GET = 'SELECT doc FROM profiles WHERE user_id = ?';
+const PUT = 'INSERT INTO profiles (user_id, doc, updated) VALUES (?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET doc = excluded.doc, updated = excluded.updated';
 
 /**
  * Profiles as one JSON document per user, parsed ones kept in memory (one process owns the
  * file). Learning is marked on the decision's audit row (AuditTable): no second write per login.
  * Each learn and unlearn runs inside the batch transaction (SqliteDb.write), which makes it atomic.
+ *
+ * On a file, a profile's change is deferred (SqliteDb.defer): the journal keeps the login it
+ * learned (a few hundred bytes, not the whole document), the changed profile stays in memory,
+ * and the documents changed since reach the table together every few seconds, one write per
+ * user however often they logged in meanwhile. At start, `profileRedo` learns again from the
+ * journal what the table had not been given.
  */
 export class SqliteProfiles implements ProfileStore {
   private readonly cache: LRUCache<string, Profile>;
   /** Ephemeral stores: users whose cached profile is newer than the database's. */
-  private readonly dirty = new Set<string>();
+  private readonly unwritten = new Set<string>();
+  /** Journaled stores: profiles changed since the table last got them (pinned: not in the bounded cache). */
+  private readonly dirty = new Map<string, Profile>();
+  /** What `dirty` held for a user before the open batch changed it (undefined: nothing), to undo a failed batch. */
+  private readonly beforeBatch = new Map<string, Profile | undefined>();
   private readonly stmt;
 
   constructor(
@@ -20,18 +34,35 @@ export class SqliteProfiles implements ProfileStore {
     private readonly audit: AuditTable,
     cacheSize: number,
   ) {
-    this.stmt = sql.prepare({
-      get: 'SELECT doc FROM profiles WHERE user_id = ?',
-      put: 'INSERT INTO profiles (user_id, doc, updated) VALUES (?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET doc = excluded.doc, updated = excluded.updated',
-    });
+    this.stmt = sql.prepare({ get: GET, put: PUT });
     // An ephemeral store writes profiles back only when they leave the cache (or at close):
     // a replay learns millions of logins, most of them users it will see again soon.
     this.cache = new LRUCache<string, Profile>({
       max: cacheSize,
       ...(sql.ephemeral ? { dispose: (p: Profile, userId: string, reason: string) => reason !== 'set' && this.writeBack(userId, p) } : {}),
     });
-    // The cache may hold profiles that were never committed.
-    sql.onRollback(() => this.cache.clear());
+    sql.onCommitted(() => this.beforeBatch.clear());
+    sql.onRollback((lost) => {
+      // The cache may hold profiles that were never committed.
+      this.cache.clear();
+      if (lost) {
+        // The tables were brought back from the journal, deferred profiles included.
+        this.dirty.clear();
+      } else {
+        for (const [userId, before] of this.beforeBatch) {
+          if (before) this.dirty.set(userId, before);
+          else this.dirty.delete(userId);
+        }
+      }
+      this.beforeBatch.clear();
+    });
+    sql.onFlush(() => {
+      for (const [userId, p] of this.dirty) {
+        this.stmt.put.run(userId, JSON.stringify(p), p.lastSeen);
+        this.cache.set(userId, p);
+      }
+      this.dirty.clear();
+    });
   }
 
   /** The returned profile is shared with the cache: callers must not modify it. */
@@ -44,7 +75,11 @@ export class SqliteProfiles implements ProfileStore {
       const current = this.read(userId);
       const mark = JSON.stringify({ previousLast: current?.last ?? null });
       if (this.audit.markLearned(decisionId, mark) === 'taught') return false;
-      this.put(userId, learnProfile(current, observation), observation.time);
+      const next = learnProfile(current, observation);
+      if (this.sql.defers) {
+        this.sql.defer(LEARN, [userId, observation]);
+        this.hold(userId, next);
+      } else this.put(userId, next, observation.time);
       return true;
     });
   }
@@ -55,7 +90,13 @@ export class SqliteProfiles implements ProfileStore {
       if (!learned) return false;
       const current = this.read(learned.userId);
       const { previousLast } = JSON.parse(learned.mark) as Pick<LearnedRecord, 'previousLast'>;
-      if (current) this.put(learned.userId, unlearnProfile(current, { observation: learned.observation, previousLast }), current.lastSeen);
+      if (current) {
+        const next = unlearnProfile(current, { observation: learned.observation, previousLast });
+        if (this.sql.defers) {
+          this.sql.defer(SET, [learned.userId, JSON.stringify(next)]);
+          this.hold(learned.userId, next);
+        } else this.put(learned.userId, next, current.lastSeen);
+      }
       this.audit.clearLearned(decisionId);
       return true;
     });
@@ -63,14 +104,14 @@ export class SqliteProfiles implements ProfileStore {
 
   /** Ephemeral stores: writes back every changed profile (at close). */
   flush(): void {
-    for (const userId of [...this.dirty]) {
+    for (const userId of [...this.unwritten]) {
       const p = this.cache.peek(userId);
       if (p) this.writeBack(userId, p);
     }
   }
 
   private read(userId: string): Profile | null {
-    const hit = this.cache.get(userId);
+    const hit = this.dirty.get(userId) ?? this.cache.get(userId);
     if (hit) return hit;
     const row = this.stmt.get.get(userId) as { doc: string } | undefined;
     if (!row) return null;
@@ -79,15 +120,49 @@ export class SqliteProfiles implements ProfileStore {
     return p;
   }
 
+  /** A deferred change: in memory until the next flush (the journal has it). */
+  private hold(userId: string, p: Profile): void {
+    if (!this.beforeBatch.has(userId)) this.beforeBatch.set(userId, this.dirty.get(userId));
+    this.dirty.set(userId, p);
+    this.cache.delete(userId); // one copy in memory: the cache gets it back at the flush
+  }
+
   private put(userId: string, p: Profile, time: number): void {
-    if (this.sql.ephemeral) this.dirty.add(userId);
+    if (this.sql.ephemeral) this.unwritten.add(userId);
     else this.stmt.put.run(userId, JSON.stringify(p), time);
     this.cache.set(userId, p);
   }
 
   /** Ephemeral stores: a changed profile reaches the database when it leaves the cache. */
   private writeBack(userId: string, p: Profile): void {
-    if (!this.dirty.delete(userId) || !this.sql.db.open) return;
+    if (!this.unwritten.delete(userId) || !this.sql.db.open) return;
     this.stmt.put.run(userId, JSON.stringify(p), p.lastSeen);
   }
+}
+
+/** The journal's names of a profile's deferred changes: a login learned, a whole document set (unlearning). */
+const LEARN = 'profile.learn';
+const SET = 'profile.set';
+
+/** Runs the journal's deferred profile changes again at start (SqliteDb's `redo`). */
+export function profileRedo(): DeferredRedo {
+  const touched = new Map<string, Profile | null>();
+  const current = (db: Database.Database, userId: string): Profile | null => {
+    if (touched.has(userId)) return touched.get(userId)!;
+    const row = db.prepare(GET).get(userId) as { doc: string } | undefined;
+    return row ? parseProfile(row.doc, userId) : null;
+  };
+  return {
+    apply(db, name, args) {
+      const userId = args[0] as string;
+      if (name === LEARN) touched.set(userId, learnProfile(current(db, userId), args[1] as Observation));
+      else if (name === SET) touched.set(userId, parseProfile(args[1] as string, userId));
+      else throw new Error(`unknown deferred change "${name}" in the journal`);
+    },
+    finish(db) {
+      const put = db.prepare(PUT);
+      for (const [userId, p] of touched) if (p) put.run(userId, JSON.stringify(p), p.lastSeen);
+      touched.clear();
+    },
+  };
 }

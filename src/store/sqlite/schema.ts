@@ -51,6 +51,9 @@ const MIGRATIONS: readonly string[] = [
    INSERT INTO journal_state (id, seq) VALUES (1, 0);`,
   // A passkey seen cloned (its signature counter went backwards) answers no challenge again.
   `ALTER TABLE passkeys ADD COLUMN cloned_at INTEGER;`,
+  // The last journal turn whose deferred changes (profiles) the tables hold (db.ts).
+  `ALTER TABLE journal_state ADD COLUMN deferred INTEGER NOT NULL DEFAULT 0;
+   UPDATE journal_state SET deferred = seq;`,
 ];
 
 /** Brings the file to the current schema in one transaction; refuses a newer one. */
