@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { learnProfile, type Observation, type Profile } from '../src/profile/profile.js';
+import { Engine } from '../src/engine/engine.js';
+import { loadRuleSet } from '../src/rules/compile.js';
+import { SqliteBackend } from '../src/store/sqlite/backend.js';
+import { IP, RULES_DIR, TestClock, UA } from './helpers.js';
 import { BoundedCounts, familiaritySignals, featureValues, fingerprintKey, Population, userLikelihood } from '../src/signals/familiarity.js';
 
 const T0 = Date.UTC(2026, 2, 1, 8);
@@ -145,5 +149,32 @@ describe('the population', () => {
     b.merge(a.snapshot());
     expect(b.logins).toBe(2 * a.logins);
     expect(b.counts('address').get('24.48.1.1')).toBe(8);
+  });
+});
+
+describe('the engine and its population', () => {
+  it('counts every login it learns, a passed challenge too, and judges against them', async () => {
+    const rules = await loadRuleSet(RULES_DIR);
+    const clock = new TestClock();
+    const store = new SqliteBackend({ path: ':memory:' });
+    const engine = new Engine({ store, rules: () => rules, clock: clock.read, audit: false });
+    const home = { userId: 'u1', ip: IP.homeNO, userAgent: UA.chromeWindows, deviceId: 'd-home' };
+    for (let i = 0; i < 10; i++) {
+      await engine.decide(home);
+      await engine.decide({ userId: `other-${i}`, ip: IP.germany, userAgent: UA.safariIphone, deviceId: `d-${i}` });
+      clock.advance(DAY);
+    }
+    expect(engine.population.logins).toBe(20);
+    const d = await engine.decide(home);
+    expect(d.signals.familiarity.address).toBeGreaterThan(0.2);
+    expect(d.signals.familiarity.browser).toBeGreaterThan(0.2);
+    const away = await engine.decide({ ...home, ip: IP.brazil, deviceId: 'd-new' });
+    expect(away.action).toBe('challenge');
+    expect(away.signals.familiarity.score).toBeLessThan(d.signals.familiarity.score);
+    const before = engine.population.logins;
+    expect(await engine.passChallenge(away.record)).toBe(true);
+    expect(engine.population.logins).toBe(before + 1);
+    expect(engine.population.counts('country').get('BR')).toBe(1);
+    await store.close();
   });
 });
