@@ -11,6 +11,7 @@ import { logAuditEvents } from './observability/audit-log.js';
 import type { Metrics } from './observability/metrics.js';
 import type { RuleHolder } from './rules/holder.js';
 import { guardPorts, type GuardOptions } from './store/guard.js';
+import type { Population } from './signals/familiarity.js';
 import type { Backend } from './store/ports.js';
 import type { Clock, StoreFailMode } from './types.js';
 
@@ -36,6 +37,8 @@ export interface AssembleOptions {
   providers?: Provider[] | undefined;
   /** Where the outbox provider prints codes (development). */
   console?: ((line: string) => void) | undefined;
+  /** The familiarity population to start from (the server's saved one); a new, empty one without. */
+  population?: Population | undefined;
   /** HTTP options beyond the wiring: logger, request logs, health. */
   http?: Partial<Pick<AppOptions, 'logger' | 'logRequests' | 'health'>>;
 }
@@ -76,6 +79,7 @@ export async function assemble(o: AssembleOptions): Promise<Assembled> {
     passkeys: o.file.passkeys ? store.passkeys : undefined,
     failMode: o.storeFailure?.mode,
     onConfirmedFraud: async (record) => void (await challenges.service.revokeAllTrust(record.userId, record.id)),
+    ...(o.population ? { population: o.population } : {}),
   });
   const app = await buildApp({ engine, audit: store.audit, idempotency: store.idempotency, storeKind: o.store.kind, rules: o.rules, apiKeys: o.apiKeys, clock: o.clock, metrics: o.metrics, challenges: challenges.service, ...o.http });
   return { app, engine, challenges: challenges.service, providers: challenges.providers };

@@ -11,6 +11,7 @@ import { API_KEY_FILE, resolveApiKeys } from './http/auth.js';
 import { StartError } from './errors.js';
 import { ensurePrivateDir } from './files.js';
 import { claimPidFile } from './lifecycle/pidfile.js';
+import { loadPopulation, PopulationFile } from './lifecycle/population-file.js';
 import { reloadReport, writeReloadReport } from './lifecycle/reload.js';
 import { Metrics } from './observability/metrics.js';
 import { createLogger } from './log.js';
@@ -83,6 +84,9 @@ async function claim(config: Config): Promise<() => void> {
   return claimPidFile(config.dataDir);
 }
 
+/** How often the familiarity population is saved to the data directory (and at every stop). */
+const POPULATION_SAVE_MS = 5 * 60_000;
+
 /**
  * Wires a running server: store, rules, challenges, engine, HTTP. A broken rule set throws
  * RuleSetError, a provider without its secret ConfigError, a taken port or data directory
@@ -137,7 +141,9 @@ export async function startServer(o: StartOptions): Promise<Server> {
         metrics.storeUp.set(h.ok ? 1 : 0);
         return { ...h, failMode };
       });
+    const population = await loadPopulation(dataDir, (reason) => logger.warn(reason));
     const { app, engine, challenges, providers } = await assemble({
+      population,
       store,
       rules,
       clock,
@@ -149,6 +155,14 @@ export async function startServer(o: StartOptions): Promise<Server> {
       console: announce,
       storeFailure: { mode: failMode, timeoutMs, onEvent: onStoreEvent },
       http: { logger, logRequests: o.config.logRequests, ...(health ? { health } : {}) },
+    });
+    // The familiarity population is saved now and then and at the stop, after the last requests (cleanups run last first).
+    const populationFile = new PopulationFile(population, dataDir);
+    const savePopulation = () => populationFile.save().catch((e: Error) => logger.warn({ err: e.message }, 'could not save the familiarity population'));
+    const populationTimer = setInterval(savePopulation, POPULATION_SAVE_MS).unref();
+    cleanups.push(async () => {
+      clearInterval(populationTimer);
+      await savePopulation();
     });
     cleanups.push(() => app.close());
     if (providers.some((p) => p instanceof OutboxProvider)) {
