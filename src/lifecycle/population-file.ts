@@ -1,6 +1,7 @@
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { PRIVATE_FILE_MODE } from '../files.js';
 import { FAMILIARITY_FEATURES, Population, type PopulationSnapshot } from '../signals/familiarity.js';
 
 /** The familiarity population's file in the data directory. */
@@ -18,13 +19,16 @@ const CHUNK = 5_000;
  */
 export async function loadPopulation(dataDir: string, warn: (reason: string) => void): Promise<Population> {
   const population = new Population();
+  const path = join(dataDir, POPULATION_FILE);
   let text: string;
   try {
-    text = await readFile(join(dataDir, POPULATION_FILE), 'utf8');
+    text = await readFile(path, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') warn(`${POPULATION_FILE}: ${(e as Error).message}; starting with an empty population`);
     return population;
   }
+  // One an older riskgate left readable to others is narrowed, like the data directory's other files.
+  await chmod(path, PRIVATE_FILE_MODE).catch(() => {});
   try {
     const snapshot = JSON.parse(text) as PopulationSnapshot;
     if (snapshot?.v !== 1 || typeof snapshot.counts !== 'object' || snapshot.counts === null) throw new Error('not a population snapshot (version 1)');
@@ -57,8 +61,9 @@ export class PopulationFile {
   private async write(): Promise<void> {
     const path = join(this.dataDir, POPULATION_FILE);
     const tmp = `${path}.tmp`;
-    const file = await open(tmp, 'w', 0o600);
+    const file = await open(tmp, 'w', PRIVATE_FILE_MODE);
     try {
+      await file.chmod(PRIVATE_FILE_MODE);
       await file.write('{"v":1,"counts":{');
       const parts = [...FAMILIARITY_FEATURES.map((f) => [f, this.population.counts(f)] as const), ['fingerprint', this.population.fingerprints] as const];
       for (const [i, [name, counts]] of parts.entries()) {
