@@ -54,6 +54,8 @@ const MIGRATIONS: readonly string[] = [
   // The last journal turn whose deferred changes (profiles) the tables hold (db.ts).
   `ALTER TABLE journal_state ADD COLUMN deferred INTEGER NOT NULL DEFAULT 0;
    UPDATE journal_state SET deferred = seq;`,
+  // The last journal turn whose changes a profile's row holds: what the journal runs again at start comes after it.
+  `ALTER TABLE profiles ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** Brings the file to the current schema in one transaction; refuses a newer one. */
