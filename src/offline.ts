@@ -9,9 +9,9 @@ import type { Clock } from './types.js';
 
 export interface OfflineEngineOptions {
   rules: RuleSet;
-  /** The caller moves it: to each event's time (replay), to each step of a test (rule tests). */
+  /** The caller moves it: to each step of a test (rule tests). */
   clock: Clock;
-  /** Where the state lives: a file in a directory the caller owns and removes (replay), or memory (the default). */
+  /** Where the state lives: a file in a directory the caller owns and removes, or memory (the default). */
   path?: string | undefined;
   geo?: GeoLookup | undefined;
 }
@@ -30,10 +30,11 @@ export interface OfflineEngine {
 const TRUST_DAYS = 1;
 
 /**
- * The one way the offline doors (replay, rule tests) get an engine: the same Engine as the
- * server, on a SQLite state of its own that nothing else reads, so it skips the durability
- * work (ephemeral) and writes no audit trail (the decisions file, or the test result, is the
- * record). Store errors are loud: there is no fail mode offline.
+ * The one way the offline doors that need a whole engine (rule tests, explain) get one: the
+ * same Engine as the server, on a SQLite state of its own that nothing else reads, so it skips
+ * the durability work (ephemeral) and writes no audit trail (the test result is the record).
+ * Store errors are loud: there is no fail mode offline. Replay does not use it: it calls the
+ * engine's decision core on state of its own (src/replay/lane.ts).
  */
 export function offlineEngine(o: OfflineEngineOptions): OfflineEngine {
   const store = new SqliteBackend({ path: o.path ?? ':memory:', ephemeral: true });

@@ -62,10 +62,17 @@ export class DeviceProofs {
     return undefined;
   }
 
-  async check(key: DeviceKeyEntry | undefined, userId: string, deviceId: string | undefined, proof: DeviceProofInput | RecordedProof | undefined, now: number): Promise<ProofOutcome> {
+  /** What a proof proves without checking a signature: nothing to check, none sent, or an outcome a replay recorded; undefined when there is a signature to check. */
+  static recorded(key: DeviceKeyEntry | undefined, deviceId: string | undefined, proof: DeviceProofInput | RecordedProof | undefined): ProofOutcome | undefined {
     if (!key || !deviceId) return 'none';
     if (proof === undefined) return 'missing';
     if (typeof proof === 'string') return proof;
+    return undefined;
+  }
+
+  async check(key: DeviceKeyEntry | undefined, userId: string, deviceId: string | undefined, proof: DeviceProofInput | RecordedProof | undefined, now: number): Promise<ProofOutcome> {
+    const known = DeviceProofs.recorded(key, deviceId, proof);
+    if (known !== undefined || !key || !deviceId || typeof proof !== 'object') return known ?? 'none';
     // A key a replay simulated has no coordinates: only a recorded outcome can speak for it.
     if (key.x === '' || Math.abs(now - proof.time) > PROOF_WINDOW_MS) return 'invalid';
     let sig: Buffer;

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { homeTimeZone, type Observation, type Profile } from '../profile/profile.js';
+import { homeTimeZone, keyObservation, type Observation, type Profile } from '../profile/profile.js';
 import { decisiveRules, evaluate, reasonsOf, type Evaluation } from '../rules/evaluate.js';
 import type { EnrollPolicy, RuleSet } from '../rules/ruleset.js';
 import { NO_FAILURES, type AttemptCounts, type FailureCounts } from '../signals/attempts.js';
@@ -357,8 +357,7 @@ export class Engine {
   async registerDeviceKey(userId: string, deviceId: string, jwk: PublicJwk | null): Promise<{ registered: number }> {
     const { x, y } = jwk ? checkPublicJwk(jwk) : { x: '', y: '' };
     const now = this.opts.clock();
-    const observation: Observation = { time: now, deviceId, family: '', subnet: null, range: null, place: null, point: null, hour: 0, key: { device: deviceId, x, y, time: now } };
-    await this.store.profiles.learn(userId, uuidv7(now), observation);
+    await this.store.profiles.learn(userId, uuidv7(now), keyObservation(deviceId, x, y, now));
     return { registered: now };
   }
 

@@ -305,9 +305,13 @@ function seeDevice(d: DeviceEntry, obs: Observation, s: DeviceSighting): void {
   }
 }
 
-/** Returns the profile after learning `obs`. The input is not modified. */
-export function learnProfile(current: Profile | null, obs: Observation): Profile {
-  const p: Profile = current ? cloneProfile(current) : emptyProfile(obs.time);
+/**
+ * Returns the profile after learning `obs`. The input is not modified, unless `inPlace`: then
+ * it is changed and returned (a caller that owns its profiles and keeps no earlier version,
+ * as replay does, saves a copy per login).
+ */
+export function learnProfile(current: Profile | null, obs: Observation, inPlace = false): Profile {
+  const p: Profile = current ? (inPlace ? current : cloneProfile(current)) : emptyProfile(obs.time);
   const t = obs.time;
   if (obs.key) {
     const key = obs.key;
@@ -367,6 +371,11 @@ export function learnProfile(current: Profile | null, obs: Observation): Profile
   // Halved to whole numbers: old, rare hours fade out, and integers serialize far faster than fractions.
   if (p.hours.reduce((a, b) => a + b, 0) > L.hourHistogramCap) p.hours = p.hours.map((h) => Math.floor(h / 2));
   return p;
+}
+
+/** What registering a device-bound key teaches: the key only, not a login. `x` and `y` are "" for a key a replay simulates. */
+export function keyObservation(deviceId: string, x: string, y: string, now: number): Observation {
+  return { time: now, deviceId, family: '', subnet: null, range: null, place: null, point: null, hour: 0, key: { device: deviceId, x, y, time: now } };
 }
 
 /** Takes back what `learnProfile` taught for one login (confirmed fraud). */

@@ -2,15 +2,14 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { offlineEngine, type OfflineEngine } from '../offline.js';
 import type { RuleSet } from '../rules/ruleset.js';
-import type { GeoLookup } from '../signals/geoip.js';
 import { DecisionWriter, type OutField } from './decisions.js';
 import { DifferenceLog, type Differences } from './compare.js';
-import { formatProblem, LEGIT, ReplayInputError, type LoginEvent, type Problem } from './event.js';
+import { formatProblem, ReplayInputError, type Problem } from './event.js';
+import { Lane } from './lane.js';
 import { readEvents } from './input.js';
 import { mergeByTime } from './merge.js';
-import { MeasureWindow, Tally, type ChartData, type Summary, type Verdict } from './tally.js';
+import { MeasureWindow, type ChartData, type Summary } from './tally.js';
 import { RecordedPlaces, type GeoSource } from './places.js';
 
 export interface ReplayOptions {
@@ -51,6 +50,8 @@ export interface RunSummary {
   warmupDays: number;
   seconds: number;
   eventsPerSecond: number;
+  /** CPU time the process has used (user and system, all threads), start-up included. */
+  cpuSeconds: number;
   /** The process's peak resident memory so far, in MiB. */
   peakRssMb: number;
 }
@@ -64,64 +65,6 @@ export interface ReplayResult {
 
 const DAY_MS = 86_400_000;
 const MAX_EXAMPLES = 10;
-
-/**
- * One rule set's replay: an offline engine, its clock set to each event's time. Its state
- * spills to a temporary file so that millions of users fit in bounded memory: only SQLite's
- * page cache and the store's cache of profiles stay in memory.
- */
-class Lane {
-  private now = 0;
-  private readonly offline: OfflineEngine;
-  /** Devices this lane registered a simulated key for ("user\ndevice"). */
-  private readonly keyed = new Set<string>();
-  readonly tally: Tally;
-
-  constructor(
-    path: string,
-    rules: RuleSet,
-    window: MeasureWindow,
-    private readonly attacksPass: boolean,
-    geo: GeoLookup | undefined,
-  ) {
-    this.offline = offlineEngine({ rules, clock: () => this.now, path, geo });
-    this.tally = new Tally(window);
-  }
-
-  async step(ev: LoginEvent): Promise<Verdict> {
-    const { engine } = this.offline;
-    this.now = ev.time;
-    const request = { userId: ev.userId, ip: ev.ip, userAgent: ev.userAgent, deviceId: ev.deviceId, fingerprint: ev.fingerprint, deviceProof: ev.deviceProof };
-    if (ev.outcome === 'success') {
-      // A device's first valid proof: its login page registered a key (simulated: the recorded outcomes prove it).
-      if (ev.deviceProof === 'valid' && ev.deviceId) {
-        const id = `${ev.userId}\n${ev.deviceId}`;
-        if (!this.keyed.has(id)) {
-          this.keyed.add(id);
-          await engine.registerDeviceKey(ev.userId, ev.deviceId, null);
-        }
-      }
-      const d = await engine.decide(request);
-      // A challenged legitimate user passes (and the login teaches the profile); an attacker fails, unless told to pass.
-      if (d.action === 'challenge' && (ev.label === LEGIT || this.attacksPass)) await engine.passChallenge(d.record);
-      return {
-        action: d.action,
-        score: d.score,
-        fired: d.reasons.map((r) => r.rule),
-        messages: d.reasons.map((r) => r.message),
-        decisive: d.decisive,
-        shadow: d.shadow.map((r) => r.rule),
-        forced: d.evaluation.hits.some((h) => h.rule.force !== null),
-      };
-    }
-    const f = await engine.recordFailure(request);
-    return { action: f.blocked ? 'block' : 'allow', score: f.score, fired: f.reasons.map((r) => r.rule), messages: f.reasons.map((r) => r.message), decisive: f.decisive, shadow: [], forced: false };
-  }
-
-  close(): Promise<void> {
-    return this.offline.close();
-  }
-}
 
 /**
  * Replays recorded logins through the engine, in time order across all files, and measures
@@ -152,7 +95,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   let events = 0;
   try {
     for (const [i, rules] of [o.rules, o.compare].entries()) {
-      if (rules) lanes.push(new Lane(join(stateDir, `state-${i}.db`), rules, window, attacksPass, places?.lookup));
+      if (rules) lanes.push(new Lane(rules, window, attacksPass, places?.lookup, join(stateDir, `profiles-${i}.db`)));
     }
     const [main, other] = lanes as [Lane, Lane | undefined];
     const differences = other ? new DifferenceLog((i) => o.files[i]!) : null;
@@ -161,10 +104,10 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
       for (const ev of batch) {
         places?.at(ev);
         const counted = window.observe(ev.time);
-        const a = await main.step(ev);
+        const a = main.step(ev);
         main.tally.add(ev, a, counted);
         if (other) {
-          const b = await other.step(ev);
+          const b = other.step(ev);
           other.tally.add(ev, b, counted);
           if (counted) differences!.add(ev, a, b);
         }
@@ -188,6 +131,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         warmupDays: (o.warmupMs ?? 0) / DAY_MS,
         seconds,
         eventsPerSecond: seconds > 0 ? events / seconds : 0,
+        cpuSeconds: cpuSeconds(),
         peakRssMb: peakRssMb(),
       },
       summary: main.tally.summary(describe(o.rules)),
@@ -198,9 +142,14 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
     writer?.abort();
     throw e;
   } finally {
-    for (const lane of lanes) await lane.close();
+    for (const lane of lanes) lane.close();
     if (ownState) await rm(stateDir, { recursive: true, force: true });
   }
+}
+
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
 }
 
 /**

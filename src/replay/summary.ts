@@ -83,7 +83,7 @@ export function formatSummary(r: ReplayResult): string {
   const s = r.summary;
   const e = s.events;
   const out: string[] = [];
-  out.push(`Replayed ${count(r.run.events)} events from ${r.run.files.map((f) => f.path).join(', ')} in ${r.run.seconds.toFixed(1)} s (${count(Math.round(r.run.eventsPerSecond))} events/s, peak memory ${count(Math.round(r.run.peakRssMb))} MiB)`);
+  out.push(`Replayed ${count(r.run.events)} events from ${r.run.files.map((f) => f.path).join(', ')} in ${r.run.seconds.toFixed(1)} s (${count(Math.round(r.run.eventsPerSecond))} events/s, ${r.run.cpuSeconds.toFixed(1)} s of CPU, peak memory ${count(Math.round(r.run.peakRssMb))} MiB)`);
   out.push(rulesLine(s));
   out.push(
     `Counted ${plural(e.counted, 'event')} (${plural(e.logins, 'login')}, ${plural(e.failures, 'failure')})` +
