@@ -86,13 +86,19 @@ export class FailureMemory {
     this.users.requeue();
   }
 
+  /** Counts a failed password, and returns the counts it makes. */
   add(s: FailureSubjects, now: number): FailureCounts {
+    this.record(s, now);
+    return this.counts(s, now);
+  }
+
+  /** Counts a failed password. */
+  record(s: FailureSubjects, now: number): void {
     const k = subjectKeys(s);
     const bucket = failureBucket(now);
     for (const key of [k.user, k.ip, k.network, k.device]) if (key !== null) this.count(key, bucket);
     for (const place of k.places) this.seeUser(place, s.userId, now);
     this.expire(now);
-    return this.counts(s, now);
   }
 
   /** A wrong answer to one of the user's challenges. */

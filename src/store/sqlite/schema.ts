@@ -54,6 +54,12 @@ const MIGRATIONS: readonly string[] = [
   // The last journal turn whose deferred changes (profiles) the tables hold (db.ts).
   `ALTER TABLE journal_state ADD COLUMN deferred INTEGER NOT NULL DEFAULT 0;
    UPDATE journal_state SET deferred = seq;`,
+  // Failed passwords (kind 0) and wrong second-factor codes (kind 1) as they came, in order
+  // (failures.ts): the counts of the last day are rebuilt from them at start. Each is appended
+  // at the end of the table and of its time index, so a failure dirties a page or two where
+  // the per-subject rows of step 3 dirtied a dozen. Step 3's tables are only read and emptied.
+  `CREATE TABLE failure_events (time INTEGER NOT NULL, kind INTEGER NOT NULL, user_id TEXT NOT NULL, ip TEXT, device_id TEXT);
+   CREATE INDEX failure_events_time ON failure_events(time);`,
   // The last journal turn whose changes a profile's row holds: what the journal runs again at start comes after it.
   `ALTER TABLE profiles ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;`,
 ];
