@@ -8,6 +8,7 @@ import { fingerprintHashes, fingerprintSignals, type Fingerprint } from '../sign
 import { checkPublicJwk, DeviceProofs, type PublicJwk } from './device-proof.js';
 import type { FingerprintHashes } from '../profile/profile.js';
 import { geoSignals } from '../signals/geo.js';
+import { familiaritySignals, featureValues, fingerprintKey, Population } from '../signals/familiarity.js';
 import { geoipLite, type GeoInfo, type GeoLookup } from '../signals/geoip.js';
 import { failureNetwork, networkSignals, parseIp, type NetworkInfo } from '../signals/network.js';
 import type { Signals } from '../signals/schema.js';
@@ -55,6 +56,12 @@ export interface EngineOptions {
    * and disk. Such a decision cannot be found by id later: `passChallenge` takes its record.
    */
   audit?: boolean;
+  /**
+   * The population the familiarity signals compare users with (src/signals/familiarity.ts),
+   * fed by every login this engine teaches; a new, empty one by default. The server hands in
+   * the one it flushes to the store and loads from it.
+   */
+  population?: Population;
 }
 
 export interface Decision {
@@ -122,6 +129,8 @@ export interface History {
   passkeyClonedAt: number | null;
   /** What the device-bound key proved (DeviceProofs.check); `none` when the device has no key. */
   proof: ProofOutcome;
+  /** All users' learned logins, counted: what familiarity compares with. Absent: an empty population. */
+  population?: Population | null;
 }
 
 /**
@@ -176,8 +185,11 @@ export function enrich(attempt: LoginAttempt, userAgents: UserAgentParser, geo: 
 export function judge(facts: LoginFacts, history: History, now: number, rules: RuleSet, failed: boolean): Judgement {
   const { profile, counts, trusted, passkeyClonedAt, proof } = history;
   const hour = localHour(now, homeTimeZone(profile) ?? facts.geo?.tz ?? null);
-  const signals = gatherSignals({ facts, profile, counts, trusted, passkeyCloned: passkeyClonedAt !== null, proof, hour, now, rules, failed });
-  return { signals, evaluation: evaluate(rules, signals), observation: observe(now, facts, hour) };
+  const observation = observe(now, facts, hour);
+  const signals = gatherSignals({ facts, profile, counts, trusted, passkeyCloned: passkeyClonedAt !== null, proof, hour, now, rules, failed, population: history.population ?? null, observation });
+  // What the population counts of this login's fingerprint once it is learned: one more user when it is not yet one of this user's.
+  if (observation.device?.fp && !signals.fingerprint.user_matches) observation.device.fpNewForUser = true;
+  return { signals, evaluation: evaluate(rules, signals), observation };
 }
 
 const NO_HISTORY: History = Object.freeze({ profile: null, counts: NO_FAILURES, trusted: false, passkeyClonedAt: null, proof: 'none' as const });
@@ -197,6 +209,8 @@ export class Engine {
   private readonly failMode: StoreFailMode;
   private readonly auditing: boolean;
   private readonly proofs: DeviceProofs;
+  /** All users' learned logins, counted (familiarity). */
+  readonly population: Population;
   /** Raw address → parsed and located (neither depends on anything but the address and the geo database). */
   private readonly addresses = new LRUCache<string, { net: NetworkInfo; geo?: GeoInfo | null }>({ max: ADDRESS_CACHE });
 
@@ -208,6 +222,14 @@ export class Engine {
     this.userAgents = opts.userAgents ?? new UserAgentParser();
     this.failMode = opts.failMode ?? 'closed';
     this.proofs = new DeviceProofs(opts.store.limits);
+    this.population = opts.population ?? new Population();
+  }
+
+  /** Teaches the user's profile one login and, when it taught it, counts it in the population. */
+  private async learn(userId: string, decisionId: string, observation: Observation): Promise<boolean> {
+    const learned = await this.store.profiles.learn(userId, decisionId, observation);
+    if (learned) this.population.add(observation, observation.device?.fpNewForUser === true);
+    return learned;
   }
 
   get rules(): RuleSet {
@@ -241,7 +263,7 @@ export class Engine {
       // together, so a store that group-commits puts them in one commit.
       [, learned] = await Promise.all([
         this.auditing ? this.store.decisions.save(record) : undefined,
-        a.action === 'allow' && !a.unavailable ? this.store.profiles.learn(attempt.userId, decisionId, a.observation) : false,
+        a.action === 'allow' && !a.unavailable ? this.learn(attempt.userId, decisionId, a.observation) : false,
       ]);
     } catch (e) {
       if (!(e instanceof StoreUnavailableError)) throw e;
@@ -312,10 +334,10 @@ export class Engine {
     switch (outcome) {
       case 'passed_challenge':
         // A step-up passed outside riskgate teaches like a verified challenge; a block stays a block.
-        if (record.action !== 'block') learned = await this.store.profiles.learn(record.userId, record.id, record.observation);
+        if (record.action !== 'block') learned = await this.learn(record.userId, record.id, record.observation);
         break;
       case 'confirmed_legit':
-        learned = await this.store.profiles.learn(record.userId, record.id, record.observation);
+        learned = await this.learn(record.userId, record.id, record.observation);
         break;
       case 'confirmed_fraud':
         unlearned = await this.store.profiles.unlearn(record.id);
@@ -346,7 +368,7 @@ export class Engine {
   async teach(attempt: LoginAttempt): Promise<void> {
     const a = await this.assess(attempt, this.opts.clock());
     if (a.unavailable) throw a.unavailable;
-    await this.store.profiles.learn(attempt.userId, uuidv7(a.now), a.observation);
+    await this.learn(attempt.userId, uuidv7(a.now), a.observation);
   }
 
   /**
@@ -368,7 +390,7 @@ export class Engine {
   async passChallenge(decision: string | DecisionRecord): Promise<boolean> {
     const record = typeof decision === 'string' ? await this.store.decisions.get(decision) : decision;
     if (!record) return false;
-    return this.store.profiles.learn(record.userId, record.id, record.observation);
+    return this.learn(record.userId, record.id, record.observation);
   }
 
   /**
@@ -397,7 +419,7 @@ export class Engine {
         const key = DeviceProofs.keyOf(profile, deviceId);
         // A failure is not a login: its proof is not spent (nor checked).
         const proof = key === undefined ? 'none' : known === undefined ? await this.proofs.check(key, attempt.userId, deviceId, attempt.deviceProof, now) : 'none';
-        history = { profile, counts, trusted, passkeyClonedAt, proof };
+        history = { profile, counts, trusted, passkeyClonedAt, proof, population: this.population };
       } catch (e) {
         if (!(e instanceof StoreUnavailableError)) throw e;
         unavailable = e;
@@ -459,6 +481,8 @@ interface SignalInputs {
   now: number;
   rules: RuleSet;
   failed: boolean;
+  population: Population | null;
+  observation: Observation;
 }
 
 function gatherSignals(i: SignalInputs): Signals {
@@ -473,7 +497,16 @@ function gatherSignals(i: SignalInputs): Signals {
     request: { action: i.facts.action, ip: net.ip, user_id: userId, device_id: deviceId ?? '', failed: i.failed },
     user: userSignals(i.profile, i.now, failed_challenges_24h, i.passkeyCloned),
     device: deviceSignals(deviceId, ua, i.trusted, i.profile, i.now, entry, where, i.proof),
-    fingerprint: fingerprintSignals(i.facts.fingerprint, i.facts.fpHashes, entry, i.profile?.devices ?? [], geo?.tz || null, i.now),
+    fingerprint: fingerprintSignals(
+      i.facts.fingerprint,
+      i.facts.fpHashes,
+      entry,
+      i.profile?.devices ?? [],
+      geo?.tz || null,
+      i.now,
+      i.facts.fpHashes && i.population ? i.population.fingerprints.get(fingerprintKey(i.facts.fpHashes.stable, i.facts.fpHashes.screen)) : 0,
+    ),
+    familiarity: familiaritySignals(featureValues(i.observation), i.profile, i.population),
     network: networkSignals(net, i.profile, i.now, net.version === 4 ? net.ip : i.facts.net64),
     geo: geoSignals(geo, i.profile, i.now),
     time: timeSignals(i.hour, i.profile),

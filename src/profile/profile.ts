@@ -119,6 +119,8 @@ export interface DeviceSighting {
   ua: string;
   major: number;
   fp: FingerprintHashes | null;
+  /** The fingerprint was not yet one of the user's when the login was judged: the population counts one more user for it. */
+  fpNewForUser?: boolean;
 }
 
 /** One fingerprint, hashed per part (src/signals/fingerprint.ts). */

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { LRUCache } from 'lru-cache';
 import { enrich, judge, type History } from '../engine/engine.js';
+import { Population } from '../signals/familiarity.js';
 import { DeviceProofs } from '../engine/device-proof.js';
 import { keyObservation, learnProfile, parseProfile, type Observation, type Profile } from '../profile/profile.js';
 import { decisiveRules, reasonsOf } from '../rules/evaluate.js';
@@ -86,6 +87,8 @@ export class Lane {
   readonly tally: Tally;
   private readonly profiles: ReplayProfiles;
   private readonly failures = new FailureMemory();
+  /** All users' learned logins, counted: what familiarity compares with (as the engine's). */
+  private readonly population = new Population();
   private readonly userAgents = new UserAgentParser(USER_AGENT_CACHE);
   private readonly addresses = new LRUCache<string, { net: NetworkInfo; geo: GeoInfo | null }>({ max: ADDRESS_CACHE });
   private readonly locate: GeoLookup;
@@ -116,7 +119,7 @@ export class Lane {
     const subjects = { userId: ev.userId, ip: place.net.ip, deviceId: facts.deviceId };
     if (ev.outcome === 'failure') {
       const counts = this.failures.add(subjects, now);
-      const history: History = { profile: this.profiles.get(ev.userId), counts, trusted: false, passkeyClonedAt: null, proof: 'none' };
+      const history: History = { profile: this.profiles.get(ev.userId), counts, trusted: false, passkeyClonedAt: null, proof: 'none', population: this.population };
       const e = judge(facts, history, now, rules, true).evaluation;
       const blocked = e.action === 'block';
       const reasons = reasonsOf(e);
@@ -137,6 +140,7 @@ export class Lane {
       passkeyClonedAt: null,
       // A replay's proofs are recorded outcomes, never signatures: `recorded` always answers.
       proof: DeviceProofs.recorded(key, deviceId, ev.deviceProof) ?? 'invalid',
+      population: this.population,
     };
     const { evaluation: e, observation } = judge(facts, history, now, rules, false);
     // Allowed, the login teaches the profile; challenged, a legitimate user passes (and teaches), an attacker fails unless told to pass.
@@ -161,6 +165,7 @@ export class Lane {
     // In place: the lane holds the only copy of its profiles, and judged the login before.
     const p = learnProfile(current, obs, true);
     if (p !== current) this.profiles.set(userId, p);
+    this.population.add(obs, obs.device?.fpNewForUser === true);
     return p;
   }
 

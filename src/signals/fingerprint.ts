@@ -121,11 +121,13 @@ export function fingerprintSignals(
   devices: readonly DeviceEntry[],
   addressZone: string | null,
   now: number,
+  /** On how many users' devices the population learned this fingerprint (Population.fingerprints). */
+  users = 0,
 ): FamilySignals<'fingerprint'> {
   const seen = device?.fp ?? null;
   const known = seen !== null;
   if (!fp || !hashes) {
-    return { present: false, known, missing: known, matches: false, changed: false, hardware_matches: false, user_matches: false, screen_known: false, zone: '', zone_known: false, zone_mismatch: false };
+    return { present: false, known, missing: known, matches: false, changed: false, hardware_matches: false, user_matches: false, users: 0, screen_known: false, zone: '', zone_known: false, zone_mismatch: false };
   }
   const hwMatch = known && seen.hw.includes(hashes.hw);
   const matches = known && (seen.glNoisy ? hwMatch : seen.stable.includes(hashes.stable));
@@ -137,6 +139,7 @@ export function fingerprintSignals(
     changed: known && !matches,
     hardware_matches: hwMatch,
     user_matches: matches || userMatches(hashes, devices, device),
+    users,
     screen_known: known && seen.screens.includes(hashes.screen),
     zone: fp.timeZone ?? '',
     zone_known: known && hashes.zone !== '' && seen.zones.includes(hashes.zone),

@@ -65,6 +65,10 @@ export const SIGNAL_SCHEMA = {
     changed: { type: 'bool', doc: 'A fingerprint on a device known by its fingerprints that matches none of them.' },
     hardware_matches: { type: 'bool', doc: 'The same as matches, leaving out the WebGL hash.' },
     user_matches: { type: 'bool', doc: 'The stable attributes and the screen equal what this device, or another of the user\'s devices, showed before: for a new device id, the same browser with its cookies cleared or in a private window. Weak on its own where devices are alike (phones of one model).' },
+    users: {
+      type: 'double',
+      doc: 'On how many users\' devices this fingerprint (its stable attributes and screen) was learned, across all users (the familiarity population, an estimate); 0 without a fingerprint or for one never learned. One phone model shows one fingerprint for many users: fingerprint.user_matches means little when this is high.',
+    },
     screen_known: { type: 'bool', doc: 'This device showed this screen size before.' },
     zone: { type: 'string', doc: 'The browser\'s time zone, "" when none was sent.' },
     zone_known: { type: 'bool', doc: 'This device showed this time zone before.' },
@@ -94,6 +98,22 @@ export const SIGNAL_SCHEMA = {
     hour: { type: 'double', doc: 'Hour of day (0-23) in the user\'s home time zone (where most of their logins come from).' },
     hour_share: { type: 'double', doc: 'Share of the user\'s learned logins within one hour of this hour, 0..1; -1 for a new user.' },
     history: { type: 'double', doc: 'Logins in the user\'s hour histogram (recent logins weigh more).' },
+  },
+  familiarity: {
+    score: {
+      type: 'double',
+      doc: 'How much more likely this login is for this user than for anyone (after Freeman et al., NDSS 2016): log10 of the user\'s smoothed likelihood over the population\'s, summed over three groups (network: address, /24, /16, city, region, country; agent: browser, OS, device type; hour). Above 0 familiar, below 0 unfamiliar; 0 for a new user.',
+    },
+    address: { type: 'double', doc: 'log10(p_user / p_population) of the exact IPv4 address or IPv6 /64; 0 when it does not apply (private address, new user).' },
+    subnet: { type: 'double', doc: 'The same for the /24 (IPv4) or /48 (IPv6).' },
+    range: { type: 'double', doc: 'The same for the /16 (IPv4) or /32 (IPv6): the provider, standing in for the ASN.' },
+    country: { type: 'double', doc: 'The same for the country; 0 when not located.' },
+    region: { type: 'double', doc: 'The same for the region (country and region).' },
+    city: { type: 'double', doc: 'The same for the city (country, region and city).' },
+    browser: { type: 'double', doc: 'The same for the browser name; 0 without a user agent.' },
+    os: { type: 'double', doc: 'The same for the operating system.' },
+    device_type: { type: 'double', doc: 'The same for the device type (desktop, mobile...).' },
+    hour: { type: 'double', doc: 'The same for the hour of day in the user\'s home time zone.' },
   },
   attempts: {
     user_30m: { type: 'double', doc: 'Failed passwords for this user in the last 30 minutes (sliding window).' },

@@ -1,0 +1,290 @@
+/**
+ * Statistical familiarity, after Freeman et al. ("Who are you? A statistical approach to
+ * measuring user authenticity", NDSS 2016): how much more likely this login's feature values
+ * are for this user than for the population of all users. A value the user logs in with
+ * often and few others use is strong evidence of the user; a value the user never used is
+ * evidence against, the more so the longer the user's history.
+ *
+ * Per feature f with value v:
+ *
+ *   p_pop(v) = (N(v) + 1) / (N + D + 1)         population: N logins counted, D distinct values,
+ *                                                one more share for all values never seen
+ *   p_user(v) = (c(v) + β·p_pop(v)) / (n + β)    the user: c(v) of n learned logins, smoothed
+ *                                                toward the population with β logins' weight
+ *   familiarity.f = log10(p_user(v) / p_pop(v))
+ *
+ * So a new user (n = 0) scores 0 on every feature (nothing to tell), an unseen value scores
+ * log10(β / (n + β)) (−1 after 9 logins, −2 after 99), and a value the user uses as much as
+ * the population does scores about 0. The features of one kind are correlated (an address
+ * lies in its /24, its /16, its city), so, like Freeman's feature hierarchies, each group's
+ * features are weighed to one vote: `familiarity.score` adds, over the network, agent and hour
+ * groups, Σ w·familiarity.f with the weights of a group summing to 1 (a weighted geometric
+ * mean of the likelihood ratios). Higher is more familiar. (A weighted sum of the likelihoods
+ * themselves, as in Freeman's hierarchy, lets the coarse levels, whose likelihoods are large,
+ * drown the exact ones: an unseen address in the user's own country came out familiar.)
+ *
+ * The user's counts are the profile's own bounded histories (src/profile/profile.ts); the
+ * population's are a Population, in memory, bounded, fed by every learned login. Both are
+ * O(1) per login.
+ */
+import type { Observation, Profile } from '../profile/profile.js';
+import type { FamilySignals } from './schema.js';
+
+/** The features compared, in the order of the signals. */
+export const FAMILIARITY_FEATURES = ['address', 'subnet', 'range', 'country', 'region', 'city', 'browser', 'os', 'device_type', 'hour'] as const;
+export type FamiliarityFeature = (typeof FAMILIARITY_FEATURES)[number];
+
+/** Weight of one learned login of the user against the population prior (β). */
+export const USER_PRIOR_WEIGHT = 1;
+
+/**
+ * Weights within each group (Freeman's hierarchy weights: an exact match counts most, the
+ * coarser levels still count when the exact value is new).
+ */
+export const GROUP_WEIGHTS: readonly { readonly [K in FamiliarityFeature]?: number }[] = [
+  { address: 0.4, subnet: 0.25, range: 0.15, city: 0.1, region: 0.06, country: 0.04 },
+  { browser: 0.5, os: 0.4, device_type: 0.1 },
+  { hour: 1 },
+];
+
+/**
+ * How many distinct values the population keeps per feature (and of fingerprints). Past it,
+ * the least counted values are dropped until a quarter of the room is free.
+ */
+export const POPULATION_CAPS: { readonly [K in FamiliarityFeature | 'fingerprint']: number } = {
+  address: 100_000,
+  subnet: 60_000,
+  range: 20_000,
+  country: 1_000,
+  region: 10_000,
+  city: 30_000,
+  browser: 2_000,
+  os: 1_000,
+  device_type: 50,
+  hour: 24,
+  fingerprint: 60_000,
+};
+
+/** Counts of values, bounded: at most `cap` distinct values (see POPULATION_CAPS). */
+export class BoundedCounts {
+  private readonly counts = new Map<string, number>();
+  private sum = 0;
+  /** How many times the least counted values were dropped to make room. */
+  prunes = 0;
+
+  constructor(readonly cap: number) {
+    if (!(cap >= 4)) throw new RangeError(`a bounded count needs room for at least 4 values, not ${cap}`);
+  }
+
+  get(value: string): number {
+    return this.counts.get(value) ?? 0;
+  }
+
+  /** All counts added (less what halving took away). */
+  get total(): number {
+    return this.sum;
+  }
+
+  /** Distinct values held. */
+  get size(): number {
+    return this.counts.size;
+  }
+
+  add(value: string, n = 1): void {
+    if (!(n > 0)) return;
+    const c = this.counts.get(value);
+    if (c === undefined && this.counts.size >= this.cap) this.makeRoom();
+    this.counts.set(value, (c ?? 0) + n);
+    this.sum += n;
+  }
+
+  /**
+   * Drops the least counted values, at least a quarter of the room's worth (all values tied
+   * with the last one dropped go too): the frequent values keep their counts whatever floods
+   * in. One sort of the counts per quarter of the room filled: amortised O(log cap) per new value.
+   */
+  private makeRoom(): void {
+    this.prunes++;
+    const drop = this.counts.size - Math.floor((this.cap * 3) / 4);
+    const sorted = Float64Array.from(this.counts.values()).sort();
+    const threshold = sorted[drop - 1]!;
+    for (const [k, c] of this.counts) {
+      if (c <= threshold) {
+        this.counts.delete(k);
+        this.sum -= c;
+      }
+    }
+  }
+
+  entries(): IterableIterator<[string, number]> {
+    return this.counts.entries();
+  }
+}
+
+/** A population's counts as plain data: what is flushed to the store and loaded from it. */
+export interface PopulationSnapshot {
+  v: 1;
+  /** Feature (or "fingerprint") → [value, count] pairs. */
+  counts: Record<string, [string, number][]>;
+}
+
+/** What a learned login is counted under, per feature; null where the login has no such value. */
+export function featureValues(obs: Observation): { [K in FamiliarityFeature]: string | null } {
+  const [browser, os, type] = splitFamily(obs.family);
+  const place = obs.place;
+  return {
+    address: obs.address ?? null,
+    subnet: obs.subnet,
+    range: obs.range,
+    country: place ? place.country : null,
+    region: place ? `${place.country}/${place.region}` : null,
+    city: place ? `${place.country}/${place.region}/${place.city}` : null,
+    browser,
+    os,
+    device_type: type,
+    hour: String(obs.hour),
+  };
+}
+
+/** browser/os/type (UserAgentInfo.family); nulls for a login without a user agent. */
+function splitFamily(family: string): [string | null, string | null, string | null] {
+  if (!family || family === 'unknown') return [null, null, null];
+  const a = family.indexOf('/');
+  const b = family.lastIndexOf('/');
+  if (a < 0 || a === b) return [family, null, null];
+  return [family.slice(0, a), family.slice(a + 1, b), family.slice(b + 1)];
+}
+
+/** The population key of a fingerprint: its stable attributes and screen (what fingerprint.user_matches compares). */
+export function fingerprintKey(stable: string, screen: string): string {
+  return `${stable}|${screen}`;
+}
+
+/**
+ * How often each feature value appears across all users' learned logins, in memory and
+ * bounded (POPULATION_CAPS). Fed by every learned login (`add`), read by `judge` through its
+ * History; the server flushes it to the store now and then and loads it at start
+ * (src/signals/population-sync.ts). Population statistics are not acknowledged state: a
+ * kill -9 loses at most what was learned since the last flush.
+ */
+export class Population {
+  private readonly features = new Map<FamiliarityFeature, BoundedCounts>();
+  /** Fingerprints (stable attributes and screen): on how many users' devices each was learned. */
+  readonly fingerprints = new BoundedCounts(POPULATION_CAPS.fingerprint);
+
+  constructor() {
+    for (const f of FAMILIARITY_FEATURES) this.features.set(f, new BoundedCounts(POPULATION_CAPS[f]));
+  }
+
+  counts(f: FamiliarityFeature): BoundedCounts {
+    return this.features.get(f)!;
+  }
+
+  /** Learned logins counted (under the hour, which every login has). */
+  get logins(): number {
+    return this.counts('hour').total;
+  }
+
+  /**
+   * Counts one learned login. `newFingerprintForUser`: its fingerprint was not yet one of
+   * the user's (fingerprint.user_matches was false), so it counts one more user for it.
+   */
+  add(obs: Observation, newFingerprintForUser = false): void {
+    if (obs.key) return;
+    const values = featureValues(obs);
+    for (const f of FAMILIARITY_FEATURES) {
+      const v = values[f];
+      if (v !== null) this.counts(f).add(v);
+    }
+    const fp = obs.device?.fp;
+    if (fp && newFingerprintForUser) this.fingerprints.add(fingerprintKey(fp.stable, fp.screen));
+  }
+
+  /** Smoothed share of the population's logins with this value (see the module comment). */
+  share(f: FamiliarityFeature, value: string): number {
+    const c = this.counts(f);
+    return (c.get(value) + 1) / (c.total + c.size + 1);
+  }
+
+  /** Adds another population's counts (another instance's snapshot) to this one. */
+  merge(s: PopulationSnapshot): void {
+    for (const [name, pairs] of Object.entries(s.counts)) {
+      const target = name === 'fingerprint' ? this.fingerprints : this.features.get(name as FamiliarityFeature);
+      if (!target) continue;
+      for (const [value, n] of pairs) if (typeof value === 'string' && Number.isFinite(n) && n > 0) target.add(value, n);
+    }
+  }
+
+  snapshot(): PopulationSnapshot {
+    const counts: Record<string, [string, number][]> = {};
+    for (const [f, c] of this.features) counts[f] = [...c.entries()];
+    counts['fingerprint'] = [...this.fingerprints.entries()];
+    return { v: 1, counts };
+  }
+}
+
+/** Without a population every value is equally unknown to it: familiarity then only tells seen from unseen. */
+const EMPTY = new Population();
+
+/** The user's count of `value` and the counts' total for one feature, from the profile's histories. */
+function userCounts(p: Profile, f: FamiliarityFeature, value: string): [number, number] {
+  switch (f) {
+    case 'address':
+      return countIn(p.addresses, (e) => e.prefix === value);
+    case 'subnet':
+      return countIn(p.subnets, (e) => e.prefix === value);
+    case 'range':
+      return countIn(p.ranges, (e) => e.prefix === value);
+    case 'country':
+      return countIn(p.places, (e) => e.country === value);
+    case 'region':
+      return countIn(p.places, (e) => `${e.country}/${e.region}` === value);
+    case 'city':
+      return countIn(p.places, (e) => `${e.country}/${e.region}/${e.city}` === value);
+    case 'browser':
+      return countIn(p.families, (e) => splitFamily(e.family)[0] === value);
+    case 'os':
+      return countIn(p.families, (e) => splitFamily(e.family)[1] === value);
+    case 'device_type':
+      return countIn(p.families, (e) => splitFamily(e.family)[2] === value);
+    case 'hour': {
+      let n = 0;
+      for (const h of p.hours) n += h;
+      return [p.hours[Number(value)] ?? 0, n];
+    }
+  }
+}
+
+function countIn<T extends { count: number }>(list: readonly T[], match: (e: T) => boolean): [number, number] {
+  let c = 0;
+  let n = 0;
+  for (const e of list) {
+    n += e.count;
+    if (match(e)) c += e.count;
+  }
+  return [c, n];
+}
+
+/** The smoothed likelihood of a value for a user with `c` of `n` logins on it, given its population share. */
+export function userLikelihood(c: number, n: number, popShare: number, beta = USER_PRIOR_WEIGHT): number {
+  return (c + beta * popShare) / (n + beta);
+}
+
+/** The familiarity signals of a login with `values` for the user of `profile`, against `population`. */
+export function familiaritySignals(values: { [K in FamiliarityFeature]: string | null }, profile: Profile | null, population: Population | null): FamilySignals<'familiarity'> {
+  const out: Record<string, number> = { score: 0 };
+  for (const f of FAMILIARITY_FEATURES) {
+    const v = values[f];
+    out[f] = 0;
+    if (v === null || !profile || profile.logins === 0) continue;
+    const [c, n] = userCounts(profile, f, v);
+    if (n === 0) continue;
+    const q = (population ?? EMPTY).share(f, v);
+    const p = userLikelihood(c, n, q);
+    out[f] = Math.log10(p / q);
+  }
+  let score = 0;
+  for (const group of GROUP_WEIGHTS) for (const [f, w] of Object.entries(group) as [FamiliarityFeature, number][]) score += w * out[f]!;
+  out['score'] = score;
+  return out as FamilySignals<'familiarity'>;
+}
