@@ -4,6 +4,7 @@ import { TrustTokens } from './challenge/trust.js';
 import { Engine } from './engine/engine.js';
 import type { RuleSet } from './rules/ruleset.js';
 import type { GeoLookup } from './signals/geoip.js';
+import type { Population } from './signals/familiarity.js';
 import { SqliteBackend } from './store/sqlite/backend.js';
 import type { Clock } from './types.js';
 
@@ -14,6 +15,8 @@ export interface OfflineEngineOptions {
   /** Where the state lives: a file in a directory the caller owns and removes, or memory (the default). */
   path?: string | undefined;
   geo?: GeoLookup | undefined;
+  /** The familiarity population; the engine's default (neutral until it holds POPULATION_MIN_LOGINS) when absent. */
+  population?: Population | undefined;
 }
 
 export interface OfflineEngine {
@@ -39,6 +42,6 @@ const TRUST_DAYS = 1;
 export function offlineEngine(o: OfflineEngineOptions): OfflineEngine {
   const store = new SqliteBackend({ path: o.path ?? ':memory:', ephemeral: true });
   const trust = new TrustTokens(store.challenges, new Keys(randomBytes(32)), TRUST_DAYS);
-  const engine = new Engine({ store, rules: () => o.rules, clock: o.clock, trust, audit: false, ...(o.geo ? { geo: o.geo } : {}) });
+  const engine = new Engine({ store, rules: () => o.rules, clock: o.clock, trust, audit: false, ...(o.geo ? { geo: o.geo } : {}), ...(o.population ? { population: o.population } : {}) });
   return { engine, trust, wrongCode: (userId, now) => store.failures.addWrongCode(userId, now), close: () => store.close() };
 }

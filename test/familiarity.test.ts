@@ -4,7 +4,7 @@ import { Engine } from '../src/engine/engine.js';
 import { loadRuleSet } from '../src/rules/compile.js';
 import { SqliteBackend } from '../src/store/sqlite/backend.js';
 import { IP, RULES_DIR, TestClock, UA } from './helpers.js';
-import { BoundedCounts, familiaritySignals, featureValues, fingerprintKey, Population, userLikelihood } from '../src/signals/familiarity.js';
+import { BoundedCounts, familiaritySignals, featureValues, fingerprintKey, Population, POPULATION_MIN_LOGINS, userLikelihood } from '../src/signals/familiarity.js';
 
 const T0 = Date.UTC(2026, 2, 1, 8);
 const DAY = 86_400_000;
@@ -55,7 +55,7 @@ describe('familiarity math', () => {
   });
 
   it('gives an unseen value the population share of one more value', () => {
-    const pop = new Population();
+    const pop = new Population(0);
     pop.add(obs());
     pop.add(obs());
     // 2 logins, 1 distinct address: a value never seen gets 1 / (2 + 1 + 1).
@@ -64,14 +64,14 @@ describe('familiarity math', () => {
   });
 
   it('scores 0 everywhere for a new user', () => {
-    const pop = new Population();
+    const pop = new Population(0);
     others(pop, 5, 10);
     const s = familiaritySignals(featureValues(obs()), null, pop);
     expect(Object.values(s).every((v) => v === 0)).toBe(true);
   });
 
   it('scores the user\'s own, rare values high and unseen ones by the length of their history', () => {
-    const pop = new Population();
+    const pop = new Population(0);
     others(pop, 20, 20);
     const profile = teach(9, (i) => obs({}, T0 + i * DAY), null, pop);
     const home = familiaritySignals(featureValues(obs({}, T0 + 10 * DAY)), profile, pop);
@@ -90,7 +90,7 @@ describe('familiarity math', () => {
   });
 
   it('a value as common for the user as for everyone tells nothing', () => {
-    const pop = new Population();
+    const pop = new Population(0);
     // Everyone, the user too, on Chrome.
     others(pop, 20, 10);
     const p = teach(10, (i) => obs({ family: 'Mobile Safari/iOS/mobile' }, T0 + i * DAY), null, pop);
@@ -99,8 +99,24 @@ describe('familiarity math', () => {
     expect(Math.abs(s.device_type)).toBeLessThan(0.05);
   });
 
+  it('is neutral until the population has counted its minimum of logins', () => {
+    const pop = new Population(50);
+    const p = teach(9, (i) => obs({}, T0 + i * DAY), null, pop);
+    others(pop, 4, 10);
+    expect(pop.logins).toBe(49);
+    expect(pop.ready).toBe(false);
+    const away = featureValues(obs({ address: '84.208.0.1', subnet: '84.208.0.0/24', range: '84.208.0.0/16', hour: 3 }));
+    expect(Object.values(familiaritySignals(away, p, pop)).every((v) => v === 0)).toBe(true);
+    expect(Object.values(familiaritySignals(away, p, null)).every((v) => v === 0)).toBe(true);
+    pop.add(obs({ address: '9.9.9.9' }));
+    expect(pop.ready).toBe(true);
+    expect(familiaritySignals(away, p, pop).address).toBeLessThan(-0.5);
+    // The default minimum: a server (or a replay) that just started judges no login by a handful of others.
+    expect(new Population().minLogins).toBe(POPULATION_MIN_LOGINS);
+  });
+
   it('leaves out what a login does not have (a private address, no place)', () => {
-    const pop = new Population();
+    const pop = new Population(0);
     const p = teach(5, () => obs(), null, pop);
     const s = familiaritySignals(featureValues(obs({ address: null, subnet: null, range: null, place: null })), p, pop);
     expect([s.address, s.subnet, s.range, s.country, s.region, s.city]).toEqual([0, 0, 0, 0, 0, 0]);
@@ -124,7 +140,7 @@ describe('the population', () => {
   });
 
   it('counts one more user for a fingerprint only when it is new to the user', () => {
-    const pop = new Population();
+    const pop = new Population(0);
     const fp = { stable: 's1', hw: 'h1', gl: '', screen: '1920x1080', zone: '' };
     const o = obs({ device: { net: null, region: null, ua: '', major: 0, fp } });
     pop.add(o, true);
@@ -135,15 +151,15 @@ describe('the population', () => {
   });
 
   it('does not count a key registration as a login', () => {
-    const pop = new Population();
+    const pop = new Population(0);
     pop.add(obs({ key: { device: 'd1', x: '', y: '', time: T0 } }));
     expect(pop.logins).toBe(0);
   });
 
   it('round-trips through a snapshot, and merges another instance\'s counts', () => {
-    const a = new Population();
+    const a = new Population(0);
     others(a, 3, 4);
-    const b = new Population();
+    const b = new Population(0);
     b.merge(JSON.parse(JSON.stringify(a.snapshot())));
     expect(b.snapshot()).toEqual(a.snapshot());
     b.merge(a.snapshot());
@@ -157,7 +173,7 @@ describe('the engine and its population', () => {
     const rules = await loadRuleSet(RULES_DIR);
     const clock = new TestClock();
     const store = new SqliteBackend({ path: ':memory:' });
-    const engine = new Engine({ store, rules: () => rules, clock: clock.read, audit: false });
+    const engine = new Engine({ store, rules: () => rules, clock: clock.read, audit: false, population: new Population(0) });
     const home = { userId: 'u1', ip: IP.homeNO, userAgent: UA.chromeWindows, deviceId: 'd-home' };
     for (let i = 0; i < 10; i++) {
       await engine.decide(home);

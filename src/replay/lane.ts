@@ -14,7 +14,7 @@ import { LEGIT, type LoginEvent } from './event.js';
 import { MeasureWindow, Tally, type Verdict } from './tally.js';
 
 /** Profiles held as objects; colder ones are written to the lane's spill file and read back when their user returns. */
-export const HOT_PROFILES = 100_000;
+export const HOT_PROFILES = 50_000;
 /** Addresses parsed and located, and user agents parsed, kept: logins repeat both. */
 const ADDRESS_CACHE = 50_000;
 const USER_AGENT_CACHE = 20_000;

@@ -1,5 +1,6 @@
 import { parseDuration } from '../duration.js';
 import { offlineEngine } from '../offline.js';
+import { Population } from '../signals/familiarity.js';
 import type { RuleSet } from '../rules/ruleset.js';
 import { parseTime, type FailureDoc, type LoginDoc, type TestSuite } from '../rules/suite.js';
 import type { Signals } from '../signals/schema.js';
@@ -38,7 +39,8 @@ async function runTest(rules: RuleSet, suite: TestSuite, index: number): Promise
   const result: TestResult = { file: suite.source.file, ...pos, name: t.name, passed: false, problems: [], signals: null, ms: 0 };
   const now = parseTime(t.now ?? suite.now ?? '', null)!;
   let clock = now;
-  const offline = offlineEngine({ rules, clock: () => clock });
+  // A test's history is a few hundred logins at most: its familiarity counts from the first (the server's waits for POPULATION_MIN_LOGINS).
+  const offline = offlineEngine({ rules, clock: () => clock, population: new Population(0) });
   const { engine } = offline;
   const user = t.user ?? 'test-user';
   const failure = (f: FailureDoc): LoginFailure => ({ ...f, userId: f.userId ?? user });

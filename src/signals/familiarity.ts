@@ -34,6 +34,13 @@ import type { FamilySignals } from './schema.js';
 export const FAMILIARITY_FEATURES = ['address', 'subnet', 'range', 'country', 'region', 'city', 'browser', 'os', 'device_type', 'hour'] as const;
 export type FamiliarityFeature = (typeof FAMILIARITY_FEATURES)[number];
 
+/**
+ * Until the population has counted this many learned logins, familiarity is neutral (0 on
+ * every signal): shares from a handful of logins (a server just started, a replay's first
+ * hours) would make every value look rare or common by chance.
+ */
+export const POPULATION_MIN_LOGINS = 1_000;
+
 /** Weight of one learned login of the user against the population prior (β). */
 export const USER_PRIOR_WEIGHT = 1;
 
@@ -172,8 +179,14 @@ export class Population {
   /** Fingerprints (stable attributes and screen): on how many users' devices each was learned. */
   readonly fingerprints = new BoundedCounts(POPULATION_CAPS.fingerprint);
 
-  constructor() {
+  /** `minLogins`: below it familiarity is neutral (POPULATION_MIN_LOGINS; rule tests, whose histories are small, use 0). */
+  constructor(readonly minLogins = POPULATION_MIN_LOGINS) {
     for (const f of FAMILIARITY_FEATURES) this.features.set(f, new BoundedCounts(POPULATION_CAPS[f]));
+  }
+
+  /** It has counted enough logins for familiarity to mean something. */
+  get ready(): boolean {
+    return this.logins >= this.minLogins;
   }
 
   counts(f: FamiliarityFeature): BoundedCounts {
@@ -223,9 +236,6 @@ export class Population {
   }
 }
 
-/** Without a population every value is equally unknown to it: familiarity then only tells seen from unseen. */
-const EMPTY = new Population();
-
 /** The user's count of `value` and the counts' total for one feature, from the profile's histories. */
 function userCounts(p: Profile, f: FamiliarityFeature, value: string): [number, number] {
   switch (f) {
@@ -270,16 +280,16 @@ export function userLikelihood(c: number, n: number, popShare: number, beta = US
   return (c + beta * popShare) / (n + beta);
 }
 
-/** The familiarity signals of a login with `values` for the user of `profile`, against `population`. */
+/** The familiarity signals of a login with `values` for the user of `profile`, against `population`: all 0 without one, or before it is ready. */
 export function familiaritySignals(values: { [K in FamiliarityFeature]: string | null }, profile: Profile | null, population: Population | null): FamilySignals<'familiarity'> {
   const out: Record<string, number> = { score: 0 };
   for (const f of FAMILIARITY_FEATURES) {
     const v = values[f];
     out[f] = 0;
-    if (v === null || !profile || profile.logins === 0) continue;
+    if (v === null || !profile || profile.logins === 0 || !population?.ready) continue;
     const [c, n] = userCounts(profile, f, v);
     if (n === 0) continue;
-    const q = (population ?? EMPTY).share(f, v);
+    const q = population.share(f, v);
     const p = userLikelihood(c, n, q);
     out[f] = Math.log10(p / q);
   }
