@@ -23,7 +23,7 @@ afterEach(() => {
 /** The files a process killed now would leave: the database, its WAL and the journal. */
 function crashCopy(from: string): string {
   const to = tempDir();
-  for (const f of ['riskgate.db', 'riskgate.db-wal', 'riskgate.db-journal.jsonl']) if (existsSync(join(from, f))) copyFileSync(join(from, f), join(to, f));
+  for (const f of ['riskgate.db', 'riskgate.db-wal', 'riskgate.db-journal.jsonl', 'riskgate.db-journal.old.jsonl']) if (existsSync(join(from, f))) copyFileSync(join(from, f), join(to, f));
   return to;
 }
 
@@ -104,10 +104,11 @@ describe('SQLite journal', () => {
       expect(await store.profiles.unlearn('d-2')).toBe(true);
       const copy2 = crashCopy(dir);
 
-      vi.advanceTimersByTime(2000); // the deferred changes reach the table and the journal is emptied
+      vi.advanceTimersByTime(2500); // sealed after 2 s, then written over the next commits; the old journal file goes
       expect(tableLogins()).toEqual({ n: 1 });
-      expect(readFileSync(join(dir, 'riskgate.db-journal.jsonl'), 'utf8')).toBe('');
+      expect(existsSync(join(dir, 'riskgate.db-journal.old.jsonl'))).toBe(false);
       await store.close();
+      expect(readFileSync(join(dir, 'riskgate.db-journal.jsonl'), 'utf8')).toBe('');
 
       const after = new SqliteBackend({ path: join(copy, 'riskgate.db') });
       // Learned once each, although the decisions' rows were already committed.
@@ -118,6 +119,32 @@ describe('SQLite journal', () => {
       expect((await after2.profiles.get('alice'))?.logins).toBe(1);
       expect(await after2.profiles.unlearn('d-2')).toBe(false);
       await after2.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a crash while sealed profiles are being written learns again only those the table did not get', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const dir = tempDir();
+      const store = new SqliteBackend({ path: join(dir, 'riskgate.db') });
+      const users = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6', 'u7', 'u8', 'u9', 'u10'];
+      for (const [i, u] of users.entries()) await store.profiles.learn(u, `d-${u}`, record(`d-${u}`, 1000 + i).observation);
+      vi.advanceTimersByTime(2000); // sealed: written two at a time over the next commits
+      const written = () => (store.db.prepare('SELECT count(*) AS n FROM profiles').get() as { n: number }).n;
+      vi.advanceTimersByTime(200);
+      expect(written()).toBe(2);
+      // A later login of a user already written, and of one not yet: both in the new journal file.
+      await store.profiles.learn('u1', 'd-u1-2', record('d-u1-2', 3000).observation);
+      await store.profiles.learn('u10', 'd-u10-2', record('d-u10-2', 3001).observation);
+      expect(existsSync(join(dir, 'riskgate.db-journal.old.jsonl'))).toBe(true);
+      const copy = crashCopy(dir);
+      await store.close();
+      const after = new SqliteBackend({ path: join(copy, 'riskgate.db') });
+      for (const u of users) expect((await after.profiles.get(u))?.logins, u).toBe(u === 'u1' || u === 'u10' ? 2 : 1);
+      await after.close();
+      expect(existsSync(join(copy, 'riskgate.db-journal.old.jsonl'))).toBe(false);
     } finally {
       vi.useRealTimers();
     }

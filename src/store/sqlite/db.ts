@@ -1,4 +1,4 @@
-import { closeSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { PRIVATE_DIR_MODE, preparePrivateFile } from '../../files.js';
@@ -13,18 +13,33 @@ const COMMIT_EVERY_MS = 200;
 /** ...or once the journal holds this much, whichever comes first: it bounds the replay at start. */
 const COMMIT_JOURNAL_BYTES = 16 << 20;
 /**
- * Deferred changes (SqliteDb.deferred: profiles) reach the tables this often, all at once, after
- * which the journal is emptied; until then they are journal records and memory. A user who
- * logs in several times within it costs one table write.
+ * Deferred changes (SqliteDb.defer: profiles) are sealed this often: the journal file moves
+ * aside (`-journal.old.jsonl`) and what changed until then is written to the tables a slice at
+ * each of the next DRAIN_COMMITS commits (no stall), after which the old file is deleted. Until
+ * then they are journal records and memory; a user who logs in several times within it costs
+ * one table write.
  */
-const FLUSH_DEFERRED_MS = 2000;
+const SEAL_EVERY_MS = 2000;
+const DRAIN_COMMITS = 8;
+
+/** A port's deferred changes (SqliteDb.defer), written to the tables behind the journal. */
+export interface DeferredWriter {
+  /** Sets aside what changed so far, for `drain`; returns how many writes that is. */
+  seal(): number;
+  /**
+   * Writes up to `max` of what was sealed (inside the tables' transaction), each with `turn`:
+   * the last journal turn it holds (its redo skips earlier ones); returns how many are left.
+   */
+  drain(max: number, turn: number): number;
+}
 
 /**
  * Runs deferred changes again at start, in journal order, straight on the tables (`finish` once
  * the last is run). Passed to SqliteDb so that recovery needs no port to exist yet.
  */
 export interface DeferredRedo {
-  apply(db: Database.Database, name: string, args: unknown[]): void;
+  /** `turn`: the journal turn that recorded it (a row may hold it already). */
+  apply(db: Database.Database, name: string, args: unknown[], turn: number): void;
   finish(db: Database.Database): void;
 }
 
@@ -101,7 +116,7 @@ export class SqliteDb {
       // A new directory is private; an existing one is the server's to narrow (it names the data directory).
       mkdirSync(dirname(opts.path), { recursive: true, mode: PRIVATE_DIR_MODE });
       // SQLite makes the -wal and -shm files with the database's mode.
-      preparePrivateFile(opts.path, [`${opts.path}-wal`, `${opts.path}-shm`, `${opts.path}-journal`, `${opts.path}-journal.jsonl`]);
+      preparePrivateFile(opts.path, [`${opts.path}-wal`, `${opts.path}-shm`, `${opts.path}-journal`, `${opts.path}-journal.jsonl`, `${opts.path}-journal.old.jsonl`]);
     }
     this.db = new Database(opts.path, opts.readonly ? { readonly: true, fileMustExist: true } : {});
     this.ephemeral = opts.ephemeral ?? false;
@@ -119,7 +134,7 @@ export class SqliteDb {
     this.db.pragma('busy_timeout = 5000');
     migrate(this.db);
     if (!this.ephemeral && !opts.readonly && opts.path !== ':memory:') {
-      this.journal = new Journal(this.db, `${opts.path}-journal.jsonl`, opts.fsync ?? false, opts.redo ?? null, (lost) => {
+      this.journal = new Journal(this.db, `${opts.path}-journal.jsonl`, `${opts.path}-journal.old.jsonl`, opts.fsync ?? false, opts.redo ?? null, (lost) => {
         for (const fn of this.afterRollback) fn(lost);
       });
       this.journal.recover();
@@ -160,16 +175,16 @@ export class SqliteDb {
 
   /**
    * Records a deferred change in the open batch (call inside `write`): the journal keeps `name`
-   * and `args` instead of SQL, and the port keeps the change in memory until `onFlush`, when it
+   * and `args` instead of SQL, and the port keeps the change in memory until its writer (`onDeferred`)
    * writes it to the tables; at start, the options' `redo` runs again those the tables missed.
    */
   defer(name: string, args: unknown[]): void {
     this.journal!.recordDeferred(name, args);
   }
 
-  /** `fn` writes the deferred changes to the tables, inside their transaction (see `defer`). */
-  onFlush(fn: () => void): void {
-    this.journal?.flushers.push(fn);
+  /** The port's writer of its deferred changes (see `defer`). */
+  onDeferred(w: DeferredWriter): void {
+    this.journal?.writers.push(w);
   }
 
   /**
@@ -224,7 +239,7 @@ export class SqliteDb {
     }
   }
 
-  /** Commits the tables now, deferred changes included, after which the journal is empty (it happens every FLUSH_DEFERRED_MS anyway). */
+  /** Commits the tables now, deferred changes included, after which the journal is empty. */
   checkpoint(): void {
     this.commit();
     this.journal?.commitTables(true);
@@ -243,7 +258,6 @@ export class SqliteDb {
  * as they run and written once per turn; the tables' own transaction commits behind it.
  */
 class Journal {
-  private readonly fd: number;
   /** SQL → statement id in the current journal file. */
   private readonly ids = new Map<string, number>();
   private newIds: Record<number, string> | null = null;
@@ -252,17 +266,23 @@ class Journal {
   private bytes = 0;
   private turnOpen = false;
   private replaying = false;
+  private fd: number;
   private commitTimer: NodeJS.Timeout | null = null;
   private commitDue = false;
-  /** When deferred changes are next written to the tables (and the journal emptied). */
-  private flushAt = 0;
   private flushDue = false;
-  /** The ports' writers of deferred changes (SqliteDb.onFlush). */
-  readonly flushers: (() => void)[] = [];
+  /** When the deferred changes are next sealed (SEAL_EVERY_MS). */
+  private sealAt = 0;
+  /** Deferred changes recorded since the last seal. */
+  private unsealed = false;
+  /** While sealed changes are written: the last turn of the old file, and how many writes per commit. */
+  private draining: { upTo: number; perCommit: number } | null = null;
+  /** The ports' writers of deferred changes (SqliteDb.onDeferred). */
+  readonly writers: DeferredWriter[] = [];
 
   constructor(
     private readonly db: Database.Database,
     readonly path: string,
+    readonly oldPath: string,
     private readonly fsync: boolean,
     private readonly redo: DeferredRedo | null,
     private readonly lostTransaction: (lost: boolean) => void,
@@ -277,13 +297,15 @@ class Journal {
   recover(): void {
     const state = this.db.prepare('SELECT seq, deferred FROM journal_state WHERE id = 1').get() as { seq: number; deferred: number };
     const committed = state.seq;
-    const text = readFileSync(this.path, 'utf8');
-    const sql = new Map<number, Statement>();
+    // The old file (its sealed changes were still being written) first, then the current one.
+    const files = [this.oldPath, this.path].filter((f) => existsSync(f));
     let last = committed;
     this.replaying = true;
     this.db.exec('BEGIN');
     try {
-      for (const line of text.split('\n')) {
+      for (const file of files) {
+       const sql = new Map<number, Statement>(); // statement ids are per file
+       for (const line of readFileSync(file, 'utf8').split('\n')) {
         if (!line) continue;
         let turn: JournalTurn;
         try {
@@ -296,7 +318,7 @@ class Journal {
         for (const [id, args] of turn.r) {
           if (typeof id === 'string') {
             if (!this.redo) throw new Error(`${this.path}: deferred change "${id}" with nothing to run it`);
-            this.redo.apply(this.db, id, args);
+            this.redo.apply(this.db, id, args, turn.s);
             continue;
           }
           if (turn.s <= committed) continue;
@@ -305,6 +327,7 @@ class Journal {
           st.run(...args.map(fromJournal));
         }
         last = Math.max(last, turn.s);
+       }
       }
       this.redo?.finish(this.db);
       this.db.prepare('UPDATE journal_state SET seq = ?, deferred = ? WHERE id = 1').run(last, last);
@@ -317,6 +340,8 @@ class Journal {
     }
     this.seq = last;
     this.truncate();
+    this.draining = null;
+    this.unsealed = false;
   }
 
   /**
@@ -351,8 +376,8 @@ class Journal {
       this.db.exec('BEGIN');
       if (this.commitTimer) clearTimeout(this.commitTimer);
       const now = Date.now();
-      if (!this.flushAt) this.flushAt = now + FLUSH_DEFERRED_MS;
-      this.commitTimer = setTimeout(() => this.commitTables(Date.now() >= this.flushAt), COMMIT_EVERY_MS);
+      if (!this.sealAt) this.sealAt = now + SEAL_EVERY_MS;
+      this.commitTimer = setTimeout(() => this.commitTables(), COMMIT_EVERY_MS);
       this.commitTimer.unref();
     }
     this.db.exec('SAVEPOINT turn');
@@ -394,6 +419,7 @@ class Journal {
 
   recordDeferred(name: string, args: unknown[]): void {
     this.runs.push([name, args]);
+    this.unsealed = true;
   }
 
   private record(source: string, args: unknown[]): void {
@@ -416,8 +442,10 @@ class Journal {
   }
 
   /**
-   * Commits the tables' transaction with the last turn it holds. With `flush`, the deferred
-   * changes are written first, after which the journal is not needed and is emptied.
+   * Commits the tables' transaction with the last turn it holds, and moves the deferred changes
+   * on: a slice of the sealed ones is written (once all are, the old journal file is deleted),
+   * or, when it is time, the current ones are sealed. With `flush`, every deferred change is
+   * written now, after which the journal is not needed and is emptied.
    */
   commitTables(flush = false): void {
     if (this.commitTimer) clearTimeout(this.commitTimer);
@@ -431,32 +459,77 @@ class Journal {
     this.flushDue = false;
     if (!this.db.open) return;
     if (!this.db.inTransaction) {
-      if (flush && this.bytes > 0) this.db.exec('BEGIN');
+      // Quiet: a commit only to move deferred changes on.
+      if (this.draining || (this.unsealed && (flush || Date.now() >= this.sealAt)) || (flush && this.bytes > 0)) this.db.exec('BEGIN');
       else return;
     }
+    let drained = false;
     this.replaying = true; // neither the state row nor the deferred changes' writes are journaled
     try {
-      if (flush) for (const fn of this.flushers) fn();
-      if (flush) this.db.prepare('UPDATE journal_state SET seq = ?, deferred = ? WHERE id = 1').run(this.seq, this.seq);
-      else this.db.prepare('UPDATE journal_state SET seq = ? WHERE id = 1').run(this.seq);
+      if (flush) {
+        for (const w of this.writers) w.seal();
+        for (const w of this.writers) w.drain(Infinity, this.seq);
+        this.db.prepare('UPDATE journal_state SET seq = ?, deferred = ? WHERE id = 1').run(this.seq, this.seq);
+      } else if (this.draining) {
+        let left = 0;
+        for (const w of this.writers) left += w.drain(this.draining.perCommit, this.draining.upTo);
+        drained = left === 0;
+        if (drained) this.db.prepare('UPDATE journal_state SET seq = ?, deferred = ? WHERE id = 1').run(this.seq, this.draining.upTo);
+        else this.db.prepare('UPDATE journal_state SET seq = ? WHERE id = 1').run(this.seq);
+      } else this.db.prepare('UPDATE journal_state SET seq = ? WHERE id = 1').run(this.seq);
     } finally {
       this.replaying = false;
     }
     this.db.exec('COMMIT');
     if (flush) {
       this.truncate();
-      this.flushAt = 0;
-    } else {
-      // Quiet from now on: the deferred changes still reach the tables in time.
-      this.commitTimer = setTimeout(() => this.commitTables(true), Math.max(0, this.flushAt - Date.now()));
+      this.draining = null;
+      this.unsealed = false;
+      this.sealAt = 0;
+      return;
+    }
+    if (drained) {
+      rmSync(this.oldPath, { force: true });
+      this.draining = null;
+    } else if (!this.draining && this.unsealed && Date.now() >= this.sealAt) this.seal();
+    if (this.draining || this.unsealed) {
+      // Quiet from now on: the deferred changes still move on.
+      this.commitTimer = setTimeout(() => this.commitTables(), this.draining ? COMMIT_EVERY_MS : Math.max(0, this.sealAt - Date.now()));
       this.commitTimer.unref();
     }
+  }
+
+  /**
+   * Between turns, with the tables committed: the journal so far becomes the old file, and what
+   * changed until now is set aside to be written over the next commits.
+   */
+  private seal(): void {
+    closeSync(this.fd);
+    renameSync(this.path, this.oldPath);
+    this.fd = openSync(this.path, 'a+', 0o600);
+    if (this.fsync) {
+      // The rename and the new file survive power loss too.
+      const dir = openSync(dirname(this.path), 'r');
+      try {
+        fsyncSync(dir);
+      } finally {
+        closeSync(dir);
+      }
+    }
+    this.ids.clear();
+    this.bytes = 0;
+    let n = 0;
+    for (const w of this.writers) n += w.seal();
+    this.draining = { upTo: this.seq, perCommit: Math.max(1, Math.ceil(n / DRAIN_COMMITS)) };
+    this.unsealed = false;
+    this.sealAt = Date.now() + SEAL_EVERY_MS;
   }
 
   /** Empties the journal once the tables hold all of it; statement ids start again. */
   private truncate(): void {
     ftruncateSync(this.fd, 0);
     if (this.fsync) fdatasyncSync(this.fd);
+    rmSync(this.oldPath, { force: true });
     this.ids.clear();
     this.bytes = 0;
   }

@@ -5,8 +5,9 @@ import type { ProfileStore } from '../ports.js';
 import type { AuditTable } from './audit.js';
 import type { DeferredRedo, SqliteDb } from './db.js';
 
-const GET = 'SELECT doc FROM profiles WHERE user_id = ?';
-const PUT = 'INSERT INTO profiles (user_id, doc, updated) VALUES (?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET doc = excluded.doc, updated = excluded.updated';
+const GET = 'SELECT doc, seq FROM profiles WHERE user_id = ?';
+/** `seq`: the last journal turn whose change the row holds (0 without a journal). */
+const PUT = 'INSERT INTO profiles (user_id, doc, updated, seq) VALUES (?, ?, ?, ?) ON CONFLICT(user_id) DO UPDATE SET doc = excluded.doc, updated = excluded.updated, seq = excluded.seq';
 
 /**
  * Profiles as one JSON document per user, parsed ones kept in memory (one process owns the
@@ -15,16 +16,18 @@ const PUT = 'INSERT INTO profiles (user_id, doc, updated) VALUES (?, ?, ?) ON CO
  *
  * On a file, a profile's change is deferred (SqliteDb.defer): the journal keeps the login it
  * learned (a few hundred bytes, not the whole document), the changed profile stays in memory,
- * and the documents changed since reach the table together every few seconds, one write per
- * user however often they logged in meanwhile. At start, `profileRedo` learns again from the
+ * and every few seconds the documents changed since are sealed and written to the table over
+ * the next commits, one write per user however often they logged in meanwhile. At start, `profileRedo` learns again from the
  * journal what the table had not been given.
  */
 export class SqliteProfiles implements ProfileStore {
   private readonly cache: LRUCache<string, Profile>;
   /** Ephemeral stores: users whose cached profile is newer than the database's. */
   private readonly unwritten = new Set<string>();
-  /** Journaled stores: profiles changed since the table last got them (pinned: not in the bounded cache). */
+  /** Journaled stores: profiles changed since the last seal (pinned: not in the bounded cache). */
   private readonly dirty = new Map<string, Profile>();
+  /** Profiles as they were when sealed, being written to the table (SqliteDb's DeferredWriter). */
+  private readonly sealed = new Map<string, Profile>();
   /** What `dirty` held for a user before the open batch changed it (undefined: nothing), to undo a failed batch. */
   private readonly beforeBatch = new Map<string, Profile | undefined>();
   private readonly stmt;
@@ -48,6 +51,7 @@ export class SqliteProfiles implements ProfileStore {
       if (lost) {
         // The tables were brought back from the journal, deferred profiles included.
         this.dirty.clear();
+        this.sealed.clear();
       } else {
         for (const [userId, before] of this.beforeBatch) {
           if (before) this.dirty.set(userId, before);
@@ -56,12 +60,22 @@ export class SqliteProfiles implements ProfileStore {
       }
       this.beforeBatch.clear();
     });
-    sql.onFlush(() => {
-      for (const [userId, p] of this.dirty) {
-        this.stmt.put.run(userId, JSON.stringify(p), p.lastSeen);
-        this.cache.set(userId, p);
-      }
-      this.dirty.clear();
+    sql.onDeferred({
+      seal: () => {
+        for (const [userId, p] of this.dirty) this.sealed.set(userId, p);
+        this.dirty.clear();
+        return this.sealed.size;
+      },
+      drain: (max, turn) => {
+        let n = 0;
+        for (const [userId, p] of this.sealed) {
+          if (n++ >= max) break;
+          this.stmt.put.run(userId, JSON.stringify(p), p.lastSeen, turn);
+          this.sealed.delete(userId);
+          if (!this.dirty.has(userId)) this.cache.set(userId, p);
+        }
+        return this.sealed.size;
+      },
     });
   }
 
@@ -111,7 +125,7 @@ export class SqliteProfiles implements ProfileStore {
   }
 
   private read(userId: string): Profile | null {
-    const hit = this.dirty.get(userId) ?? this.cache.get(userId);
+    const hit = this.dirty.get(userId) ?? this.sealed.get(userId) ?? this.cache.get(userId);
     if (hit) return hit;
     const row = this.stmt.get.get(userId) as { doc: string } | undefined;
     if (!row) return null;
@@ -129,14 +143,14 @@ export class SqliteProfiles implements ProfileStore {
 
   private put(userId: string, p: Profile, time: number): void {
     if (this.sql.ephemeral) this.unwritten.add(userId);
-    else this.stmt.put.run(userId, JSON.stringify(p), time);
+    else this.stmt.put.run(userId, JSON.stringify(p), time, 0);
     this.cache.set(userId, p);
   }
 
   /** Ephemeral stores: a changed profile reaches the database when it leaves the cache. */
   private writeBack(userId: string, p: Profile): void {
     if (!this.unwritten.delete(userId) || !this.sql.db.open) return;
-    this.stmt.put.run(userId, JSON.stringify(p), p.lastSeen);
+    this.stmt.put.run(userId, JSON.stringify(p), p.lastSeen, 0);
   }
 }
 
@@ -144,24 +158,31 @@ export class SqliteProfiles implements ProfileStore {
 const LEARN = 'profile.learn';
 const SET = 'profile.set';
 
-/** Runs the journal's deferred profile changes again at start (SqliteDb's `redo`). */
+/**
+ * Runs the journal's deferred profile changes again at start (SqliteDb's `redo`): those of a
+ * turn after the one the user's row holds (a sealed profile may have reached the table before
+ * the rest of its seal did).
+ */
 export function profileRedo(): DeferredRedo {
-  const touched = new Map<string, Profile | null>();
-  const current = (db: Database.Database, userId: string): Profile | null => {
-    if (touched.has(userId)) return touched.get(userId)!;
-    const row = db.prepare(GET).get(userId) as { doc: string } | undefined;
-    return row ? parseProfile(row.doc, userId) : null;
+  const touched = new Map<string, { p: Profile | null; seq: number }>();
+  const current = (db: Database.Database, userId: string): { p: Profile | null; seq: number } => {
+    const hit = touched.get(userId);
+    if (hit) return hit;
+    const row = db.prepare(GET).get(userId) as { doc: string; seq: number } | undefined;
+    return row ? { p: parseProfile(row.doc, userId), seq: row.seq } : { p: null, seq: 0 };
   };
   return {
-    apply(db, name, args) {
+    apply(db, name, args, turn) {
       const userId = args[0] as string;
-      if (name === LEARN) touched.set(userId, learnProfile(current(db, userId), args[1] as Observation));
-      else if (name === SET) touched.set(userId, parseProfile(args[1] as string, userId));
+      const now = current(db, userId);
+      if (turn <= now.seq) return;
+      if (name === LEARN) touched.set(userId, { p: learnProfile(now.p, args[1] as Observation), seq: turn });
+      else if (name === SET) touched.set(userId, { p: parseProfile(args[1] as string, userId), seq: turn });
       else throw new Error(`unknown deferred change "${name}" in the journal`);
     },
     finish(db) {
       const put = db.prepare(PUT);
-      for (const [userId, p] of touched) if (p) put.run(userId, JSON.stringify(p), p.lastSeen);
+      for (const [userId, { p, seq }] of touched) if (p) put.run(userId, JSON.stringify(p), p.lastSeen, seq);
       touched.clear();
     },
   };

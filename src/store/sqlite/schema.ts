@@ -60,6 +60,8 @@ const MIGRATIONS: readonly string[] = [
   // the per-subject rows of step 3 dirtied a dozen. Step 3's tables are only read and emptied.
   `CREATE TABLE failure_events (time INTEGER NOT NULL, kind INTEGER NOT NULL, user_id TEXT NOT NULL, ip TEXT, device_id TEXT);
    CREATE INDEX failure_events_time ON failure_events(time);`,
+  // The last journal turn whose changes a profile's row holds: what the journal runs again at start comes after it.
+  `ALTER TABLE profiles ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;`,
 ];
 
 /** Brings the file to the current schema in one transaction; refuses a newer one. */
