@@ -266,17 +266,12 @@ export function halfSipHash(s: string): void {
   for (let i = 0; i < full; i += 2) word(s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16));
   // The last word: an odd code unit, if any, and the length.
   word((len & 1 ? s.charCodeAt(len - 1) : 0) | (len << 16));
+  // Finalisation: four rounds for each 32-bit half of the output.
   v2 ^= 0xee;
-  round();
-  round();
-  round();
-  round();
+  for (let r = 0; r < 4; r++) round();
   out[0] = v1 ^ v3;
   v1 ^= 0xdd;
-  round();
-  round();
-  round();
-  round();
+  for (let r = 0; r < 4; r++) round();
   out[1] = v1 ^ v3;
 }
 
