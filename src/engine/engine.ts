@@ -228,7 +228,7 @@ export class Engine {
   /** Teaches the user's profile one login and, when it taught it, counts it in the population. */
   private async learn(userId: string, decisionId: string, observation: Observation): Promise<boolean> {
     const learned = await this.store.profiles.learn(userId, decisionId, observation);
-    if (learned) this.population.add(observation, observation.device?.fpNewForUser === true);
+    if (learned) this.population.add(observation);
     return learned;
   }
 

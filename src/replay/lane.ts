@@ -165,7 +165,7 @@ export class Lane {
     // In place: the lane holds the only copy of its profiles, and judged the login before.
     const p = learnProfile(current, obs, true);
     if (p !== current) this.profiles.set(userId, p);
-    this.population.add(obs, obs.device?.fpNewForUser === true);
+    this.population.add(obs);
     return p;
   }
 

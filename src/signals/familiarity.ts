@@ -200,9 +200,10 @@ export class Population {
 
   /**
    * Counts one learned login. `newFingerprintForUser`: its fingerprint was not yet one of
-   * the user's (fingerprint.user_matches was false), so it counts one more user for it.
+   * the user's (fingerprint.user_matches was false, which `judge` marks on the observation),
+   * so it counts one more user for it.
    */
-  add(obs: Observation, newFingerprintForUser = false): void {
+  add(obs: Observation, newFingerprintForUser = obs.device?.fpNewForUser === true): void {
     if (obs.key) return;
     const values = featureValues(obs);
     for (const f of FAMILIARITY_FEATURES) {
