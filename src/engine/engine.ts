@@ -198,27 +198,52 @@ const NO_HISTORY: History = Object.freeze({ profile: null, counts: NO_FAILURES, 
 const ADDRESS_CACHE = 20_000;
 
 /**
+ * Raw address → parsed and located, the last `max` seen. The place is kept only when the
+ * lookup is the geolocation database's, which depends on nothing but the address; any other
+ * lookup (replay's places from its input, tests' fakes) answers for the login at hand and is
+ * asked every time. Throws InputError for a bad address. The engine and replay's lanes share it.
+ */
+export class AddressCache {
+  private readonly cache: LRUCache<string, { net: NetworkInfo; geo: GeoInfo | null | undefined }>;
+
+  constructor(
+    private readonly locate: GeoLookup,
+    max: number,
+  ) {
+    this.cache = new LRUCache({ max });
+  }
+
+  get(ip: string): { net: NetworkInfo; geo: GeoInfo | null } {
+    let hit = this.cache.get(ip);
+    if (!hit) {
+      const net = parseIp(ip);
+      hit = { net, geo: this.locate === geoipLite ? geoipLite(net.ip, !net.private) : undefined };
+      this.cache.set(ip, hit);
+    }
+    return hit.geo === undefined ? { net: hit.net, geo: this.locate(hit.net.ip, !hit.net.private) } : (hit as { net: NetworkInfo; geo: GeoInfo | null });
+  }
+}
+
+/**
  * The decision pipeline, the same for the HTTP API, replay and rule tests: it is handed its
  * clock, store and rules, and knows nothing of Fastify, files or the wall clock.
  */
 export class Engine {
   private readonly store: EngineStore;
   private readonly opts: EngineOptions;
-  private readonly geo: GeoLookup;
   private readonly userAgents: UserAgentParser;
   private readonly failMode: StoreFailMode;
   private readonly auditing: boolean;
   private readonly proofs: DeviceProofs;
   /** All users' learned logins, counted (familiarity). */
   readonly population: Population;
-  /** Raw address → parsed and located (neither depends on anything but the address and the geo database). */
-  private readonly addresses = new LRUCache<string, { net: NetworkInfo; geo?: GeoInfo | null }>({ max: ADDRESS_CACHE });
+  private readonly addresses: AddressCache;
 
   constructor(opts: EngineOptions) {
     this.opts = opts;
     this.auditing = opts.audit ?? true;
     this.store = opts.store;
-    this.geo = opts.geo ?? geoipLite;
+    this.addresses = new AddressCache(opts.geo ?? geoipLite, ADDRESS_CACHE);
     this.userAgents = opts.userAgents ?? new UserAgentParser();
     this.failMode = opts.failMode ?? 'closed';
     this.proofs = new DeviceProofs(opts.store.limits);
@@ -290,7 +315,7 @@ export class Engine {
 
   /** A wrong password: counted, then judged like a login so the service knows whether to stop the attempts. */
   async recordFailure(f: LoginFailure): Promise<FailureResult> {
-    const net = this.address(f.ip).net;
+    const net = this.addresses.get(f.ip).net;
     const now = this.opts.clock();
     let counted: FailureCounts | StoreUnavailableError;
     try {
@@ -400,9 +425,9 @@ export class Engine {
    */
   private async assess(attempt: LoginAttempt, now: number, known?: FailureCounts | StoreUnavailableError, net?: NetworkInfo): Promise<Assessment> {
     const rules = this.opts.rules();
-    const place = this.address(attempt.ip);
+    const place = this.addresses.get(attempt.ip);
     net ??= place.net;
-    const facts = enrich(attempt, this.userAgents, place.geo === undefined ? this.geo : () => place.geo!, net);
+    const facts = enrich(attempt, this.userAgents, () => place.geo, net);
     const { deviceId } = facts;
     let history: History = NO_HISTORY;
     let unavailable: StoreUnavailableError | null = null;
@@ -429,21 +454,6 @@ export class Engine {
     const { signals, evaluation, observation } = judge(facts, history, now, rules, known !== undefined);
     const action = unavailable ? this.fallbackAction(evaluation.action) : evaluation.action;
     return { now, rules, net, signals, observation, evaluation, action, unavailable };
-  }
-
-  /**
-   * An address parsed and located, from the cache when it was seen lately; its place only
-   * when the lookup is the geolocation database's (replay's places from its input belong to
-   * each event: `geo` undefined). Throws InputError for a bad address.
-   */
-  private address(ip: string): { net: NetworkInfo; geo?: GeoInfo | null } {
-    let hit = this.addresses.get(ip);
-    if (!hit) {
-      const net = parseIp(ip);
-      hit = this.geo === geoipLite ? { net, geo: geoipLite(net.ip, !net.private) } : { net };
-      this.addresses.set(ip, hit);
-    }
-    return hit;
   }
 
   /** Runs writes whose failure must not change an answer already given; the store's guard reports the failure. */

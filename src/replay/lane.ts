@@ -1,14 +1,13 @@
 import Database from 'better-sqlite3';
 import { LRUCache } from 'lru-cache';
-import { enrich, judge, type History } from '../engine/engine.js';
+import { AddressCache, enrich, judge, type History } from '../engine/engine.js';
 import { Population } from '../signals/familiarity.js';
 import { DeviceProofs } from '../engine/device-proof.js';
 import { keyObservation, learnProfile, parseProfile, type Observation, type Profile } from '../profile/profile.js';
 import { decisiveRules, reasonsOf } from '../rules/evaluate.js';
 import type { RuleSet } from '../rules/ruleset.js';
 import { FailureMemory } from '../store/sqlite/failure-memory.js';
-import { geoipLite, type GeoInfo, type GeoLookup } from '../signals/geoip.js';
-import { parseIp, type NetworkInfo } from '../signals/network.js';
+import { geoipLite, type GeoLookup } from '../signals/geoip.js';
 import { UserAgentParser } from '../signals/useragent.js';
 import { LEGIT, type LoginEvent } from './event.js';
 import { MeasureWindow, Tally, type Verdict } from './tally.js';
@@ -90,8 +89,7 @@ export class Lane {
   /** All users' learned logins, counted: what familiarity compares with (as the engine's). */
   private readonly population = new Population();
   private readonly userAgents = new UserAgentParser(USER_AGENT_CACHE);
-  private readonly addresses = new LRUCache<string, { net: NetworkInfo; geo: GeoInfo | null }>({ max: ADDRESS_CACHE });
-  private readonly locate: GeoLookup;
+  private readonly addresses: AddressCache;
 
   /**
    * `geo`: where addresses are located, when not the geolocation database (replay's `--geo
@@ -102,19 +100,19 @@ export class Lane {
     private readonly rules: RuleSet,
     window: MeasureWindow,
     private readonly attacksPass: boolean,
-    private readonly geo: GeoLookup | undefined,
+    geo: GeoLookup | undefined,
     spillPath: string,
     hotProfiles = HOT_PROFILES,
   ) {
     this.tally = new Tally(window);
     this.profiles = new ReplayProfiles(spillPath, hotProfiles);
-    this.locate = geo ?? geoipLite;
+    this.addresses = new AddressCache(geo ?? geoipLite, ADDRESS_CACHE);
   }
 
   step(ev: LoginEvent): Verdict {
     const now = ev.time;
     const rules = this.rules;
-    const place = this.address(ev.ip);
+    const place = this.addresses.get(ev.ip);
     const facts = enrich(ev, this.userAgents, () => place.geo, place.net);
     const subjects = { userId: ev.userId, ip: place.net.ip, deviceId: facts.deviceId };
     if (ev.outcome === 'failure') {
@@ -167,16 +165,5 @@ export class Lane {
     if (p !== current) this.profiles.set(userId, p);
     this.population.add(obs);
     return p;
-  }
-
-  /** An address parsed and located; from the cache unless the input places each event itself. */
-  private address(ip: string): { net: NetworkInfo; geo: GeoInfo | null } {
-    let hit = this.addresses.get(ip);
-    if (!hit) {
-      const net = parseIp(ip);
-      hit = { net, geo: this.geo ? null : this.locate(net.ip, !net.private) };
-      this.addresses.set(ip, hit);
-    }
-    return this.geo ? { net: hit.net, geo: this.geo(hit.net.ip, !hit.net.private) } : hit;
   }
 }
