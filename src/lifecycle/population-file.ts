@@ -2,7 +2,7 @@ import { chmod, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { PRIVATE_FILE_MODE } from '../files.js';
-import { FAMILIARITY_FEATURES, Population, type PopulationSnapshot } from '../signals/familiarity.js';
+import { Population, type PopulationSnapshot } from '../signals/familiarity.js';
 
 /** The familiarity population's file in the data directory. */
 export const POPULATION_FILE = 'population.json';
@@ -65,8 +65,7 @@ export class PopulationFile {
     try {
       await file.chmod(PRIVATE_FILE_MODE);
       await file.write('{"v":1,"counts":{');
-      const parts = [...FAMILIARITY_FEATURES.map((f) => [f, this.population.counts(f)] as const), ['fingerprint', this.population.fingerprints] as const];
-      for (const [i, [name, counts]] of parts.entries()) {
+      for (const [i, [name, counts]] of this.population.parts().entries()) {
         // The values as they are now: learning goes on between turns, and only changes counts.
         const entries = [...counts.entries()];
         await file.write(`${i ? ',' : ''}${JSON.stringify(name)}:[`);

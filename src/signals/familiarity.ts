@@ -222,8 +222,9 @@ export class Population {
 
   /** Adds another population's counts (another instance's snapshot) to this one. */
   merge(s: PopulationSnapshot): void {
+    const parts = new Map(this.parts());
     for (const [name, pairs] of Object.entries(s.counts)) {
-      const target = name === 'fingerprint' ? this.fingerprints : this.features.get(name as FamiliarityFeature);
+      const target = parts.get(name);
       if (!target) continue;
       for (const [value, n] of pairs) if (typeof value === 'string' && Number.isFinite(n) && n > 0) target.add(value, n);
     }
@@ -231,9 +232,13 @@ export class Population {
 
   snapshot(): PopulationSnapshot {
     const counts: Record<string, [string, number][]> = {};
-    for (const [f, c] of this.features) counts[f] = [...c.entries()];
-    counts['fingerprint'] = [...this.fingerprints.entries()];
+    for (const [name, c] of this.parts()) counts[name] = [...c.entries()];
     return { v: 1, counts };
+  }
+
+  /** Every count it keeps, by its name in a snapshot: the features, then `fingerprint`. */
+  parts(): [name: string, counts: BoundedCounts][] {
+    return [...this.features, ['fingerprint', this.fingerprints]];
   }
 }
 
