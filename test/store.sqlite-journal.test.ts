@@ -150,6 +150,29 @@ describe('SQLite journal', () => {
     }
   });
 
+  it('holds at most its bound of profiles in memory: changed ones not yet written shrink the cache', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    try {
+      const dir = tempDir();
+      const store = new SqliteBackend({ path: join(dir, 'riskgate.db'), profileCache: 30 });
+      const users = Array.from({ length: 60 }, (_, i) => `u${i}`);
+      // Written to the table: learned, sealed, drained.
+      for (const [i, u] of users.entries()) await store.profiles.learn(u, `d-${u}`, record(`d-${u}`, 1000 + i).observation);
+      vi.advanceTimersByTime(2000 + 9 * 200);
+      expect((store.db.prepare('SELECT count(*) AS n FROM profiles').get() as { n: number }).n).toBe(60);
+      expect(store.profiles.held).toBeLessThanOrEqual(30);
+      // 20 changed (pinned until written) and 40 read: the cache keeps only what the bound leaves.
+      for (const [i, u] of users.slice(0, 20).entries()) await store.profiles.learn(u, `d2-${u}`, record(`d2-${u}`, 5000 + i).observation);
+      for (const u of users.slice(20)) expect((await store.profiles.get(u))?.logins).toBe(1);
+      expect(store.profiles.held).toBe(30);
+      // Nothing changed is lost to the bound.
+      for (const u of users.slice(0, 20)) expect((await store.profiles.get(u))?.logins).toBe(2);
+      await store.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('a failed batch takes back its deferred profile changes, and only its own', async () => {
     const dir = tempDir();
     const store = new SqliteBackend({ path: join(dir, 'riskgate.db') });

@@ -31,6 +31,8 @@ export class SqliteProfiles implements ProfileStore {
   /** What `dirty` held for a user before the open batch changed it (undefined: nothing), to undo a failed batch. */
   private readonly beforeBatch = new Map<string, Profile | undefined>();
   private readonly stmt;
+  /** At most this many profiles in memory: cached, changed and being written together (a burst's changes shrink the cache). */
+  private readonly bound: number;
 
   constructor(
     private readonly sql: SqliteDb,
@@ -38,6 +40,7 @@ export class SqliteProfiles implements ProfileStore {
     cacheSize: number,
   ) {
     this.stmt = sql.prepare({ get: GET, put: PUT });
+    this.bound = cacheSize;
     // An ephemeral store writes profiles back only when they leave the cache (or at close):
     // a replay learns millions of logins, most of them users it will see again soon.
     this.cache = new LRUCache<string, Profile>({
@@ -74,6 +77,7 @@ export class SqliteProfiles implements ProfileStore {
           this.sealed.delete(userId);
           if (!this.dirty.has(userId)) this.cache.set(userId, p);
         }
+        this.trim();
         return this.sealed.size;
       },
     });
@@ -131,6 +135,7 @@ export class SqliteProfiles implements ProfileStore {
     if (!row) return null;
     const p = parseProfile(row.doc, userId);
     this.cache.set(userId, p);
+    this.trim();
     return p;
   }
 
@@ -139,6 +144,17 @@ export class SqliteProfiles implements ProfileStore {
     if (!this.beforeBatch.has(userId)) this.beforeBatch.set(userId, this.dirty.get(userId));
     this.dirty.set(userId, p);
     this.cache.delete(userId); // one copy in memory: the cache gets it back at the flush
+    this.trim();
+  }
+
+  /** Profiles held in memory: cached, changed since the last seal, and sealed but not yet written. */
+  get held(): number {
+    return this.cache.size + this.dirty.size + this.sealed.size;
+  }
+
+  /** Keeps `held` within the bound, the least recently used cached profiles leaving first (changed ones stay until written). */
+  private trim(): void {
+    while (this.cache.size > 0 && this.held > this.bound) this.cache.pop();
   }
 
   private put(userId: string, p: Profile, time: number): void {
