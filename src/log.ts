@@ -66,3 +66,70 @@ export function withRequestId<T>(id: string, fn: () => T): T {
 export function currentRequestId(): string | undefined {
   return requestIds.getStore();
 }
+
+type Bindings = Record<string, unknown>;
+type LogMethod = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+/**
+ * A request's logger (Fastify's `childLoggerFactory`) that becomes a pino child only when a
+ * line at an enabled level is written through it: most requests write none, and a child per
+ * request (its bindings serialised) was ~1.5% of a decision's CPU. The lines are the child's.
+ */
+export class LazyChildLogger {
+  private real: Logger | null = null;
+
+  constructor(
+    private readonly parent: Logger,
+    private readonly bindings: Bindings,
+  ) {}
+
+  /** Fastify's factory: a lazy child unless the route asks for its own level or serializers. */
+  static factory(this: void, parent: FastifyLike, bindings: Bindings, opts: object): unknown {
+    return Object.keys(opts).length ? parent.child(bindings, opts) : new LazyChildLogger(parent as Logger, bindings);
+  }
+
+  private get logger(): Logger {
+    return (this.real ??= this.parent.child(this.bindings));
+  }
+
+  get level(): string {
+    return this.real?.level ?? this.parent.level;
+  }
+
+  isLevelEnabled(level: string): boolean {
+    return (this.real ?? this.parent).isLevelEnabled(level);
+  }
+
+  child(bindings: Bindings, opts?: pino.ChildLoggerOptions): Logger {
+    return this.logger.child(bindings, opts);
+  }
+
+  fatal(...args: unknown[]): void {
+    this.write('fatal', args);
+  }
+  error(...args: unknown[]): void {
+    this.write('error', args);
+  }
+  warn(...args: unknown[]): void {
+    this.write('warn', args);
+  }
+  info(...args: unknown[]): void {
+    this.write('info', args);
+  }
+  debug(...args: unknown[]): void {
+    this.write('debug', args);
+  }
+  trace(...args: unknown[]): void {
+    this.write('trace', args);
+  }
+  silent(): void {}
+
+  private write(level: LogMethod, args: unknown[]): void {
+    if (!this.isLevelEnabled(level)) return;
+    (this.logger[level] as (...a: unknown[]) => void)(...args);
+  }
+}
+
+interface FastifyLike {
+  child(bindings: Bindings, opts?: object): unknown;
+}
