@@ -104,30 +104,22 @@ export class LazyChildLogger {
     return this.logger.child(bindings, opts);
   }
 
-  fatal(...args: unknown[]): void {
-    this.write('fatal', args);
-  }
-  error(...args: unknown[]): void {
-    this.write('error', args);
-  }
-  warn(...args: unknown[]): void {
-    this.write('warn', args);
-  }
-  info(...args: unknown[]): void {
-    this.write('info', args);
-  }
-  debug(...args: unknown[]): void {
-    this.write('debug', args);
-  }
-  trace(...args: unknown[]): void {
-    this.write('trace', args);
-  }
   silent(): void {}
 
-  private write(level: LogMethod, args: unknown[]): void {
+  /** Writes a line through the child, made now if it is the first. */
+  write(level: LogMethod, args: unknown[]): void {
     if (!this.isLevelEnabled(level)) return;
     (this.logger[level] as (...a: unknown[]) => void)(...args);
   }
+}
+
+const LOG_METHODS: readonly LogMethod[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+// pino's level methods, each writing through `write`.
+export interface LazyChildLogger extends Record<LogMethod, (...args: unknown[]) => void> {}
+for (const level of LOG_METHODS) {
+  LazyChildLogger.prototype[level] = function (this: LazyChildLogger, ...args: unknown[]) {
+    this.write(level, args);
+  };
 }
 
 interface FastifyLike {
