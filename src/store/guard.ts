@@ -23,72 +23,17 @@ export type StoreEvent =
 /** Arms a deadline: `expire` runs after `ms` unless the returned function cancels it first. */
 export type Deadline = (ms: number, expire: () => void) => () => void;
 
-/**
- * Deadlines of one length, on one timer: a store call arms one and nearly always cancels it
- * within a millisecond, so a timer each (a setTimeout and a clearTimeout per call, four calls
- * per decision) costs more than the call. Armed in order of expiry (they all last `ms`), they
- * wait in a queue; a cancelled one is only marked, and the timer, set for the oldest live one,
- * drops the dead on its way. A deadline of another length gets a timer of its own.
- */
-export function deadlineQueue(ms: number, now: () => number = performance.now.bind(performance)): Deadline {
-  interface Armed {
-    due: number;
-    expire: (() => void) | null;
-  }
-  let queue: Armed[] = [];
-  let head = 0;
-  /** Deadlines armed and neither passed nor cancelled: with none, no timer runs (nothing keeps the process up). */
-  let live = 0;
-  let timer: NodeJS.Timeout | null = null;
-  const reset = () => {
-    if (timer) clearTimeout(timer);
-    timer = null;
-    queue = [];
-    head = 0;
-  };
-  const fire = () => {
-    timer = null;
-    const t = now();
-    while (head < queue.length) {
-      const a = queue[head]!;
-      if (a.expire && a.due > t) break;
-      head++;
-      const expire = a.expire;
-      if (!expire) continue;
-      a.expire = null;
-      live--;
-      expire();
-    }
-    if (live === 0) return reset();
-    if (head > 1024 && head * 2 > queue.length) (queue = queue.slice(head)), (head = 0);
-    arm();
-  };
-  const arm = () => {
-    if (!timer && head < queue.length) timer = setTimeout(fire, Math.max(0, queue[head]!.due - now()));
-  };
-  return (length, expire) => {
-    if (length !== ms) {
-      const t = setTimeout(expire, length);
-      return () => clearTimeout(t);
-    }
-    const a: Armed = { due: now() + ms, expire };
-    queue.push(a);
-    live++;
-    arm();
-    return () => {
-      if (!a.expire) return;
-      a.expire = null;
-      if (--live === 0) reset();
-    };
-  };
-}
+const timer: Deadline = (ms, expire) => {
+  const t = setTimeout(expire, ms);
+  return () => clearTimeout(t);
+};
 
 export interface GuardOptions {
   /** A store call slower than this has failed. */
   timeoutMs: number;
   /** Store failures and recoveries, for logs, metrics and health. */
   onEvent?: ((e: StoreEvent) => void) | undefined;
-  /** One timer for all calls by default (deadlineQueue); tests pass one that passes when they say. */
+  /** A timer by default; tests pass one that passes when they say. */
   deadline?: Deadline | undefined;
   /** Real time, only to report how long an outage lasted; decisions use the engine's clock. */
   now?: (() => number) | undefined;
@@ -101,7 +46,7 @@ class StoreGuard {
   private readonly now: () => number;
 
   constructor(private readonly o: GuardOptions) {
-    this.deadline = o.deadline ?? deadlineQueue(o.timeoutMs);
+    this.deadline = o.deadline ?? timer;
     this.now = o.now ?? Date.now;
   }
 
@@ -178,6 +123,7 @@ export function guardPorts(ports: StorePorts, o: GuardOptions): StorePorts {
     decisions: guarded(ports.decisions, guard),
     audit: guarded(ports.audit, guard),
     failures: guarded(ports.failures, guard),
+    logins: guarded(ports.logins, guard),
     limits: guarded(ports.limits, guard),
     challenges: guarded(ports.challenges, guard),
     passkeys: guarded(ports.passkeys, guard),
