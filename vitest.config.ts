@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup-env.ts'],
-    // geoip-lite holds ~190 MB per worker; two workers fit the 2-core machine.
+    // Two workers fit the 2-core machine.
     maxWorkers: 2,
     testTimeout: 30_000,
     // Hooks start servers and stores; on a busy 2-core machine that can take longer than the 10 s default.

@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { GeoDb } from './geodb.js';
 
 export interface GeoInfo {
   country: string;
@@ -19,27 +19,18 @@ export interface GeoInfo {
  */
 export type GeoLookup = (ip: string, routable: boolean) => GeoInfo | null;
 
-type GeoipLite = typeof import('geoip-lite');
-let geoip: GeoipLite | undefined;
+let db: GeoDb | undefined;
 
 /**
- * geoip-lite (MaxMind GeoLite2 data, CC BY-SA 4.0). Its ~190 MB table loads on the first
+ * The default lookup: geoip-lite's database (MaxMind GeoLite2, CC BY-SA 4.0), read from its
+ * files as needed (src/signals/geodb.ts) rather than loaded into memory; opened on the first
  * lookup, not at import, so commands that never locate an address (rules check) stay light.
  */
 export function geoipLite(ip: string, routable = true): GeoInfo | null {
   if (!routable) return null;
-  geoip ??= createRequire(import.meta.url)('geoip-lite') as GeoipLite;
-  const r = geoip.lookup(ip);
-  if (!r || !r.ll) return null;
-  return {
-    country: r.country ?? '',
-    region: r.region ?? '',
-    city: r.city ?? '',
-    lat: r.ll[0],
-    lon: r.ll[1],
-    radiusKm: r.area ?? 0,
-    tz: r.timezone ?? '',
-  };
+  db ??= GeoDb.fromGeoipLite();
+  const r = db.lookup(ip);
+  return r && { country: r.country, region: r.region, city: r.city, lat: r.lat, lon: r.lon, radiusKm: r.radiusKm, tz: r.tz };
 }
 
 const EARTH_RADIUS_KM = 6371.0088;
