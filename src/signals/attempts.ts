@@ -149,19 +149,11 @@ export function countsFrom(
   now: number,
 ): FailureCounts {
   const out: Record<string, number> = {
-    failed_challenges_24h: 0,
+    ...NO_FAILURES,
     ip_users_1h: distinct.ip.users_1h,
     ip_users_24h: distinct.ip.users_24h,
     network_users_1h: distinct.network.users_1h,
     network_users_24h: distinct.network.users_24h,
-    // In the order they were always written (audit details and explanations show them).
-    user_30m: 0,
-    user_24h: 0,
-    ip_1h: 0,
-    ip_24h: 0,
-    network_1h: 0,
-    network_24h: 0,
-    device_1h: 0,
   };
   const to = failureBucket(now);
   for (const { subject, windows } of WINDOWS_BY_SUBJECT) {
