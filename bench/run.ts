@@ -11,7 +11,8 @@
  * Redis store too: REDIS_URL, default 127.0.0.1:6379), --postgres (on the PostgreSQL store
  * too: a database riskgate_bench_<pid> made and dropped on the server of
  * RISKGATE_BENCH_POSTGRES_URL, default postgres@127.0.0.1:5432), --replay-users N (18000: ~1M
- * events; 0 skips the replay run), --skip-fsync (no store.fsync run: a memory run with many users).
+ * events; 0 skips the replay run), --skip-fsync (no store.fsync run: a memory run with many users),
+ * --load wrk|autocannon (the HTTP load generator: wrk when it is installed, else autocannon).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,8 +39,12 @@ const { values: flags } = parseArgs({
     postgres: { type: 'boolean', default: false },
     'replay-users': { type: 'string', default: '18000' },
     'skip-fsync': { type: 'boolean', default: false },
+    load: { type: 'string' },
   },
 });
+/** wrk (C, a fraction of a core for this load) when installed: the load generator shares the 2 cores with the server. */
+const LOADER = flags.load ?? (spawnSync('wrk', ['--version']).error ? 'autocannon' : 'wrk');
+if (LOADER !== 'wrk' && LOADER !== 'autocannon') throw new Error(`--load: wrk or autocannon, not ${LOADER}`);
 const DURATION = Number(flags.duration);
 const CONNECTIONS = Number(flags.connections);
 const USERS = Number(flags.users);
@@ -119,6 +124,10 @@ interface LoadResult {
 }
 
 async function load(c: Child, bodies: LoginAttempt[], duration = DURATION): Promise<LoadResult> {
+  return LOADER === 'wrk' ? loadWrk(c, bodies, duration) : loadAutocannon(c, bodies, duration);
+}
+
+async function loadAutocannon(c: Child, bodies: LoginAttempt[], duration: number): Promise<LoadResult> {
   const cpuBefore = cpuMicros(c.proc.pid!);
   const r = await autocannon({
     url: `${c.url}/v1/decisions`,
@@ -128,6 +137,31 @@ async function load(c: Child, bodies: LoginAttempt[], duration = DURATION): Prom
   });
   const cpuPerRequest = (cpuMicros(c.proc.pid!) - cpuBefore) / Math.max(1, r.requests.total);
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx, rss: peakRssMb(c.proc.pid!), cpuPerRequest };
+}
+
+/** The same load from wrk (two threads), each thread sending the bodies in turn from its own offset (bench/wrk-bodies.lua). */
+async function loadWrk(c: Child, bodies: LoginAttempt[], duration: number): Promise<LoadResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'riskgate-bench-wrk-'));
+  const file = join(dir, 'bodies.jsonl');
+  writeFileSync(file, bodies.map((b) => JSON.stringify(b)).join('\n') + '\n');
+  const cpuBefore = cpuMicros(c.proc.pid!);
+  const out = await new Promise<string>((resolve, reject) => {
+    const p = spawn('wrk', ['-t2', `-c${CONNECTIONS}`, `-d${duration}s`, '--timeout', '10s', '-s', join(root, 'bench', 'wrk-bodies.lua'), c.url], {
+      env: { ...process.env, WRK_BODIES: file, WRK_AUTH: KEY },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let text = '';
+    p.stdout!.on('data', (d: Buffer) => (text += d.toString()));
+    p.on('error', reject);
+    p.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`wrk exited with ${code}`))));
+  });
+  rmSync(dir, { recursive: true, force: true });
+  const m = /^wrk-result (.*)$/m.exec(out);
+  if (!m) throw new Error(`wrk printed no result:\n${out}`);
+  const r = JSON.parse(m[1]!) as { requests: number; seconds: number; p50: number; p99: number; non2xx: number; errors: number };
+  const cpuPerRequest = (cpuMicros(c.proc.pid!) - cpuBefore) / Math.max(1, r.requests);
+  const ms = (x: number) => Math.round(x * 10) / 10;
+  return { rps: r.requests / r.seconds, p50: ms(r.p50), p99: ms(r.p99), errors: r.errors, non2xx: r.non2xx, rss: peakRssMb(c.proc.pid!), cpuPerRequest };
 }
 
 /** Decisions/s in-process on the same requests, as many at once as the HTTP load has connections. */
@@ -167,7 +201,7 @@ const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDig
 
 async function main() {
   const work = workload(USERS, 50_000);
-  console.error(`bench: ${CONNECTIONS} connections, ${DURATION} s per HTTP run; ${fmt(USERS)} generated users, ${fmt(work.history.length)} events of history, ${fmt(work.requests.length)} requests`);
+  console.error(`bench: ${LOADER}, ${CONNECTIONS} connections, ${DURATION} s per HTTP run; ${fmt(USERS)} generated users, ${fmt(work.history.length)} events of history, ${fmt(work.requests.length)} requests`);
   const rows: string[][] = [];
   // Each row is printed as soon as it is measured, so a run that fails later still tells what it measured.
   const push = (row: string[]) => {
@@ -264,7 +298,7 @@ async function main() {
   writeFileSync(
     join(root, 'bench', 'RESULTS.md'),
     `# Benchmark results\n\nMeasured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}, ${machine}.\n` +
-      `HTTP load: autocannon, ${CONNECTIONS} connections, ${DURATION} s per server, the same ${fmt(work.requests.length)} requests: the third week of a generated stream of ${fmt(USERS)} users ` +
+      `HTTP load: ${LOADER === 'wrk' ? 'wrk (2 threads)' : 'autocannon'}, ${CONNECTIONS} connections, ${DURATION} s per server, the same ${fmt(work.requests.length)} requests: the third week of a generated stream of ${fmt(USERS)} users ` +
       `(bench/workload.ts), after the store learned the first two weeks (${fmt(work.history.length)} events).\n` +
       `Server CPU per request: the server process's user + system time over the run, divided by the requests it answered; on a shared machine it is the steadier ratio ` +
       `(bare Fastify's µs ÷ riskgate's µs is the share of bare Fastify's rate riskgate would reach with a core to itself).\n\n${table}\n`,

@@ -67,6 +67,7 @@ function readOnly(store: SqliteBackend): EngineStore {
     decisions: { get: (id) => store.decisions.get(id), save: async () => undefined },
     audit: { query: (q) => store.audit.query(q), append: async () => undefined },
     failures: { counts: (s, now) => store.failures.counts(s, now), add: (s, now) => store.failures.counts(s, now), addWrongCode: async () => undefined },
+    logins: store.logins,
     // A proof explained is not spent: the counter is read as if this were its first use.
     limits: { add: async () => 1 },
   };

@@ -123,6 +123,7 @@ export function guardPorts(ports: StorePorts, o: GuardOptions): StorePorts {
     decisions: guarded(ports.decisions, guard),
     audit: guarded(ports.audit, guard),
     failures: guarded(ports.failures, guard),
+    logins: guarded(ports.logins, guard),
     limits: guarded(ports.limits, guard),
     challenges: guarded(ports.challenges, guard),
     passkeys: guarded(ports.passkeys, guard),

@@ -119,6 +119,32 @@ export interface FailureCounters {
   addWrongCode(userId: string, now: number): Promise<void>;
 }
 
+/** What a login is judged with, as the store holds it: the user's profile and the failure counts of its subjects. */
+export interface LoginHistory {
+  profile: Profile | null;
+  counts: FailureCounts;
+}
+
+/**
+ * Everything a decision reads of the store, in one call, so that a store on the network answers
+ * it in one round trip (Redis: one script). A store whose reads are local puts its own reads
+ * together (readsOf).
+ */
+export interface LoginReads {
+  /** The user's profile and the failure counts of the login's user, address and device at `now`, as `profiles.get` and `failures.counts` answer them. */
+  read(subjects: FailureSubjects, now: number): Promise<LoginHistory>;
+}
+
+/** LoginReads made of a backend's profile and failure reads, issued together. */
+export function readsOf(ports: Pick<StorePorts, 'profiles' | 'failures'>): LoginReads {
+  return {
+    async read(subjects, now) {
+      const [profile, counts] = await Promise.all([ports.profiles.get(subjects.userId), ports.failures.counts(subjects, now)]);
+      return { profile, counts };
+    },
+  };
+}
+
 /** Counters that expire (the challenge abuse limits), shared by every instance. */
 export interface LimitCounters {
   /**
@@ -247,6 +273,7 @@ export interface StorePorts {
   decisions: DecisionLog;
   audit: AuditLog;
   failures: FailureCounters;
+  logins: LoginReads;
   limits: LimitCounters;
   challenges: ChallengeState;
   passkeys: Passkeys;

@@ -1,4 +1,4 @@
-import type { Backend, LimitCounters } from '../ports.js';
+import { readsOf, type Backend, type LimitCounters } from '../ports.js';
 import { PgAuditLog, PgAuditTable, PgDecisionLog } from './audit.js';
 import { PgChallengeState } from './challenges.js';
 import { PgDb, type PgDbOptions } from './db.js';
@@ -21,6 +21,7 @@ export class PgBackend implements Backend {
   readonly decisions: PgDecisionLog;
   readonly audit: PgAuditLog;
   readonly failures: PgFailures;
+  readonly logins = readsOf(this);
   readonly limits: LimitCounters;
   readonly challenges: PgChallengeState;
   readonly passkeys: PgPasskeys;

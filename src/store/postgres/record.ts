@@ -199,9 +199,15 @@ export class StreamTrail implements LocalTrail {
     }
   }
 
-  /** PostgreSQL's entries and the stream's not yet drained, newest first; an entry in both (drained, not yet deleted) once. */
+  /**
+   * PostgreSQL's entries and the stream's not yet drained, newest first; an entry in both
+   * (drained, not yet deleted) once. The stream is read first: an entry drained after that read
+   * is in PostgreSQL before it leaves the stream, so the query that follows finds it (read
+   * together, a drain between the two reads could hide an entry from both).
+   */
   private async query(q: AuditQuery): Promise<AuditEntry[]> {
-    const [stored, waiting] = await Promise.all([this.record.table.query(q), this.waiting(q).catch((): StoredEntry[] => [])]);
+    const waiting = await this.waiting(q).catch((): StoredEntry[] => []);
+    const stored = await this.record.table.query(q);
     const drained = new Set(stored.map((e) => e.entry));
     const merged = [...waiting.filter((e) => !drained.has(e.entry)), ...stored].sort((x, y) => y.time - x.time);
     return merged.slice(0, auditLimit(q)).map(({ seq: _seq, entry: _entry, ...e }) => e);

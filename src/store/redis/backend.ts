@@ -1,4 +1,5 @@
-import { Redis, type ChainableCommander } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import { TurnRedis } from './client.js';
 import type { AuditEntry, Backend, DecisionRecord, LimitCounters } from '../ports.js';
 import { RedisChallengeState } from './challenges.js';
 import { RedisDecisionLog } from './decisions.js';
@@ -6,6 +7,7 @@ import { RedisFailures } from './failures.js';
 import { RedisIdempotency } from './idempotency.js';
 import { redisKeys, type RedisContext } from './keys.js';
 import { redisLimits } from './limits.js';
+import { RedisLogins } from './logins.js';
 import { RedisPasskeys } from './passkeys.js';
 import { RedisProfiles } from './profiles.js';
 
@@ -47,12 +49,13 @@ export interface RedisBackendOptions {
  */
 export class RedisBackend implements Backend {
   readonly kind = 'redis';
-  readonly client: Redis;
+  readonly client: TurnRedis;
   readonly keyPrefix: string;
   readonly profiles: RedisProfiles;
   readonly decisions: RedisDecisionLog;
   readonly audit: LocalTrail['audit'];
   readonly failures: RedisFailures;
+  readonly logins: RedisLogins;
   readonly limits: LimitCounters;
   readonly challenges: RedisChallengeState;
   readonly passkeys: RedisPasskeys;
@@ -63,7 +66,7 @@ export class RedisBackend implements Backend {
   constructor(opts: RedisBackendOptions) {
     this.keyPrefix = opts.keyPrefix ?? 'rg:';
     const reconnectMaxMs = opts.reconnectMaxMs ?? 1000;
-    this.client = new Redis(opts.url, {
+    this.client = new TurnRedis(opts.url, {
       // RESP2 works with every Redis this needs (Lua, PX); nothing here gains from RESP3.
       protocol: 2,
       enableOfflineQueue: false,
@@ -83,6 +86,7 @@ export class RedisBackend implements Backend {
     this.audit = this.local.audit;
     this.decisions = new RedisDecisionLog(r, this.local);
     this.failures = new RedisFailures(r);
+    this.logins = new RedisLogins(r, this.profiles, this.failures);
     this.limits = redisLimits(r);
     this.challenges = new RedisChallengeState(r);
     this.passkeys = new RedisPasskeys(r);

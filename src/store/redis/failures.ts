@@ -39,7 +39,7 @@ export class RedisFailures implements FailureCounters {
   }
 
   /** The keys of a login's failure data: the address's and the network's users sets, the user's wrong codes, then one hash per subject. */
-  private keysOf(s: FailureSubjects): { keys: string[]; device: boolean } {
+  keysOf(s: FailureSubjects): { keys: string[]; device: boolean } {
     const k = subjectKeys(s);
     const keys = [this.r.key('fu', k.places[0]), this.r.key('fu', k.places[1]), this.r.key('f', k.codes), this.r.key('f', k.user), this.r.key('f', k.ip), this.r.key('f', k.network)];
     if (k.device) keys.push(this.r.key('f', k.device));
@@ -47,12 +47,17 @@ export class RedisFailures implements FailureCounters {
   }
 }
 
-function distinctCutoffs(now: number): [number, number] {
+export function distinctCutoffs(now: number): [number, number] {
   return [now - DISTINCT_USER_WINDOWS.users_1h, now - DISTINCT_USER_WINDOWS.users_24h];
 }
 
+/** How many parts a failure script's answer has for `keys` (keysOf): one per hash, then four counts. */
+export function failureParts(keys: readonly string[]): number {
+  return keys.length - 2 + 4;
+}
+
 /** The counts from what a failure script answered: each subject's hash, then the address's and the network's distinct users in the last hour and day. */
-function failureCountsFrom(raw: unknown, device: boolean, now: number): FailureCounts {
+export function failureCountsFrom(raw: unknown, device: boolean, now: number): FailureCounts {
   const parts = raw as (string[] | number)[];
   const pairs = (flat: string[] | number | undefined): [number, number][] => {
     const list = (flat as string[] | undefined) ?? [];

@@ -26,19 +26,36 @@ export class Script {
 
 // Profiles (profiles.ts): compare-and-set on the profile's version.
 
-/** KEYS: profile, learned record. ARGV: version read, new profile, learned record, its TTL (ms). -1 already learned, 0 conflict, 1 done. */
+/**
+ * Reads the profile at KEYS[`key`] as a client holding it at version ARGV[`held`] needs it:
+ * appends its version ('0' when there is none) to `out`, then its document when that version
+ * is not the one held. Versions are random and never reused (LEARN, UNLEARN), so the same
+ * version is the same document.
+ */
+const profileRead = (key: string, held: string) => `
+local ver = redis.call('HGET', KEYS[${key}], 'ver') or '0'
+out[#out + 1] = ver
+if ver ~= ARGV[${held}] then out[#out + 1] = redis.call('HGET', KEYS[${key}], 'doc') end`;
+
+/** KEYS: profile. ARGV: the version held ('' for none). Answers the version, then the document unless it is the one held. */
+export const PROFILE_READ = new Script(`
+local out = {}
+${profileRead('1', '1')}
+return out`);
+
+/** KEYS: profile, learned record. ARGV: version read, new profile, learned record, its TTL (ms), the new version. -1 already learned, 0 conflict, 1 done. */
 export const LEARN = new Script(`
 if redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
 if (redis.call('HGET', KEYS[1], 'ver') or '0') ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'ver', tostring(tonumber(ARGV[1]) + 1))
+redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'ver', ARGV[5])
 redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
 return 1`);
 
-/** KEYS: profile, learned record. ARGV: version read, new profile ('' when there is none). -1 nothing to unlearn, 0 conflict, 1 done. */
+/** KEYS: profile, learned record. ARGV: version read, new profile ('' when there is none), the new version. -1 nothing to unlearn, 0 conflict, 1 done. */
 export const UNLEARN = new Script(`
 if redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
 if (redis.call('HGET', KEYS[1], 'ver') or '0') ~= ARGV[1] then return 0 end
-if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'ver', tostring(tonumber(ARGV[1]) + 1)) end
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'doc', ARGV[2], 'ver', ARGV[3]) end
 redis.call('DEL', KEYS[2])
 return 1`);
 
@@ -48,16 +65,15 @@ return 1`);
  * read here, counted by WRONG_CODE_ADD), [4..] rg:f:<subject> (hash: 5-minute bucket →
  * failures) for user, ip, network and, when there is one, device. Both scripts answer with
  * what the counts are made from: each hash from [3] on, then the address's distinct users in
- * the last hour and the last day, then the network's.
+ * the last hour and the last day, then the network's. `last`: the last failure key's index.
  */
-const FAILURE_READ_BODY = `
+const failureRead = (last: string) => `
 local out = {}
-for i = 3, #KEYS do out[#out + 1] = redis.call('HGETALL', KEYS[i]) end
+for i = 3, ${last} do out[#out + 1] = redis.call('HGETALL', KEYS[i]) end
 for i = 1, 2 do
   out[#out + 1] = redis.call('ZCOUNT', KEYS[i], ARGV[#ARGV - 1], '+inf')
   out[#out + 1] = redis.call('ZCOUNT', KEYS[i], ARGV[#ARGV], '+inf')
-end
-return out`;
+end`;
 
 /** ARGV: bucket, now, retention ms, oldest bucket kept, userId, then the two distinct-user cutoffs. Counts one failure, atomically, then reads. */
 export const FAILURE_ADD = new Script(`
@@ -75,10 +91,21 @@ for i = 1, 2 do
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', '(' .. (tonumber(ARGV[2]) - tonumber(ARGV[3])))
   redis.call('PEXPIRE', KEYS[i], ARGV[3])
 end
-${FAILURE_READ_BODY}`);
+${failureRead('#KEYS')}
+return out`);
 
 /** ARGV: the two distinct-user cutoffs. */
-export const FAILURE_READ = new Script(FAILURE_READ_BODY);
+export const FAILURE_READ = new Script(`${failureRead('#KEYS')}
+return out`);
+
+/**
+ * Everything a decision reads (logins.ts), in one step: KEYS the failure keys as FAILURE_READ's,
+ * then the profile; ARGV the profile version held ('' for none), then the two distinct-user
+ * cutoffs. Answers FAILURE_READ's answer, then PROFILE_READ's.
+ */
+export const LOGIN_READ = new Script(`${failureRead('#KEYS - 1')}
+${profileRead('#KEYS', '1')}
+return out`);
 
 /** KEYS: rg:f:c:<userId>. ARGV: bucket, retention ms, oldest bucket kept. Counts one wrong answer to a challenge of the user. */
 export const WRONG_CODE_ADD = new Script(`

@@ -1,4 +1,4 @@
-import type { Backend, LimitCounters } from '../ports.js';
+import { readsOf, type Backend, type LimitCounters } from '../ports.js';
 import { AuditTable, SqliteAuditLog, SqliteDecisionLog } from './audit.js';
 import { SqliteChallengeState } from './challenges.js';
 import { SqliteDb, type SqliteDbOptions } from './db.js';
@@ -24,6 +24,7 @@ export class SqliteBackend implements Backend {
   readonly decisions: SqliteDecisionLog;
   readonly audit: SqliteAuditLog;
   readonly failures: SqliteFailures;
+  readonly logins = readsOf(this);
   readonly limits: LimitCounters;
   readonly challenges: SqliteChallengeState;
   readonly passkeys: SqlitePasskeys;
