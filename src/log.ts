@@ -66,3 +66,62 @@ export function withRequestId<T>(id: string, fn: () => T): T {
 export function currentRequestId(): string | undefined {
   return requestIds.getStore();
 }
+
+type Bindings = Record<string, unknown>;
+type LogMethod = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+/**
+ * A request's logger (Fastify's `childLoggerFactory`) that becomes a pino child only when a
+ * line at an enabled level is written through it: most requests write none, and a child per
+ * request (its bindings serialised) was ~1.5% of a decision's CPU. The lines are the child's.
+ */
+export class LazyChildLogger {
+  private real: Logger | null = null;
+
+  constructor(
+    private readonly parent: Logger,
+    private readonly bindings: Bindings,
+  ) {}
+
+  /** Fastify's factory: a lazy child unless the route asks for its own level or serializers. */
+  static factory(this: void, parent: FastifyLike, bindings: Bindings, opts: object): unknown {
+    return Object.keys(opts).length ? parent.child(bindings, opts) : new LazyChildLogger(parent as Logger, bindings);
+  }
+
+  private get logger(): Logger {
+    return (this.real ??= this.parent.child(this.bindings));
+  }
+
+  get level(): string {
+    return this.real?.level ?? this.parent.level;
+  }
+
+  isLevelEnabled(level: string): boolean {
+    return (this.real ?? this.parent).isLevelEnabled(level);
+  }
+
+  child(bindings: Bindings, opts?: pino.ChildLoggerOptions): Logger {
+    return this.logger.child(bindings, opts);
+  }
+
+  silent(): void {}
+
+  /** Writes a line through the child, made now if it is the first. */
+  write(level: LogMethod, args: unknown[]): void {
+    if (!this.isLevelEnabled(level)) return;
+    (this.logger[level] as (...a: unknown[]) => void)(...args);
+  }
+}
+
+const LOG_METHODS: readonly LogMethod[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+// pino's level methods, each writing through `write`.
+export interface LazyChildLogger extends Record<LogMethod, (...args: unknown[]) => void> {}
+for (const level of LOG_METHODS) {
+  LazyChildLogger.prototype[level] = function (this: LazyChildLogger, ...args: unknown[]) {
+    this.write(level, args);
+  };
+}
+
+interface FastifyLike {
+  child(bindings: Bindings, opts?: object): unknown;
+}

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createLogger, withRequestId } from '../src/log.js';
+import { createLogger, LazyChildLogger, withRequestId } from '../src/log.js';
 import { AUTH, IP, makeApp, type TestApp } from './helpers.js';
 
 describe('request ids', () => {
@@ -66,5 +66,21 @@ describe('request ids', () => {
     logger.info('riskgate listening');
     expect(lines.map((l) => (l.match(/"requestId"/g) ?? []).length)).toEqual([1, 1, 1, 0]);
     expect(lines.slice(0, 3).map((l) => (JSON.parse(l) as { requestId: string }).requestId)).toEqual(['req-9', 'req-9', 'req-9']);
+  });
+
+  it('a request\'s logger writes what a pino child would, and becomes one only for a line its level lets out', () => {
+    const lines: string[] = [];
+    const logger = createLogger('warn', new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
+    let children = 0;
+    const counting = new Proxy(logger, { get: (t, p, r) => (p === 'child' ? (...a: Parameters<typeof t.child>) => (children++, t.child(...a)) : Reflect.get(t, p, r)) });
+    const lazy = LazyChildLogger.factory(counting, { requestId: 'r-5' }, {}) as LazyChildLogger;
+    lazy.info({ a: 1 }, 'not at warn');
+    expect([children, lines.length, lazy.level]).toEqual([0, 0, 'warn']);
+    lazy.warn({ a: 1, code: '123456' }, 'at warn');
+    logger.child({ requestId: 'r-5' }).warn({ a: 1, code: '123456' }, 'at warn');
+    expect(children).toBe(1);
+    const strip = (l: string) => ({ ...(JSON.parse(l) as Record<string, unknown>), time: 0 });
+    expect(lines.map(strip)).toEqual([strip(lines[1]!), strip(lines[1]!)]);
+    expect(JSON.parse(lines[0]!)).toMatchObject({ requestId: 'r-5', a: 1, code: '[redacted]', msg: 'at warn' });
   });
 });

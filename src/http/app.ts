@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import type { ChallengeService } from '../challenge/service.js';
 import type { Engine } from '../engine/engine.js';
@@ -9,7 +9,7 @@ import type { AuditLog, IdempotencyKeys } from '../store/ports.js';
 import type { RuleHolder } from '../rules/holder.js';
 import type { Clock } from '../types.js';
 import { ApiKeys } from './auth.js';
-import { withRequestId } from '../log.js';
+import { LazyChildLogger, withRequestId } from '../log.js';
 import { BODY_LIMIT, REQUEST_ID_HEADER, errorHandler, requestIdOf, sendError } from './errors.js';
 import { idempotentRoute } from './idempotency.js';
 import { auditRoutes } from './routes/audit.js';
@@ -52,7 +52,7 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
   const loadedAt = trackLoadTimes(opts.rules, opts.clock);
 
   const app = Fastify({
-    ...(opts.logger ? { loggerInstance: opts.logger as FastifyBaseLogger } : { logger: false }),
+    ...(opts.logger ? { loggerInstance: opts.logger as FastifyBaseLogger, childLoggerFactory: LazyChildLogger.factory as NonNullable<FastifyServerOptions['childLoggerFactory']> } : { logger: false }),
     logController: new LogController({ disableRequestLogging: !opts.logRequests, requestIdLogLabel: 'requestId' }),
     requestIdHeader: false,
     genReqId: (req) => requestIdOf(req.headers[REQUEST_ID_HEADER]),

@@ -9,7 +9,9 @@ import { decisionEntry, type AuditEntry, type StorePorts } from '../store/ports.
  * so neither does its line. Logged once the store has taken the entry.
  */
 export function logAuditEvents(ports: StorePorts, logger: Logger): StorePorts {
+  // The line (a copy of the entry, a date string) is built only when the level lets it out.
   const log = (e: AuditEntry) =>
+    logger.isLevelEnabled('info') &&
     logger.info(
       { event: e.kind, requestId: currentRequestId(), eventTime: new Date(e.time).toISOString(), ref: e.ref, userId: e.userId, ip: e.ip, action: e.action, score: e.score, rules: e.rules, rulesVersion: e.rulesVersion, detail: e.detail },
       'audit event',

@@ -30,7 +30,9 @@ export function parseOutFields(list: string): { fields: OutField[] } | { unknown
 interface Part {
   path: string;
   fd: number;
-  buffer: string;
+  /** Encoded lines not yet written: bytes, not a string that grows (a long string of short lines outlives many young collections). */
+  buffer: Buffer;
+  used: number;
 }
 
 /**
@@ -53,20 +55,28 @@ export class DecisionWriter {
   ) {
     this.partial = join(dirname(dest), `.${basename(dest)}.${process.pid}.partial`);
     const path = (i: number) => (files.length === 1 ? this.partial : join(scratchDir, `decisions-${i}.jsonl`));
-    this.parts = files.map((_, i) => ({ path: path(i), fd: openSync(path(i), 'w'), buffer: '' }));
+    this.parts = files.map((_, i) => ({ path: path(i), fd: openSync(path(i), 'w'), buffer: Buffer.allocUnsafe(FLUSH_AT), used: 0 }));
   }
 
   write(ev: LoginEvent, v: Verdict): void {
     const part = this.parts[ev.file]!;
     const line: Record<string, unknown> = { line: ev.line, userId: ev.userId, outcome: ev.outcome, action: v.action, score: v.score, reasons: v.fired };
     for (const f of this.fields) line[f] = EXTRA[f](ev, v, this.files[ev.file]!);
-    part.buffer += `${JSON.stringify(line)}\n`;
-    if (part.buffer.length >= FLUSH_AT) this.flush(part);
+    const text = `${JSON.stringify(line)}\n`;
+    // A UTF-16 unit takes at most 3 bytes in UTF-8.
+    if (part.used + 3 * text.length > FLUSH_AT) {
+      this.flush(part);
+      if (3 * text.length > FLUSH_AT) {
+        writeSync(part.fd, text);
+        return;
+      }
+    }
+    part.used += part.buffer.write(text, part.used, 'utf8');
   }
 
   private flush(part: Part): void {
-    if (part.buffer) writeSync(part.fd, part.buffer);
-    part.buffer = '';
+    if (part.used > 0) writeSync(part.fd, part.buffer, 0, part.used);
+    part.used = 0;
   }
 
   commit(): void {

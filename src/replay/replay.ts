@@ -6,6 +6,7 @@ import type { RuleSet } from '../rules/ruleset.js';
 import { DecisionWriter, type OutField } from './decisions.js';
 import { DifferenceLog, type Differences } from './compare.js';
 import { formatProblem, ReplayInputError, type Problem } from './event.js';
+import { HeapKeeper } from './heap.js';
 import { Lane } from './lane.js';
 import { readEvents } from './input.js';
 import { mergeByTime } from './merge.js';
@@ -92,6 +93,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   const lanes: Lane[] = [];
   const writer = o.out ? new DecisionWriter(o.out, o.files, stateDir, o.outFields ?? []) : null;
   const places = o.geo === 'csv' ? new RecordedPlaces() : null;
+  const heap = new HeapKeeper();
   let events = 0;
   try {
     for (const [i, rules] of [o.rules, o.compare].entries()) {
@@ -115,6 +117,7 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
         perFile[ev.file]!++;
       }
       events += batch.length;
+      heap.check();
       o.signal?.throwIfAborted();
       o.onProgress?.({ bytes: bytes.reduce((x, y) => x + y, 0), totalBytes, events });
     }

@@ -126,10 +126,22 @@ export function codesKey(userId: string): string {
   return `c:${userId}`;
 }
 
+/** The windows of FAILURE_WINDOWS grouped by subject (the wrong codes' window as `codes`): one pass over a subject's buckets fills all its windows. */
+const WINDOWS_BY_SUBJECT: readonly { subject: FailureSubject; windows: readonly { name: string; ms: number }[] }[] = (['user', 'ip', 'network', 'device', 'codes'] as const).map((subject) => ({
+  subject,
+  windows:
+    subject === 'codes'
+      ? [{ name: 'failed_challenges_24h', ms: WRONG_CODE_WINDOW_MS }]
+      : Object.entries(FAILURE_WINDOWS)
+          .filter(([, w]) => w.subject === subject)
+          .map(([name, w]) => ({ name, ms: w.ms })),
+}));
+if (WINDOWS_BY_SUBJECT.some((s) => s.windows.length > 2)) throw new Error('countsFrom reads at most two windows per subject');
+
 /**
  * Counts from what a store read: failures per bucket for each subject, and the distinct
  * users of the address and of its network (which the store counts itself, from latest
- * failure times).
+ * failure times). Each subject's buckets are read once, whatever the number of its windows.
  */
 export function countsFrom(
   buckets: Readonly<Record<FailureSubject, Iterable<readonly [bucket: number, count: number]>>>,
@@ -137,20 +149,26 @@ export function countsFrom(
   now: number,
 ): FailureCounts {
   const out: Record<string, number> = {
-    failed_challenges_24h: 0,
+    ...NO_FAILURES,
     ip_users_1h: distinct.ip.users_1h,
     ip_users_24h: distinct.ip.users_24h,
     network_users_1h: distinct.network.users_1h,
     network_users_24h: distinct.network.users_24h,
   };
-  for (const [name, w] of Object.entries(FAILURE_WINDOWS)) {
-    const from = firstBucket(now, w.ms);
-    const to = failureBucket(now);
-    let n = 0;
-    for (const [b, c] of buckets[w.subject]) if (b >= from && b <= to) n += c;
-    out[name] = n;
+  const to = failureBucket(now);
+  for (const { subject, windows } of WINDOWS_BY_SUBJECT) {
+    const [a, b] = windows;
+    const fromA = firstBucket(now, a!.ms);
+    const fromB = b ? firstBucket(now, b.ms) : Infinity;
+    let na = 0;
+    let nb = 0;
+    for (const [bucket, c] of buckets[subject]) {
+      if (bucket > to) continue;
+      if (bucket >= fromA) na += c;
+      if (bucket >= fromB) nb += c;
+    }
+    out[a!.name] = na;
+    if (b) out[b.name] = nb;
   }
-  const from = firstBucket(now, WRONG_CODE_WINDOW_MS);
-  for (const [b, c] of buckets.codes) if (b >= from && b <= failureBucket(now)) out.failed_challenges_24h! += c;
   return out as FailureCounts;
 }

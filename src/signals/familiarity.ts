@@ -137,7 +137,7 @@ export interface PopulationSnapshot {
 
 /** What a learned login is counted under, per feature; null where the login has no such value. */
 export function featureValues(obs: Observation): { [K in FamiliarityFeature]: string | null } {
-  const [browser, os, type] = splitFamily(obs.family);
+  const [browser, os, type] = splitFamilyCached(obs.family);
   const place = obs.place;
   return {
     address: obs.address ?? null,
@@ -242,43 +242,92 @@ export class Population {
   }
 }
 
-/** The user's count of `value` and the counts' total for one feature, from the profile's histories. */
-function userCounts(p: Profile, f: FamiliarityFeature, value: string): [number, number] {
-  switch (f) {
-    case 'address':
-      return countIn(p.addresses, (e) => e.prefix === value);
-    case 'subnet':
-      return countIn(p.subnets, (e) => e.prefix === value);
-    case 'range':
-      return countIn(p.ranges, (e) => e.prefix === value);
-    case 'country':
-      return countIn(p.places, (e) => e.country === value);
-    case 'region':
-      return countIn(p.places, (e) => `${e.country}/${e.region}` === value);
-    case 'city':
-      return countIn(p.places, (e) => `${e.country}/${e.region}/${e.city}` === value);
-    case 'browser':
-      return countIn(p.families, (e) => splitFamily(e.family)[0] === value);
-    case 'os':
-      return countIn(p.families, (e) => splitFamily(e.family)[1] === value);
-    case 'device_type':
-      return countIn(p.families, (e) => splitFamily(e.family)[2] === value);
-    case 'hour': {
-      let n = 0;
-      for (const h of p.hours) n += h;
-      return [p.hours[Number(value)] ?? 0, n];
-    }
+/** splitFamily's answers, kept: a profile's few families are split for every login it judges. Cleared when full. */
+const SPLIT_FAMILIES = new Map<string, [string | null, string | null, string | null]>();
+const SPLIT_FAMILIES_MAX = 10_000;
+
+function splitFamilyCached(family: string): [string | null, string | null, string | null] {
+  let parts = SPLIT_FAMILIES.get(family);
+  if (parts === undefined) {
+    if (SPLIT_FAMILIES.size >= SPLIT_FAMILIES_MAX) SPLIT_FAMILIES.clear();
+    SPLIT_FAMILIES.set(family, (parts = splitFamily(family)));
   }
+  return parts;
 }
 
-function countIn<T extends { count: number }>(list: readonly T[], match: (e: T) => boolean): [number, number] {
+/** Whether `${a}/${b}` spells `joined`, without building it. */
+function joins2(joined: string, a: string, b: string): boolean {
+  return joined.length === a.length + 1 + b.length && joined.startsWith(a) && joined.charCodeAt(a.length) === 47 && joined.endsWith(b);
+}
+
+/** Whether `${a}/${b}/${c}` spells `joined`, without building it. */
+function joins3(joined: string, a: string, b: string, c: string): boolean {
+  return (
+    joined.length === a.length + b.length + c.length + 2 &&
+    joined.startsWith(a) &&
+    joined.charCodeAt(a.length) === 47 &&
+    joined.startsWith(b, a.length + 1) &&
+    joined.charCodeAt(a.length + 1 + b.length) === 47 &&
+    joined.endsWith(c)
+  );
+}
+
+/** The user's count of `value` and the counts' total in a list of prefixes. */
+function prefixCounts(list: readonly { prefix: string; count: number }[], value: string | null, at: number, out: Float64Array): void {
+  if (value === null) return;
   let c = 0;
   let n = 0;
   for (const e of list) {
     n += e.count;
-    if (match(e)) c += e.count;
+    if (e.prefix === value) c += e.count;
   }
-  return [c, n];
+  out[2 * at] = c;
+  out[2 * at + 1] = n;
+}
+
+/**
+ * The user's count of each feature's value and the counts' total for that feature (at 2i and
+ * 2i + 1 for the i-th of FAMILIARITY_FEATURES), from the profile's histories: one pass per
+ * history, no string built.
+ */
+function userCounts(p: Profile, v: { readonly [K in FamiliarityFeature]: string | null }, out: Float64Array): void {
+  out.fill(0);
+  prefixCounts(p.addresses, v.address, 0, out);
+  prefixCounts(p.subnets, v.subnet, 1, out);
+  prefixCounts(p.ranges, v.range, 2, out);
+  if (v.country !== null || v.region !== null || v.city !== null) {
+    let country = 0;
+    let region = 0;
+    let city = 0;
+    let n = 0;
+    for (const e of p.places) {
+      n += e.count;
+      if (v.country !== null && e.country === v.country) country += e.count;
+      if (v.region !== null && joins2(v.region, e.country, e.region)) region += e.count;
+      if (v.city !== null && joins3(v.city, e.country, e.region, e.city)) city += e.count;
+    }
+    out.set([country, n, region, n, city, n], 6);
+  }
+  if (v.browser !== null || v.os !== null || v.device_type !== null) {
+    let browser = 0;
+    let os = 0;
+    let type = 0;
+    let n = 0;
+    for (const e of p.families) {
+      n += e.count;
+      const [b, o, t] = splitFamilyCached(e.family);
+      if (b === v.browser) browser += e.count;
+      if (o === v.os) os += e.count;
+      if (t === v.device_type) type += e.count;
+    }
+    out.set([browser, n, os, n, type, n], 12);
+  }
+  if (v.hour !== null) {
+    let n = 0;
+    for (const h of p.hours) n += h;
+    out[18] = p.hours[Number(v.hour)] ?? 0;
+    out[19] = n;
+  }
 }
 
 /** The smoothed likelihood of a value for a user with `c` of `n` logins on it, given its population share. */
@@ -289,18 +338,26 @@ export function userLikelihood(c: number, n: number, popShare: number, beta = US
 /** The familiarity signals of a login with `values` for the user of `profile`, against `population`: all 0 without one, or before it is ready. */
 export function familiaritySignals(values: { [K in FamiliarityFeature]: string | null }, profile: Profile | null, population: Population | null): FamilySignals<'familiarity'> {
   const out: Record<string, number> = { score: 0 };
-  for (const f of FAMILIARITY_FEATURES) {
+  for (const f of FAMILIARITY_FEATURES) out[f] = 0;
+  if (!profile || profile.logins === 0 || !population?.ready) return out as FamilySignals<'familiarity'>;
+  const counts = USER_COUNTS;
+  userCounts(profile, values, counts);
+  for (let i = 0; i < FAMILIARITY_FEATURES.length; i++) {
+    const f = FAMILIARITY_FEATURES[i]!;
     const v = values[f];
-    out[f] = 0;
-    if (v === null || !profile || profile.logins === 0 || !population?.ready) continue;
-    const [c, n] = userCounts(profile, f, v);
-    if (n === 0) continue;
+    const c = counts[2 * i]!;
+    const n = counts[2 * i + 1]!;
+    if (v === null || n === 0) continue;
     const q = population.share(f, v);
     const p = userLikelihood(c, n, q);
     out[f] = Math.log10(p / q);
   }
   let score = 0;
-  for (const group of GROUP_WEIGHTS) for (const [f, w] of Object.entries(group) as [FamiliarityFeature, number][]) score += w * out[f]!;
+  for (const group of WEIGHTED) for (const [f, w] of group) score += w * out[f]!;
   out['score'] = score;
   return out as FamilySignals<'familiarity'>;
 }
+
+/** userCounts' answer, reused (the decision core is synchronous). */
+const USER_COUNTS = new Float64Array(2 * FAMILIARITY_FEATURES.length);
+const WEIGHTED = GROUP_WEIGHTS.map((g) => Object.entries(g) as [FamiliarityFeature, number][]);

@@ -56,38 +56,91 @@ export const FingerprintSchema = Type.Object(
   { additionalProperties: false, description: 'Client attributes the login page read (docs/signals.md#fingerprint).' },
 );
 
-/**
- * cyrb53: a fast 53-bit string hash, as 14 hex digits. Fingerprints are compared, never read
- * back, so a profile keeps only these.
- */
-export function hash53(s: string): string {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
+/** cyrb53's running state: hashing is sequential, so the hash of `a + b` continues from the state after `a`. */
+let H1 = 0;
+let H2 = 0;
+
+function begin(): void {
+  H1 = 0xdeadbeef;
+  H2 = 0x41c6ce57;
+}
+
+function absorb(s: string): void {
+  let h1 = H1;
+  let h2 = H2;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     h1 = Math.imul(h1 ^ c, 2654435761);
     h2 = Math.imul(h2 ^ c, 1597334677);
   }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16).padStart(14, '0');
+  H1 = h1;
+  H2 = h2;
+}
+
+/** The hash of what was absorbed since `begin`, as 14 hex digits; the state is left as it was. */
+function digest(): string {
+  let h1 = Math.imul(H1 ^ (H1 >>> 16), 2246822507) ^ Math.imul(H2 ^ (H2 >>> 13), 3266489909);
+  const h2 = Math.imul(H2 ^ (H2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  h1 >>>= 0;
+  return (4294967296 * (2097151 & h2) + h1).toString(16).padStart(14, '0');
+}
+
+/**
+ * cyrb53: a fast 53-bit string hash, as 14 hex digits. Fingerprints are compared, never read
+ * back, so a profile keeps only these.
+ */
+export function hash53(s: string): string {
+  begin();
+  absorb(s);
+  return digest();
+}
+
+/** Hashes of the short attributes (WebGL hash, screen, zone), kept: they repeat across devices. Cleared when full. */
+const SHORT_HASHES = new Map<string, string>();
+const SHORT_HASHES_MAX = 20_000;
+
+/** The hardware part's hash, and cyrb53's state after it and "|", kept like SHORT_HASHES: a device sends the same one at every login. */
+const HARDWARE = new Map<string, { hash: string; h1: number; h2: number }>();
+
+function shortHash(s: string): string {
+  let h = SHORT_HASHES.get(s);
+  if (h === undefined) {
+    if (SHORT_HASHES.size >= SHORT_HASHES_MAX) SHORT_HASHES.clear();
+    SHORT_HASHES.set(s, (h = hash53(s)));
+  }
+  return h;
 }
 
 /**
  * A fingerprint hashed per part: what is stable on a device (everything but its time zone,
  * which follows a traveller, and its screen, which follows a second monitor), the same without
- * the WebGL hash, the WebGL hash, the screen and the zone.
+ * the WebGL hash, the WebGL hash, the screen and the zone. `stable` is the hash of
+ * `${hw}|${webglHash}`, continued from `hw`'s.
  */
 export function fingerprintHashes(fp: Fingerprint): FingerprintHashes {
   const ch = fp.clientHints;
   const hints = ch ? `${ch.brands ?? ''}|${ch.platform ?? ''}|${ch.platformVersion ?? ''}|${ch.model ?? ''}|${ch.mobile ?? ''}` : '';
   const hw = `${fp.platform ?? ''}|${fp.languages?.join(',') ?? ''}|${fp.hardwareConcurrency ?? ''}|${fp.deviceMemory ?? ''}|${fp.colorDepth ?? ''}|${fp.touch ?? ''}|${hints}`;
+  let known = HARDWARE.get(hw);
+  if (known === undefined) {
+    if (HARDWARE.size >= SHORT_HASHES_MAX) HARDWARE.clear();
+    begin();
+    absorb(hw);
+    const hash = digest();
+    absorb('|');
+    // The state after `${hw}|`: where `stable` continues from.
+    HARDWARE.set(hw, (known = { hash, h1: H1, h2: H2 }));
+  }
+  const hwHash = known.hash;
+  H1 = known.h1;
+  H2 = known.h2;
+  absorb(fp.webglHash ?? '');
   return {
-    stable: hash53(`${hw}|${fp.webglHash ?? ''}`),
-    hw: hash53(hw),
-    gl: fp.webglHash ? hash53(fp.webglHash) : '',
-    screen: hash53(fp.screen ?? ''),
-    zone: fp.timeZone ? hash53(fp.timeZone) : '',
+    stable: digest(),
+    hw: hwHash,
+    gl: fp.webglHash ? shortHash(fp.webglHash) : '',
+    screen: shortHash(fp.screen ?? ''),
+    zone: fp.timeZone ? shortHash(fp.timeZone) : '',
   };
 }
 

@@ -84,9 +84,28 @@ export function parseIp(raw: string): NetworkInfo {
  */
 export function failureNetwork(ip: string): string {
   if (!ip.includes(':')) return `${ip.slice(0, ip.lastIndexOf('.'))}.0/24`;
+  const head = canonicalHead(ip);
+  if (head !== null) return `${head}::/64`;
   const p = ipaddr.IPv6.parse(ip).parts;
   return `${p[0]!.toString(16)}:${p[1]!.toString(16)}:${p[2]!.toString(16)}:${p[3]!.toString(16)}::/64`;
 }
+
+/**
+ * The first four groups of an IPv6 address in canonical form (RFC 5952, as parseIp writes it:
+ * lower case, no leading zeros, the longest run of zero groups as "::"), read off the text
+ * without parsing it; null for any other form, which is parsed instead.
+ */
+function canonicalHead(ip: string): string | null {
+  const gap = ip.indexOf('::');
+  const groups = gap === -1 ? ip.split(':') : ip.slice(0, gap).split(':');
+  if (gap === 0) groups.length = 0;
+  if (gap === -1 && groups.length !== 8) return null;
+  for (const g of groups) if (!CANONICAL_GROUP.test(g)) return null;
+  while (groups.length < 4) groups.push('0');
+  return `${groups[0]}:${groups[1]}:${groups[2]}:${groups[3]}`;
+}
+
+const CANONICAL_GROUP = /^(?:0|[1-9a-f][0-9a-f]{0,3})$/;
 
 export function networkSignals(net: NetworkInfo, profile: Profile | null, now: number, address: string): FamilySignals<'network'> {
   return {

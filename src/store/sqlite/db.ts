@@ -131,6 +131,10 @@ export class SqliteDb {
       this.db.pragma(opts.fsync ? 'synchronous = FULL' : 'synchronous = NORMAL');
     }
     this.db.pragma('cache_size = -65536'); // 64 MiB: profiles and the recent audit pages stay in memory
+    // Each turn runs in a savepoint (Journal.beginTurn), and SQLite keeps what a savepoint may have
+    // to undo (the first change of each page in it) in a statement journal. On disk, past 64 KiB
+    // it spilled to a new temporary file every few turns: two write(2) per page, ~3 per decision.
+    this.db.pragma('temp_store = MEMORY');
     this.db.pragma('busy_timeout = 5000');
     migrate(this.db);
     if (!this.ephemeral && !opts.readonly && opts.path !== ':memory:') {
