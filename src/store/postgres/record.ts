@@ -95,6 +95,7 @@ export class StreamTrail implements LocalTrail {
   private claimCursor = '0-0';
   private timer: NodeJS.Timeout | null = null;
   private round: Promise<unknown> = Promise.resolve();
+  private draining: Promise<unknown> = Promise.resolve();
   private stopped = false;
 
   private readonly every: number | null;
@@ -122,7 +123,15 @@ export class StreamTrail implements LocalTrail {
    * Moves up to BATCH entries into PostgreSQL: this instance's unsaved ones, entries others
    * left pending longer than `claimIdleMs`, then new ones. Answers how many it moved.
    */
-  async drain(claimIdleMs = CLAIM_IDLE_MS): Promise<number> {
+  drain(claimIdleMs = CLAIM_IDLE_MS): Promise<number> {
+    // One at a time: a drain called while the timer's is moving a batch waits for it, so what it
+    // answers (0: nothing left) is not said while that batch is still on its way.
+    const next = this.draining.then(() => this.drainOnce(claimIdleMs));
+    this.draining = next.catch(() => 0);
+    return next;
+  }
+
+  private async drainOnce(claimIdleMs: number): Promise<number> {
     const { client } = this.r;
     const batch = new Map(this.unsaved);
     try {
