@@ -97,12 +97,22 @@ export function failureNetwork(ip: string): string {
  */
 function canonicalHead(ip: string): string | null {
   const gap = ip.indexOf('::');
-  const groups = gap === -1 ? ip.split(':') : ip.slice(0, gap).split(':');
-  if (gap === 0) groups.length = 0;
-  if (gap === -1 && groups.length !== 8) return null;
-  for (const g of groups) if (!CANONICAL_GROUP.test(g)) return null;
-  while (groups.length < 4) groups.push('0');
-  return `${groups[0]}:${groups[1]}:${groups[2]}:${groups[3]}`;
+  let head: string[];
+  if (gap === -1) {
+    head = ip.split(':');
+    if (head.length !== 8) return null;
+  } else {
+    head = gap === 0 ? [] : ip.slice(0, gap).split(':');
+    if (head.length < 4) {
+      // The groups "::" stands for are as many as the eight lack; then those written after it.
+      const rest = ip.slice(gap + 2);
+      const after = rest === '' ? [] : rest.split(':');
+      for (let zeros = 8 - head.length - after.length; zeros > 0 && head.length < 4; zeros--) head.push('0');
+      for (const g of after) if (head.length < 4) head.push(g);
+    }
+  }
+  for (let i = 0; i < 4; i++) if (!CANONICAL_GROUP.test(head[i] ?? '')) return null;
+  return `${head[0]}:${head[1]}:${head[2]}:${head[3]}`;
 }
 
 const CANONICAL_GROUP = /^(?:0|[1-9a-f][0-9a-f]{0,3})$/;
