@@ -123,7 +123,7 @@ export class FailureMemory {
     return { subjects: this.buckets.size, places: this.users.size };
   }
 
-  /** A subject's buckets as countsFrom reads them (once per window: an iterable, not an iterator). */
+  /** A subject's buckets as countsFrom reads them (one pass per subject, for all its windows). */
   private pairs(key: string): Iterable<readonly [number, number]> {
     const b = this.buckets;
     const slot = b.locate(key);
