@@ -28,7 +28,7 @@ import type { Backend } from '../src/store/ports.js';
 import { SqliteBackend } from '../src/store/sqlite/backend.js';
 import type { LoginAttempt } from '../src/types.js';
 import { deleteKeysUnder } from '../test/redis-keys.js';
-import { warmState, workload, type StoreKind } from './workload.js';
+import { decideAll, warmState, workload, type StoreKind } from './workload.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -168,13 +168,8 @@ async function loadWrk(c: Child, bodies: LoginAttempt[], duration: number): Prom
 async function engineAlone(store: Backend, requests: LoginAttempt[]): Promise<number> {
   const rules = await loadRuleSet('rules');
   const engine = new Engine({ store, rules: () => rules, clock: Date.now });
-  const queue = [...requests];
   const started = process.hrtime.bigint();
-  await Promise.all(
-    Array.from({ length: CONNECTIONS }, async () => {
-      for (let r = queue.shift(); r; r = queue.shift()) await engine.decide(r);
-    }),
-  );
+  await decideAll(engine, requests, CONNECTIONS);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   await store.close();
   return requests.length / seconds;

@@ -76,3 +76,17 @@ export async function warmState(kind: StoreKind, history: readonly GenEvent[], r
   await store.close();
   return { dir, prefix, settings };
 }
+
+/**
+ * Decides `requests` in order, `concurrency` at a time, as a server would see them from that
+ * many connections. A cursor, not `shift()`: shifting an array this large copies what is left
+ * each time (it is too big for V8 to trim in place), which was ~11% of a profile of the engine.
+ */
+export async function decideAll(engine: { decide(r: LoginAttempt): Promise<unknown> }, requests: readonly LoginAttempt[], concurrency: number): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < requests.length) await engine.decide(requests[next++]!);
+    }),
+  );
+}

@@ -246,55 +246,65 @@ function grow(a: Int32Array<ArrayBuffer>, length: number): Int32Array<ArrayBuffe
 const KEY = new Int32Array(randomBytes(8).buffer.slice(0, 8));
 /** The last hash: `out[0]`, `out[1]`. */
 export const out = new Int32Array(2);
-let v0 = 0;
-let v1 = 0;
-let v2 = 0;
-let v3 = 0;
+const K0 = KEY[0]!;
+const K1 = KEY[1]!;
 
 /**
  * HalfSipHash-2-4 with a 64-bit output (into `out`), over the string's UTF-16 code units two
  * per word, the length in code units in the last word: a keyed hash whose collisions cannot
- * be found without the key.
+ * be found without the key. The state is four local variables and the rounds are written
+ * out (SipRound twice per word, four times per half of the output), so that it stays in
+ * registers: kept in module variables, every step was a load and a store.
  */
 export function halfSipHash(s: string): void {
-  v0 = KEY[0]!;
-  v1 = KEY[1]! ^ 0xee;
-  v2 = 0x6c796765 ^ KEY[0]!;
-  v3 = 0x74656462 ^ KEY[1]!;
+  let v0 = K0;
+  let v1 = K1 ^ 0xee;
+  let v2 = 0x6c796765 ^ K0;
+  let v3 = 0x74656462 ^ K1;
   const len = s.length;
   const full = len & ~1;
-  for (let i = 0; i < full; i += 2) word(s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16));
-  // The last word: an odd code unit, if any, and the length.
-  word((len & 1 ? s.charCodeAt(len - 1) : 0) | (len << 16));
+  // The last word (i === full): an odd code unit, if any, and the length.
+  for (let i = 0; i <= full; i += 2) {
+    const m = i < full ? s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16) : (len & 1 ? s.charCodeAt(len - 1) : 0) | (len << 16);
+    v3 ^= m;
+    for (let r = 0; r < 2; r++) {
+      v0 = (v0 + v1) | 0;
+      v1 = (v1 << 5) | (v1 >>> 27);
+      v1 ^= v0;
+      v0 = (v0 << 16) | (v0 >>> 16);
+      v2 = (v2 + v3) | 0;
+      v3 = (v3 << 8) | (v3 >>> 24);
+      v3 ^= v2;
+      v0 = (v0 + v3) | 0;
+      v3 = (v3 << 7) | (v3 >>> 25);
+      v3 ^= v0;
+      v2 = (v2 + v1) | 0;
+      v1 = (v1 << 13) | (v1 >>> 19);
+      v1 ^= v2;
+      v2 = (v2 << 16) | (v2 >>> 16);
+    }
+    v0 ^= m;
+  }
   // Finalisation: four rounds for each 32-bit half of the output.
   v2 ^= 0xee;
-  for (let r = 0; r < 4; r++) round();
-  out[0] = v1 ^ v3;
-  v1 ^= 0xdd;
-  for (let r = 0; r < 4; r++) round();
-  out[1] = v1 ^ v3;
-}
-
-function word(m: number): void {
-  v3 ^= m;
-  round();
-  round();
-  v0 ^= m;
-}
-
-function round(): void {
-  v0 = (v0 + v1) | 0;
-  v1 = (v1 << 5) | (v1 >>> 27);
-  v1 ^= v0;
-  v0 = (v0 << 16) | (v0 >>> 16);
-  v2 = (v2 + v3) | 0;
-  v3 = (v3 << 8) | (v3 >>> 24);
-  v3 ^= v2;
-  v0 = (v0 + v3) | 0;
-  v3 = (v3 << 7) | (v3 >>> 25);
-  v3 ^= v0;
-  v2 = (v2 + v1) | 0;
-  v1 = (v1 << 13) | (v1 >>> 19);
-  v1 ^= v2;
-  v2 = (v2 << 16) | (v2 >>> 16);
+  for (let half = 0; half < 2; half++) {
+    for (let r = 0; r < 4; r++) {
+      v0 = (v0 + v1) | 0;
+      v1 = (v1 << 5) | (v1 >>> 27);
+      v1 ^= v0;
+      v0 = (v0 << 16) | (v0 >>> 16);
+      v2 = (v2 + v3) | 0;
+      v3 = (v3 << 8) | (v3 >>> 24);
+      v3 ^= v2;
+      v0 = (v0 + v3) | 0;
+      v3 = (v3 << 7) | (v3 >>> 25);
+      v3 ^= v0;
+      v2 = (v2 + v1) | 0;
+      v1 = (v1 << 13) | (v1 >>> 19);
+      v1 ^= v2;
+      v2 = (v2 << 16) | (v2 >>> 16);
+    }
+    out[half] = v1 ^ v3;
+    v1 ^= 0xdd;
+  }
 }
