@@ -30,6 +30,34 @@ describe('profile', () => {
     expect(later.devices.map((d) => d.id)).toEqual(['d-new']);
   });
 
+  it('learns as a copy on write: the input stays as it was, the result is what learning in place makes', () => {
+    // Devices with fingerprints and histories, places, networks and hours that repeat, lists that fill and age out.
+    let s = 11;
+    const pick = (n: number) => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) % n;
+    let p = learnProfile(null, obs());
+    for (let i = 0; i < 400; i++) {
+      const d = `d${pick(25)}`;
+      const net = `10.${pick(3)}.${pick(45)}.0/24`;
+      const o = obs({
+        time: obs().time + i * 3 * 3_600_000 + (i % 50 === 49 ? 190 * DAY : 0),
+        deviceId: pick(10) === 0 ? null : d,
+        family: ['Chrome/Windows/desktop', 'Firefox/Linux/desktop', `Safari/iOS/mobile${pick(22)}`][pick(3)]!,
+        subnet: net,
+        range: `10.${pick(3)}.0.0/16`,
+        address: `10.0.0.${pick(30)}`,
+        place: { country: 'NO', region: `${pick(5)}`, city: `c${pick(45)}`, tz: 'Europe/Oslo' },
+        hour: pick(24),
+        device: { net, region: `NO/${pick(5)}`, ua: `ua${pick(3)}`, major: 100 + pick(5), fp: { stable: `s${pick(6)}`, hw: `h${pick(3)}`, gl: pick(2) ? `g${pick(6)}` : '', screen: `sc${pick(2)}`, zone: 'z' } },
+      });
+      const before = JSON.stringify(p);
+      const inPlace = learnProfile(structuredClone(p), o, true);
+      const next = learnProfile(p, o);
+      expect(JSON.stringify(p)).toBe(before);
+      expect(JSON.stringify(next)).toBe(JSON.stringify(inPlace));
+      p = next;
+    }
+  });
+
   it('keeps the hour histogram bounded so habits can change', () => {
     let p = learnProfile(null, obs());
     for (let i = 0; i < 1000; i++) p = learnProfile(p, obs({ time: obs().time + i * 1000, hour: i % 2 ? 9 : 10 }));

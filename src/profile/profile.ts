@@ -209,13 +209,19 @@ export function isFresh(entry: Seen, now: number): boolean {
   return now - entry.last <= PROFILE_LIMITS.maxAgeMs;
 }
 
-/** Adds one sighting to a bounded list, evicting the least recently seen entry when full. */
-function see<T extends Seen>(list: T[], match: (e: T) => boolean, make: () => T, time: number, cap: number): T[] {
-  const found = list.find(match);
-  if (found) {
+/**
+ * Adds one sighting to a bounded list, evicting the least recently seen entry when full. With
+ * `copy`, the list is shared with a profile that must not change: the entry seen is copied
+ * (by `copy`) into a copy of the list, and the others stay shared.
+ */
+function see<T extends Seen>(list: T[], match: (e: T) => boolean, make: () => T, time: number, cap: number, copy: NoInfer<(e: T) => T> | null): T[] {
+  const i = list.findIndex(match);
+  if (i >= 0) {
+    const next = copy ? list.slice() : list;
+    const found = copy ? (next[i] = copy(list[i]!)) : list[i]!;
     found.count += 1;
     found.last = Math.max(found.last, time);
-    return list;
+    return next;
   }
   const next = [...list, make()];
   if (next.length > cap) {
@@ -241,7 +247,7 @@ function samePlace(a: { country: string; region: string; city: string }, b: { co
   return a.country === b.country && a.region === b.region && a.city === b.city;
 }
 
-/** A deep copy; profiles are small and flat, so this is much cheaper than structuredClone. */
+/** A deep copy (for unlearning); profiles are small and flat, so this is much cheaper than structuredClone. */
 function cloneProfile(p: Profile): Profile {
   return {
     ...p,
@@ -257,6 +263,7 @@ function cloneProfile(p: Profile): Profile {
   };
 }
 
+/** A device's copy that can be taught (seeDevice) without changing `d`. */
 function cloneDevice(d: DeviceEntry): DeviceEntry {
   const fp = d.fp;
   return {
@@ -266,6 +273,10 @@ function cloneDevice(d: DeviceEntry): DeviceEntry {
     regions: [...d.regions],
     fp: fp ? { stable: [...fp.stable], hw: [...fp.hw], gl: [...fp.gl], glNoisy: fp.glNoisy, screens: [...fp.screens], zones: [...fp.zones] } : null,
   };
+}
+
+function copyEntry<T extends Seen>(e: T): T {
+  return { ...e };
 }
 
 /** Puts `value` last in a bounded most-recent-last list (moving it there when present). */
@@ -310,10 +321,15 @@ function seeDevice(d: DeviceEntry, obs: Observation, s: DeviceSighting): void {
 /**
  * Returns the profile after learning `obs`. The input is not modified, unless `inPlace`: then
  * it is changed and returned (a caller that owns its profiles and keeps no earlier version,
- * as replay does, saves a copy per login).
+ * as replay does, saves a copy per login). Otherwise the result is a copy on write: it shares
+ * with the input every list and entry the login does not change (each one it changes is a
+ * new array or object), so neither may be modified afterwards except through learnProfile,
+ * which only modifies a profile in place when told it is the only copy.
  */
 export function learnProfile(current: Profile | null, obs: Observation, inPlace = false): Profile {
-  const p: Profile = current ? (inPlace ? current : cloneProfile(current)) : emptyProfile(obs.time);
+  const copy = current !== null && !inPlace;
+  const p: Profile = current ? (copy ? { ...current } : current) : emptyProfile(obs.time);
+  const entry = copy ? copyEntry : null;
   const t = obs.time;
   if (obs.key) {
     const key = obs.key;
@@ -335,29 +351,29 @@ export function learnProfile(current: Profile | null, obs: Observation, inPlace 
 
   if (obs.deviceId !== null) {
     const id = obs.deviceId;
-    p.devices = see(p.devices, (d) => d.id === id, () => newDevice(id, obs.family, { first: t, last: t, count: 1 }), t, L.devices);
+    p.devices = see(p.devices, (d) => d.id === id, () => newDevice(id, obs.family, { first: t, last: t, count: 1 }), t, L.devices, copy ? cloneDevice : null);
     const sighting = obs.device;
     if (sighting) {
       const d = p.devices.find((e) => e.id === id);
       if (d) seeDevice(d, obs, sighting);
     }
   }
-  p.families = see(p.families, (f) => f.family === obs.family, () => ({ family: obs.family, first: t, last: t, count: 1 }), t, L.families);
+  p.families = see(p.families, (f) => f.family === obs.family, () => ({ family: obs.family, first: t, last: t, count: 1 }), t, L.families, entry);
   if (obs.place) {
     const place = obs.place;
-    p.places = see(p.places, (e) => samePlace(e, place), () => ({ ...place, first: t, last: t, count: 1 }), t, L.places);
+    p.places = see(p.places, (e) => samePlace(e, place), () => ({ ...place, first: t, last: t, count: 1 }), t, L.places, entry);
   }
   if (obs.subnet !== null) {
     const prefix = obs.subnet;
-    p.subnets = see(p.subnets, (n) => n.prefix === prefix, () => ({ prefix, first: t, last: t, count: 1 }), t, L.subnets);
+    p.subnets = see(p.subnets, (n) => n.prefix === prefix, () => ({ prefix, first: t, last: t, count: 1 }), t, L.subnets, entry);
   }
   if (obs.range !== null) {
     const prefix = obs.range;
-    p.ranges = see(p.ranges, (n) => n.prefix === prefix, () => ({ prefix, first: t, last: t, count: 1 }), t, L.ranges);
+    p.ranges = see(p.ranges, (n) => n.prefix === prefix, () => ({ prefix, first: t, last: t, count: 1 }), t, L.ranges, entry);
   }
   if (obs.address) {
     const prefix = obs.address;
-    p.addresses = see(p.addresses, (n) => n.prefix === prefix, () => ({ prefix, first: t, last: t, count: 1 }), t, L.addresses);
+    p.addresses = see(p.addresses, (n) => n.prefix === prefix, () => ({ prefix, first: t, last: t, count: 1 }), t, L.addresses, entry);
   }
   if (obs.point && (!p.last || t >= p.last.time)) {
     p.last = {
@@ -369,6 +385,7 @@ export function learnProfile(current: Profile | null, obs: Observation, inPlace 
       city: obs.place?.city ?? '',
     };
   }
+  if (copy) p.hours = p.hours.slice();
   p.hours[obs.hour] = (p.hours[obs.hour] ?? 0) + 1;
   // Halved to whole numbers: old, rare hours fade out, and integers serialize far faster than fractions.
   if (p.hours.reduce((a, b) => a + b, 0) > L.hourHistogramCap) p.hours = p.hours.map((h) => Math.floor(h / 2));
