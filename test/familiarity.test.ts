@@ -4,7 +4,7 @@ import { Engine } from '../src/engine/engine.js';
 import { loadRuleSet } from '../src/rules/compile.js';
 import { SqliteBackend } from '../src/store/sqlite/backend.js';
 import { IP, RULES_DIR, TestClock, UA } from './helpers.js';
-import { BoundedCounts, familiaritySignals, featureValues, fingerprintKey, Population, POPULATION_MIN_LOGINS, userLikelihood } from '../src/signals/familiarity.js';
+import { BoundedCounts, familiaritySignals, FAMILIARITY_FEATURES, fingerprintKey, Population, POPULATION_MIN_LOGINS, userLikelihood } from '../src/signals/familiarity.js';
 
 const T0 = Date.UTC(2026, 2, 1, 8);
 const DAY = 86_400_000;
@@ -66,7 +66,7 @@ describe('familiarity math', () => {
   it('scores 0 everywhere for a new user', () => {
     const pop = new Population(0);
     others(pop, 5, 10);
-    const s = familiaritySignals(featureValues(obs()), null, pop);
+    const s = familiaritySignals(obs(), null, pop);
     expect(Object.values(s).every((v) => v === 0)).toBe(true);
   });
 
@@ -74,13 +74,13 @@ describe('familiarity math', () => {
     const pop = new Population(0);
     others(pop, 20, 20);
     const profile = teach(9, (i) => obs({}, T0 + i * DAY), null, pop);
-    const home = familiaritySignals(featureValues(obs({}, T0 + 10 * DAY)), profile, pop);
+    const home = familiaritySignals(obs({}, T0 + 10 * DAY), profile, pop);
     expect(home.address).toBeGreaterThan(1.5);
     expect(home.browser).toBeGreaterThan(1);
     expect(home.score).toBeGreaterThan(3);
 
     const away = obs({ address: '84.208.0.1', subnet: '84.208.0.0/24', range: '84.208.0.0/16', hour: 3, city: 'Bergen' }, T0 + 10 * DAY);
-    const s = familiaritySignals(featureValues(away), profile, pop);
+    const s = familiaritySignals(away, profile, pop);
     // Nine logins, never this address: log10(1 / (9 + 1)).
     expect(s.address).toBeCloseTo(-1, 1);
     expect(s.subnet).toBeCloseTo(-1, 1);
@@ -94,7 +94,7 @@ describe('familiarity math', () => {
     // Everyone, the user too, on Chrome.
     others(pop, 20, 10);
     const p = teach(10, (i) => obs({ family: 'Mobile Safari/iOS/mobile' }, T0 + i * DAY), null, pop);
-    const s = familiaritySignals(featureValues(obs({ family: 'Mobile Safari/iOS/mobile' })), p, pop);
+    const s = familiaritySignals(obs({ family: 'Mobile Safari/iOS/mobile' }), p, pop);
     expect(Math.abs(s.browser)).toBeLessThan(0.05);
     expect(Math.abs(s.device_type)).toBeLessThan(0.05);
   });
@@ -105,7 +105,7 @@ describe('familiarity math', () => {
     others(pop, 4, 10);
     expect(pop.logins).toBe(49);
     expect(pop.ready).toBe(false);
-    const away = featureValues(obs({ address: '84.208.0.1', subnet: '84.208.0.0/24', range: '84.208.0.0/16', hour: 3 }));
+    const away = obs({ address: '84.208.0.1', subnet: '84.208.0.0/24', range: '84.208.0.0/16', hour: 3 });
     expect(Object.values(familiaritySignals(away, p, pop)).every((v) => v === 0)).toBe(true);
     expect(Object.values(familiaritySignals(away, p, null)).every((v) => v === 0)).toBe(true);
     pop.add(obs({ address: '9.9.9.9' }));
@@ -115,10 +115,27 @@ describe('familiarity math', () => {
     expect(new Population().minLogins).toBe(POPULATION_MIN_LOGINS);
   });
 
+  it('counts a place by its joined names, "/" in them or not, and answers in one shape', () => {
+    const place = (country: string, region: string, city: string) => ({ place: { country, region, city, tz: 'Europe/Oslo' } });
+    // "A/B" + "C" and "A" + "B/C" spell the same region: a user seen at both has the region of either six times, as one seen at one.
+    const mixed = new Population(0);
+    const same = new Population(0);
+    others(mixed, 5, 10);
+    others(same, 5, 10);
+    const p = teach(6, (i) => obs(i % 2 ? place('A/B', 'C', 'D') : place('A', 'B/C', 'D'), T0 + i * DAY), null, mixed);
+    const q = teach(6, (i) => obs(place('A', 'B/C', 'D'), T0 + i * DAY), null, same);
+    expect(p.places).toHaveLength(2);
+    const login = obs(place('A', 'B/C', 'D'), T0 + 7 * DAY);
+    const s = familiaritySignals(login, p, mixed);
+    expect([s.region, s.city]).toEqual([familiaritySignals(login, q, same).region, familiaritySignals(login, q, same).city]);
+    expect(s.region).toBeGreaterThan(0.5);
+    expect(Object.keys(s)).toEqual(['score', ...FAMILIARITY_FEATURES]);
+  });
+
   it('leaves out what a login does not have (a private address, no place)', () => {
     const pop = new Population(0);
     const p = teach(5, () => obs(), null, pop);
-    const s = familiaritySignals(featureValues(obs({ address: null, subnet: null, range: null, place: null })), p, pop);
+    const s = familiaritySignals(obs({ address: null, subnet: null, range: null, place: null }), p, pop);
     expect([s.address, s.subnet, s.range, s.country, s.region, s.city]).toEqual([0, 0, 0, 0, 0, 0]);
   });
 });

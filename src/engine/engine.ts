@@ -8,7 +8,7 @@ import { fingerprintHashes, fingerprintSignals, type Fingerprint } from '../sign
 import { checkPublicJwk, DeviceProofs, type PublicJwk } from './device-proof.js';
 import type { FingerprintHashes } from '../profile/profile.js';
 import { geoSignals } from '../signals/geo.js';
-import { familiaritySignals, featureValues, fingerprintKey, Population } from '../signals/familiarity.js';
+import { familiaritySignals, fingerprintKey, Population } from '../signals/familiarity.js';
 import { geoipLite, type GeoInfo, type GeoLookup } from '../signals/geoip.js';
 import { failureNetwork, networkSignals, parseIp, type NetworkInfo } from '../signals/network.js';
 import type { Signals } from '../signals/schema.js';
@@ -516,7 +516,7 @@ function gatherSignals(i: SignalInputs): Signals {
       i.now,
       i.facts.fpHashes && i.population ? i.population.fingerprints.get(fingerprintKey(i.facts.fpHashes.stable, i.facts.fpHashes.screen)) : 0,
     ),
-    familiarity: familiaritySignals(featureValues(i.observation), i.profile, i.population),
+    familiarity: familiaritySignals(i.observation, i.profile, i.population),
     network: networkSignals(net, i.profile, i.now, net.version === 4 ? net.ip : i.facts.net64),
     geo: geoSignals(geo, i.profile, i.now),
     time: timeSignals(i.hour, i.profile),

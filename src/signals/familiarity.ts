@@ -288,25 +288,40 @@ function prefixCounts(list: readonly { prefix: string; count: number }[], value:
 /**
  * The user's count of each feature's value and the counts' total for that feature (at 2i and
  * 2i + 1 for the i-th of FAMILIARITY_FEATURES), from the profile's histories: one pass per
- * history, no string built.
+ * history, no string built. `place` is what `v`'s country, region and city were made from.
  */
-function userCounts(p: Profile, v: { readonly [K in FamiliarityFeature]: string | null }, out: Float64Array): void {
+function userCounts(p: Profile, v: { readonly [K in FamiliarityFeature]: string | null }, place: Observation['place'], out: Float64Array): void {
   out.fill(0);
   prefixCounts(p.addresses, v.address, 0, out);
   prefixCounts(p.subnets, v.subnet, 1, out);
   prefixCounts(p.ranges, v.range, 2, out);
-  if (v.country !== null || v.region !== null || v.city !== null) {
+  if (place !== null) {
+    // Without a "/" in the login's names, its region and city strings have one and two, so an
+    // entry's joined names spell them exactly when its names are the login's: compared as they are.
+    const { country: c, region: r, city: y } = place;
+    const plain = !c.includes('/') && !r.includes('/') && !y.includes('/');
     let country = 0;
     let region = 0;
     let city = 0;
     let n = 0;
     for (const e of p.places) {
       n += e.count;
-      if (v.country !== null && e.country === v.country) country += e.count;
-      if (v.region !== null && joins2(v.region, e.country, e.region)) region += e.count;
-      if (v.city !== null && joins3(v.city, e.country, e.region, e.city)) city += e.count;
+      if (plain) {
+        if (e.country !== c) continue;
+        country += e.count;
+        if (e.region !== r) continue;
+        region += e.count;
+        if (e.city === y) city += e.count;
+      } else {
+        if (e.country === c) country += e.count;
+        if (joins2(v.region!, e.country, e.region)) region += e.count;
+        if (joins3(v.city!, e.country, e.region, e.city)) city += e.count;
+      }
     }
-    out.set([country, n, region, n, city, n], 6);
+    out[6] = country;
+    out[7] = out[9] = out[11] = n;
+    out[8] = region;
+    out[10] = city;
   }
   if (v.browser !== null || v.os !== null || v.device_type !== null) {
     let browser = 0;
@@ -320,7 +335,10 @@ function userCounts(p: Profile, v: { readonly [K in FamiliarityFeature]: string 
       if (o === v.os) os += e.count;
       if (t === v.device_type) type += e.count;
     }
-    out.set([browser, n, os, n, type, n], 12);
+    out[12] = browser;
+    out[13] = out[15] = out[17] = n;
+    out[14] = os;
+    out[16] = type;
   }
   if (v.hour !== null) {
     let n = 0;
@@ -335,29 +353,33 @@ export function userLikelihood(c: number, n: number, popShare: number, beta = US
   return (c + beta * popShare) / (n + beta);
 }
 
-/** The familiarity signals of a login with `values` for the user of `profile`, against `population`: all 0 without one, or before it is ready. */
-export function familiaritySignals(values: { [K in FamiliarityFeature]: string | null }, profile: Profile | null, population: Population | null): FamilySignals<'familiarity'> {
-  const out: Record<string, number> = { score: 0 };
-  for (const f of FAMILIARITY_FEATURES) out[f] = 0;
-  if (!profile || profile.logins === 0 || !population?.ready) return out as FamilySignals<'familiarity'>;
-  const counts = USER_COUNTS;
-  userCounts(profile, values, counts);
-  for (let i = 0; i < FAMILIARITY_FEATURES.length; i++) {
-    const f = FAMILIARITY_FEATURES[i]!;
-    const v = values[f];
-    const c = counts[2 * i]!;
-    const n = counts[2 * i + 1]!;
-    if (v === null || n === 0) continue;
-    const q = population.share(f, v);
-    const p = userLikelihood(c, n, q);
-    out[f] = Math.log10(p / q);
+/**
+ * The familiarity signals of a login (what `obs` would teach) for the user of `profile`,
+ * against `population`: all 0 without one, or before it is ready. Built with its fields in a
+ * fixed order, `score` then FAMILIARITY_FEATURES' (so every answer has the same shape).
+ */
+export function familiaritySignals(obs: Observation, profile: Profile | null, population: Population | null): FamilySignals<'familiarity'> {
+  const s = SCORES.fill(0);
+  if (profile && profile.logins !== 0 && population?.ready) {
+    const values = featureValues(obs);
+    const counts = USER_COUNTS;
+    userCounts(profile, values, obs.place, counts);
+    for (let i = 0; i < FAMILIARITY_FEATURES.length; i++) {
+      const f = FAMILIARITY_FEATURES[i]!;
+      const v = values[f];
+      const n = counts[2 * i + 1]!;
+      if (v === null || n === 0) continue;
+      const q = population.share(f, v);
+      s[i] = Math.log10(userLikelihood(counts[2 * i]!, n, q) / q);
+    }
   }
   let score = 0;
-  for (const group of WEIGHTED) for (const [f, w] of group) score += w * out[f]!;
-  out['score'] = score;
-  return out as FamilySignals<'familiarity'>;
+  for (const [i, w] of WEIGHTED) score += w * s[i]!;
+  return { score, address: s[0]!, subnet: s[1]!, range: s[2]!, country: s[3]!, region: s[4]!, city: s[5]!, browser: s[6]!, os: s[7]!, device_type: s[8]!, hour: s[9]! };
 }
 
-/** userCounts' answer, reused (the decision core is synchronous). */
+/** userCounts' answer, and the signals before they are an object, reused (the decision core is synchronous). */
 const USER_COUNTS = new Float64Array(2 * FAMILIARITY_FEATURES.length);
-const WEIGHTED = GROUP_WEIGHTS.map((g) => Object.entries(g) as [FamiliarityFeature, number][]);
+const SCORES = new Float64Array(FAMILIARITY_FEATURES.length);
+/** The terms of the score, in GROUP_WEIGHTS' order: a feature's index and its weight. */
+const WEIGHTED = GROUP_WEIGHTS.flatMap((g) => (Object.entries(g) as [FamiliarityFeature, number][]).map(([f, w]) => [FAMILIARITY_FEATURES.indexOf(f), w] as const));
