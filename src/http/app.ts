@@ -94,18 +94,22 @@ export async function buildApp(opts: AppOptions): Promise<FastifyInstance> {
         // A route that names no scope would be open to every key: refuse to start instead.
         if (!route.config?.scope) throw new Error(`route ${route.method} ${route.url} names no API key scope (config.scope)`);
       });
-      v1.addHook('onRequest', async (req, reply) => {
+      // A callback hook, not an async one: no promise per request. An early answer does not call `done`.
+      v1.addHook('onRequest', (req, reply, done) => {
         const key = ApiKeys.bearer(req.headers.authorization);
         const scopes = key ? opts.apiKeys.verify(key) : null;
         if (!scopes) {
           reply.header('www-authenticate', 'Bearer realm="riskgate"');
-          return sendError(reply, 'UNAUTHORIZED', key ? 'invalid API key' : 'missing API key: send Authorization: Bearer <key>');
+          sendError(reply, 'UNAUTHORIZED', key ? 'invalid API key' : 'missing API key: send Authorization: Bearer <key>');
+          return;
         }
         const needed = req.routeOptions.config.scope;
         if (!needed || !scopes.has(needed)) {
           reply.header('www-authenticate', `Bearer realm="riskgate", error="insufficient_scope", scope="${needed}"`);
-          return sendError(reply, 'INSUFFICIENT_SCOPE', `this API key lacks the "${needed}" scope this route needs (it has ${[...scopes].join('+')})`);
+          sendError(reply, 'INSUFFICIENT_SCOPE', `this API key lacks the "${needed}" scope this route needs (it has ${[...scopes].join('+')})`);
+          return;
         }
+        done();
       });
       const idempotent = idempotentRoute(opts.idempotency, opts.clock);
       await v1.register(decisionRoutes, { engine: opts.engine, challenges: opts.challenges, metrics, idempotent });

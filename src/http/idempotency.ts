@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FastifyReply, FastifyRequest, onSendHookHandler, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, onSendHookHandler, preHandlerHookHandler } from 'fastify';
 import { canonicalJson } from '../canonical-json.js';
 import type { IdempotencyKeys } from '../store/ports.js';
 import type { Clock } from '../types.js';
-import { ApiKeys } from './auth.js';
+import { ApiKeys, sha256 } from './auth.js';
 import { sendError } from './errors.js';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
@@ -28,19 +27,19 @@ interface Held {
 }
 
 export interface IdempotentRoute {
-  preHandler: preHandlerAsyncHookHandler;
+  preHandler: preHandlerHookHandler;
   onSend: onSendHookHandler;
 }
 
 /** The store key: per API key (its digest), so two clients never see each other's answers. */
 function scopedKey(req: FastifyRequest, key: string): string {
   const bearer = ApiKeys.bearer(req.headers.authorization) ?? '';
-  return `${createHash('sha256').update(bearer).digest('base64url').slice(0, 22)}:${key}`;
+  return `${sha256(bearer).toString('base64url').slice(0, 22)}:${key}`;
 }
 
 /** What makes two requests the same: method, path (with its ids) and body, whatever its key order. */
 function fingerprintOf(req: FastifyRequest): string {
-  return createHash('sha256').update(`${req.method} ${req.url}\n${canonicalJson(req.body ?? null)}`).digest('base64url');
+  return sha256(`${req.method} ${req.url}\n${canonicalJson(req.body ?? null)}`).toString('base64url');
 }
 
 /**
@@ -56,9 +55,8 @@ export function idempotentRoute(keys: IdempotencyKeys, clock: Clock): Idempotent
   // Requests holding a key on this instance: a retry here waits for it instead of polling the store.
   const running = new Map<string, Promise<void>>();
 
-  const preHandler = async (req: FastifyRequest, reply: FastifyReply) => {
-    const header = req.headers[IDEMPOTENCY_HEADER];
-    if (header === undefined) return;
+  /** Claims the key, waiting for a request that holds it; or answers (the first answer again, or a refusal). */
+  const claim = async (req: FastifyRequest, reply: FastifyReply, header: string | string[]) => {
     if (typeof header !== 'string' || !KEY_FORMAT.test(header)) return sendError(reply, 'INVALID_REQUEST', 'Idempotency-Key must be 1 to 255 visible ASCII characters');
     const key = scopedKey(req, header);
     const fingerprint = fingerprintOf(req);
@@ -80,10 +78,22 @@ export function idempotentRoute(keys: IdempotencyKeys, clock: Clock): Idempotent
     }
   };
 
-  const onSend = async (req: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+  // Callback hooks, not async ones: a request without the header (most) costs no promise.
+  const preHandler: preHandlerHookHandler = (req, reply, done) => {
+    const header = req.headers[IDEMPOTENCY_HEADER];
+    if (header === undefined) return done();
+    claim(req, reply, header).then(() => done(), done);
+  };
+
+  const onSend: onSendHookHandler = (req, reply, payload, done) => {
     const h = held.get(req);
-    if (!h) return payload;
+    if (!h) return done(null, payload);
     held.delete(req);
+    void settle(req, reply, h, payload).then(() => done(null, payload));
+  };
+
+  /** Keeps the answer for retries, or lets the key go; never rejects. */
+  const settle = async (req: FastifyRequest, reply: FastifyReply, h: Held, payload: unknown) => {
     try {
       // Kept before the answer leaves: an answer the client got is an answer its retry gets.
       if (reply.statusCode < 300 && typeof payload === 'string') await keys.complete(h.key, h.fingerprint, { status: reply.statusCode, body: payload }, clock(), KEEP_MS);
@@ -94,7 +104,6 @@ export function idempotentRoute(keys: IdempotencyKeys, clock: Clock): Idempotent
       running.delete(h.key);
       h.done();
     }
-    return payload;
   };
 
   return { preHandler, onSend };

@@ -44,11 +44,10 @@ async function issueChallenge(challenges: DecisionRoutesOptions['challenges'], d
   }
 }
 
-/** The policy's enrolment nudge, when the user has no strong factor. A hint: a store that fails leaves it out rather than failing the decision. */
-async function enrolment(challenges: DecisionRoutesOptions['challenges'], d: Decision, log: FastifyBaseLogger): Promise<{ suggest: 'passkey' } | undefined> {
-  if (d.enroll === null || d.fallback !== null) return undefined;
+/** The policy's enrolment nudge (`enroll`), when the user has no strong factor. A hint: a store that fails leaves it out rather than failing the decision. */
+async function enrolment(challenges: DecisionRoutesOptions['challenges'], d: Decision, enroll: NonNullable<Decision['enroll']>, log: FastifyBaseLogger): Promise<{ suggest: 'passkey' } | undefined> {
   try {
-    return await challenges.enrolmentSuggestion(d.record.userId, d.enroll);
+    return await challenges.enrolmentSuggestion(d.record.userId, enroll);
   } catch (err) {
     if (!(err instanceof StoreUnavailableError)) throw err;
     log.warn({ err, decisionId: d.decisionId }, 'enrolment suggestion left out: the state store did not answer');
@@ -66,7 +65,8 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<DecisionRoutesOptions> = 
       challenges.checkRequest(req.body);
       const d = await engine.decide(req.body);
       const challenge = d.action === 'challenge' ? await issueChallenge(challenges, d, req.body, req.log) : undefined;
-      const enroll = await enrolment(challenges, d, req.log);
+      // Asked only when the policy nudges and the store answered: most decisions await nothing here.
+      const enroll = d.enroll !== null && d.fallback === null ? await enrolment(challenges, d, d.enroll, req.log) : undefined;
       metrics.decision(d, Number(process.hrtime.bigint() - started) / 1e9);
       return { decisionId: d.decisionId, action: d.action, score: d.score, reasons: d.reasons, rulesVersion: d.rulesVersion, ...(challenge ? { challenge } : {}), ...(enroll ? { enroll } : {}) };
     },
