@@ -9,11 +9,12 @@
  * `--level info` logs as the default `riskgate serve` does (an audit line per decision), to a file.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { warmState, workload } from './workload.js';
+import { cpuMicros, runWrk } from './wrk.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -58,24 +59,9 @@ function startServer(checkout: string, dir: string, level: string, logFile: stri
   });
 }
 
-function cpuMicros(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
-}
-
 async function wrk(url: string, bodiesFile: string, seconds: number, pid: number): Promise<{ rps: number; cpu: number; p99: number; non2xx: number }> {
   const before = cpuMicros(pid);
-  const out = await new Promise<string>((resolve, reject) => {
-    const p = spawn('wrk', ['-t2', `-c${flags.connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', join(root, 'bench', 'wrk-bodies.lua'), url], {
-      env: { ...process.env, WRK_BODIES: bodiesFile, WRK_AUTH: KEY },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let text = '';
-    p.stdout!.on('data', (d: Buffer) => (text += d.toString()));
-    p.on('error', reject);
-    p.on('exit', (c) => (c === 0 ? resolve(text) : reject(new Error(`wrk exited with ${c}`))));
-  });
-  const r = JSON.parse(/^wrk-result (.*)$/m.exec(out)![1]!) as { requests: number; seconds: number; p99: number; non2xx: number };
+  const r = await runWrk(url, bodiesFile, { seconds, connections: Number(flags.connections), key: KEY });
   return { rps: r.requests / r.seconds, cpu: (cpuMicros(pid) - before) / Math.max(1, r.requests), p99: r.p99, non2xx: r.non2xx };
 }
 

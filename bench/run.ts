@@ -29,6 +29,7 @@ import { SqliteBackend } from '../src/store/sqlite/backend.js';
 import type { LoginAttempt } from '../src/types.js';
 import { deleteKeysUnder } from '../test/redis-keys.js';
 import { decideAll, warmState, workload, type StoreKind } from './workload.js';
+import { cpuMicros, runWrk } from './wrk.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -99,12 +100,6 @@ async function stop(c: Child): Promise<void> {
   await new Promise((r) => c.proc.once('exit', r));
 }
 
-/** CPU time (user + system) a process has used so far, in µs: what a request costs it, whatever else runs on the machine. */
-function cpuMicros(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-}
-
 /** Peak resident set of a process so far (VmHWM), in MB. */
 function peakRssMb(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -145,20 +140,8 @@ async function loadWrk(c: Child, bodies: LoginAttempt[], duration: number): Prom
   const file = join(dir, 'bodies.jsonl');
   writeFileSync(file, bodies.map((b) => JSON.stringify(b)).join('\n') + '\n');
   const cpuBefore = cpuMicros(c.proc.pid!);
-  const out = await new Promise<string>((resolve, reject) => {
-    const p = spawn('wrk', ['-t2', `-c${CONNECTIONS}`, `-d${duration}s`, '--timeout', '10s', '-s', join(root, 'bench', 'wrk-bodies.lua'), c.url], {
-      env: { ...process.env, WRK_BODIES: file, WRK_AUTH: KEY },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let text = '';
-    p.stdout!.on('data', (d: Buffer) => (text += d.toString()));
-    p.on('error', reject);
-    p.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`wrk exited with ${code}`))));
-  });
+  const r = await runWrk(c.url, file, { seconds: duration, connections: CONNECTIONS, key: KEY });
   rmSync(dir, { recursive: true, force: true });
-  const m = /^wrk-result (.*)$/m.exec(out);
-  if (!m) throw new Error(`wrk printed no result:\n${out}`);
-  const r = JSON.parse(m[1]!) as { requests: number; seconds: number; p50: number; p99: number; non2xx: number; errors: number };
   const cpuPerRequest = (cpuMicros(c.proc.pid!) - cpuBefore) / Math.max(1, r.requests);
   const ms = (x: number) => Math.round(x * 10) / 10;
   return { rps: r.requests / r.seconds, p50: ms(r.p50), p99: ms(r.p99), errors: r.errors, non2xx: r.non2xx, rss: peakRssMb(c.proc.pid!), cpuPerRequest };
